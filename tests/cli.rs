@@ -1,0 +1,131 @@
+//! The `attn` CLI's contract: its JSON equals the library's result, and mistakes exit with code 2.
+
+use arcs_core::{Mode, Request, Source};
+use serde_json::Value;
+use std::process::Command;
+
+fn attn(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_attn")).args(args).output().expect("attn runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn json(args: &[&str]) -> Value {
+    let (code, out, err) = attn(args);
+    assert_eq!(code, 0, "attn {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("attn {args:?}: not JSON ({e}): {out}"))
+}
+
+fn f(v: &Value) -> f32 {
+    match v.as_str() {
+        Some("-inf") => f32::NEG_INFINITY,
+        Some("inf") => f32::INFINITY,
+        Some("nan") => f32::NAN,
+        _ => v.as_f64().expect("number") as f32,
+    }
+}
+
+#[test]
+fn json_equals_the_library_for_every_mode() {
+    for mode in Mode::ALL {
+        for sentence in [None, Some("The cat sat on the mat, didn't it?")] {
+            let mut args = vec!["--mode", mode.as_str(), "--json", "--seed", "9"];
+            let source = match sentence {
+                Some(s) => {
+                    args.extend(["--sentence", s, "--d-in", "5", "--d-out", "4"]);
+                    Source::Sentence(s.into())
+                }
+                None => {
+                    args.extend(["--preset", "book"]);
+                    Source::Book
+                }
+            };
+            let v = json(&args);
+            let req = Request {
+                source: source.clone(),
+                mode,
+                seed: 9,
+                d_in: if sentence.is_some() { 5 } else { 3 },
+                d_out: sentence.map(|_| 4),
+                ..Request::default()
+            };
+            let a = req.run().expect("library runs");
+            assert_eq!(v["mode"], mode.as_str());
+            assert_eq!(v["model"], "toy");
+            assert_eq!(v["layers"], serde_json::json!([0]));
+            let tokens: Vec<&str> = v["tokens"].as_array().expect("tokens").iter().map(|t| t.as_str().expect("str")).collect();
+            assert_eq!(tokens, a.tokens);
+            let heads = v["attention"][0].as_array().expect("attention[0]");
+            assert_eq!(heads.len(), a.heads.len());
+            for (h, head) in a.heads.iter().enumerate() {
+                for i in 0..a.num_tokens() {
+                    for j in 0..a.num_tokens() {
+                        // Bit-for-bit: the JSON writes the shortest decimal that reads back to the same f32.
+                        assert_eq!(f(&heads[h][i][j]).to_bits(), head.attn_weights[(i, j)].to_bits(), "{mode:?} head {h} [{i}][{j}]");
+                    }
+                }
+            }
+            for i in 0..a.num_tokens() {
+                for d in 0..a.context.ncols() {
+                    assert_eq!(f(&v["context"][0][i][d]).to_bits(), a.context[(i, d)].to_bits());
+                }
+            }
+            assert!(v["steps"]["heads"][0]["attn_scores"].is_array());
+        }
+    }
+}
+
+#[test]
+fn causal_rows_are_post_softmax_with_exact_zeros_and_dropout_is_reported() {
+    let v = json(&["--sentence", "one two three four", "--mode", "causal", "--dropout", "0.5", "--mask", "renormalize", "--json"]);
+    let rows = v["attention"][0][0].as_array().expect("rows");
+    for (i, row) in rows.iter().enumerate() {
+        let row: Vec<f32> = row.as_array().expect("row").iter().map(f).collect();
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        assert!(row[i + 1..].iter().all(|&w| w == 0.0));
+    }
+    assert!(v["steps"]["heads"][0]["keep_mask"].is_array());
+    assert!(v["steps"]["heads"][0]["attn_weights_dropout"].is_array());
+    let v = json(&["--mode", "causal", "--json"]);
+    assert_eq!(v["steps"]["heads"][0]["masked_scores"][0][1], "-inf", "non-finite numbers are strings");
+}
+
+#[test]
+fn weights_file_is_used() {
+    let dir = std::env::temp_dir().join(format!("attn-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp dir");
+    let path = dir.join("w.json");
+    // Identity-like weights make Q = K = V = X[:, :2]: the result is checkable by hand.
+    std::fs::write(&path, r#"{"W_query": [[1,0],[0,1],[0,0]], "W_key": [[1,0],[0,1],[0,0]], "W_value": [[1,0],[0,1],[0,0]]}"#).expect("write");
+    let v = json(&["--mode", "self", "--weights", path.to_str().expect("utf8"), "--json"]);
+    let q = &v["steps"]["heads"][0]["queries"];
+    assert_eq!(f(&q[0][0]), 0.43);
+    assert_eq!(f(&q[0][1]), 0.15);
+    std::fs::write(&path, r#"{"W_query": [[1e39]], "W_key": [[1]], "W_value": [[1]]}"#).expect("write");
+    let (code, _, err) = attn(&["--mode", "self", "--weights", path.to_str().expect("utf8"), "--json"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not a finite f32"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mistakes_exit_with_code_2_and_say_what_is_wrong() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--mode", "self", "--model", "nonsense", "--json"], "unknown model"),
+        (&["--mode", "multi-head", "--sentence", "a b c", "--d-out", "6", "--heads", "4", "--json"], "do not divide"),
+        (&["--mode", "causal", "--dropout", "1", "--json"], "below 1"),
+        (&["--mode", "self", "--sentence", "   ", "--json"], "no words"),
+        (&["--mode", "self", "--sentence", "", "--json"], "no words"),
+        (&["--mode", "self", "--weights", "/nonexistent/w.json", "--json"], "cannot read weights file"),
+        (&["--mode", "self", "--d-out", "0", "--sentence", "a", "--json"], "between 1 and"),
+        (&["--json"], "--mode is required"),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = attn(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty(), "{args:?} printed to stdout: {out}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    let (code, out, _) = attn(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--mode"));
+}

@@ -1,6 +1,14 @@
 //! Attention Arcs: the web shell around `arcs-core`, and the glue the `attn` CLI uses for real models.
 //!
-//! Native builds contain only the platform-agnostic parts (CLI glue, view state, URL codec); the Yew
-//! components exist only on wasm32.
+//! Native builds contain only the platform-agnostic parts, tested with plain `cargo test`: the view
+//! state and its reducer (`state`), the share-link codec (`url`) and the drawing geometry (`layout`).
+//! The Yew components (`app`) exist only on wasm32 and stay a thin layer over those.
 
 pub mod cli_models;
+pub mod layout;
+pub mod state;
+pub mod text;
+pub mod url;
+
+#[cfg(target_arch = "wasm32")]
+pub mod app;

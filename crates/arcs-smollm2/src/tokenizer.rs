@@ -1,0 +1,477 @@
+//! Byte-level BPE (GPT-2 style) as SmolLM2 uses it, built from the GGUF tokenizer metadata.
+//!
+//! Pipeline, matching llama.cpp's `smollm` pre-tokenizer and HF's
+//! `Sequence[Digits(individual_digits=True), ByteLevel(add_prefix_space=False)]`:
+//! 1. special (control) tokens such as `<|im_start|>` are cut out of the text first and map to their ids;
+//! 2. every numeric char becomes its own piece (so "2024" is four tokens);
+//! 3. each remaining run is split with the GPT-2 regex
+//!    `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, hand-coded below;
+//! 4. each piece's UTF-8 bytes are mapped to GPT-2's printable byte alphabet (space -> 'Ġ') and merged
+//!    pairwise by merge rank until no ranked pair is left.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::fmt;
+
+use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
+/// Why a tokenizer could not be built from the metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TokenizerError {
+    /// A required metadata key is missing or has the wrong type.
+    Metadata(String),
+}
+
+impl fmt::Display for TokenizerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenizerError::Metadata(m) => write!(f, "tokenizer metadata: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for TokenizerError {}
+
+/// The tokens of a text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Encoding {
+    /// Readable text of each token (GPT-2 byte alphabet decoded: 'Ġcat' -> " cat"). A token that holds only
+    /// part of a multi-byte character shows U+FFFD.
+    pub tokens: Vec<String>,
+    pub ids: Vec<u32>,
+    /// Byte span `[start, end)` of each token in the input text. Spans are in order and cover the text
+    /// without gaps, except for bytes the vocabulary cannot represent (SmolLM2 has no token for a few control
+    /// characters such as U+0004): those are dropped, as the reference tokenizer drops them. A leading space
+    /// belongs to the token that carries it. A span may split a multi-byte character when BPE did (e.g. emoji).
+    pub offsets: Vec<(usize, usize)>,
+}
+
+/// GPT-2's reversible map from bytes to printable chars: printable Latin-1 bytes map to themselves, the
+/// rest to U+0100.. in byte order.
+fn byte_to_unicode() -> [char; 256] {
+    let mut table = ['\0'; 256];
+    let mut next = 256u32;
+    for b in 0..=255u8 {
+        let printable = matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
+        let code = if printable {
+            b as u32
+        } else {
+            let c = next;
+            next += 1;
+            c
+        };
+        // All codes are < 324, valid scalar values.
+        table[b as usize] = char::from_u32(code).unwrap_or('\u{fffd}');
+    }
+    table
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokenizer {
+    /// Raw vocabulary strings in the GPT-2 byte alphabet.
+    pieces: Vec<String>,
+    /// Whether a token is a control/user-defined token whose piece is literal text, not byte-mapped.
+    special: Vec<bool>,
+    /// Token of each single byte; SmolLM2 lacks a few (bytes that never occur in UTF-8, some controls).
+    byte_ids: [Option<u32>; 256],
+    /// (left id, right id) -> (rank, merged id).
+    merges: HashMap<(u32, u32), (u32, u32)>,
+    /// Special tokens matched literally in the input, longest first.
+    specials: Vec<(String, u32)>,
+    unicode_to_byte: HashMap<char, u8>,
+}
+
+impl Tokenizer {
+    /// Build from `tokenizer.ggml.tokens`, `tokenizer.ggml.merges` ("left right" strings, best first) and
+    /// the optional `tokenizer.ggml.token_type` (3 = control, 4 = user-defined: matched literally).
+    pub fn new(
+        tokens: Vec<String>,
+        merges: &[&str],
+        token_types: Option<&[i64]>,
+    ) -> Result<Self, TokenizerError> {
+        if tokens.is_empty() {
+            return Err(TokenizerError::Metadata("empty vocabulary".into()));
+        }
+        if u32::try_from(tokens.len()).is_err() {
+            return Err(TokenizerError::Metadata("vocabulary too large".into()));
+        }
+        let mut vocab: HashMap<&str, u32> = HashMap::with_capacity(tokens.len());
+        for (i, t) in tokens.iter().enumerate() {
+            // First occurrence wins, as in HF when a vocab lists a string twice.
+            vocab.entry(t.as_str()).or_insert(i as u32);
+        }
+        let b2u = byte_to_unicode();
+        let mut byte_ids = [None; 256];
+        for b in 0..256 {
+            byte_ids[b] = vocab.get(b2u[b].to_string().as_str()).copied();
+        }
+        let mut merge_map = HashMap::with_capacity(merges.len());
+        for (rank, m) in merges.iter().enumerate() {
+            let Some((l, r)) = m.split_once(' ') else {
+                return Err(TokenizerError::Metadata(format!(
+                    "merge {rank} ({m:?}) is not 'left right'"
+                )));
+            };
+            let merged = format!("{l}{r}");
+            // A merge whose parts or result are not in the vocabulary can never fire.
+            if let (Some(&a), Some(&b), Some(&c)) =
+                (vocab.get(l), vocab.get(r), vocab.get(merged.as_str()))
+            {
+                merge_map.entry((a, b)).or_insert((rank as u32, c));
+            }
+        }
+        let mut special = vec![false; tokens.len()];
+        let mut specials = Vec::new();
+        if let Some(types) = token_types {
+            for (i, &t) in types.iter().enumerate().take(tokens.len()) {
+                if (t == 3 || t == 4) && !tokens[i].is_empty() {
+                    special[i] = true;
+                    specials.push((tokens[i].clone(), i as u32));
+                }
+            }
+        }
+        specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
+        let unicode_to_byte = b2u.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
+        Ok(Tokenizer {
+            pieces: tokens,
+            special,
+            byte_ids,
+            merges: merge_map,
+            specials,
+            unicode_to_byte,
+        })
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// The raw vocabulary string of a token (GPT-2 byte alphabet, e.g. "Ġcat").
+    pub fn piece(&self, id: u32) -> Option<&str> {
+        self.pieces.get(id as usize).map(|s| s.as_str())
+    }
+
+    /// The bytes a token stands for.
+    pub fn token_bytes(&self, id: u32) -> Vec<u8> {
+        let Some(p) = self.pieces.get(id as usize) else {
+            return Vec::new();
+        };
+        if self.special[id as usize] {
+            return p.as_bytes().to_vec();
+        }
+        let mut out = Vec::with_capacity(p.len());
+        for c in p.chars() {
+            match self.unicode_to_byte.get(&c) {
+                Some(&b) => out.push(b),
+                // Not from the byte alphabet: keep the char itself.
+                None => out.extend_from_slice(c.encode_utf8(&mut [0u8; 4]).as_bytes()),
+            }
+        }
+        out
+    }
+
+    /// Readable text of one token (lossy for partial UTF-8).
+    pub fn token_text(&self, id: u32) -> String {
+        String::from_utf8_lossy(&self.token_bytes(id)).into_owned()
+    }
+
+    /// Text of a sequence of tokens (bytes joined before UTF-8 decoding, so split characters reassemble).
+    pub fn decode(&self, ids: &[u32]) -> String {
+        let bytes: Vec<u8> = ids.iter().flat_map(|&id| self.token_bytes(id)).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    pub fn encode(&self, text: &str) -> Encoding {
+        let mut enc = Encoding::default();
+        let mut pos = 0;
+        while pos < text.len() {
+            // Cut at the next special token, if any.
+            let next = self
+                .specials
+                .iter()
+                .filter_map(|(s, id)| {
+                    text[pos..]
+                        .find(s.as_str())
+                        .map(|at| (pos + at, s.len(), *id))
+                })
+                // Earliest start; among equal starts the longest (specials are sorted longest first).
+                .min_by_key(|&(at, _, _)| at);
+            let plain_end = next.map_or(text.len(), |(at, _, _)| at);
+            for (s, e) in pre_tokenize(text, pos, plain_end) {
+                self.bpe(text, s, e, &mut enc);
+            }
+            match next {
+                Some((at, len, id)) => {
+                    enc.ids.push(id);
+                    enc.tokens.push(text[at..at + len].to_string());
+                    enc.offsets.push((at, at + len));
+                    pos = at + len;
+                }
+                None => pos = text.len(),
+            }
+        }
+        enc
+    }
+
+    /// BPE-encode the piece `text[start..end]`.
+    fn bpe(&self, text: &str, start: usize, end: usize, enc: &mut Encoding) {
+        // One symbol per byte with its byte span. Bytes the vocabulary lacks are dropped, as HF's BPE does
+        // without an unknown token, so their neighbours become adjacent and may merge.
+        let mut ids = Vec::with_capacity(end - start);
+        let mut spans = Vec::with_capacity(end - start);
+        for (i, &b) in text.as_bytes()[start..end].iter().enumerate() {
+            if let Some(id) = self.byte_ids[b as usize] {
+                ids.push(id);
+                spans.push((start + i, start + i + 1));
+            }
+        }
+        // Merge the best-ranked adjacent pair first, leftmost among equals, until no ranked pair is left: a
+        // min-heap of candidate pairs over a linked list of symbols, as HF's BPE does (O(L log L), so long
+        // unbroken strings such as URLs or base64 stay fast). Heap entries go stale when a neighbour
+        // merges; they are checked when popped.
+        let n = ids.len();
+        let mut next: Vec<usize> = (1..=n).collect(); // n = none
+        let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect(); // usize::MAX = none
+        let mut alive = vec![true; n];
+        let mut heap = BinaryHeap::new();
+        let push = |heap: &mut BinaryHeap<Reverse<(u32, usize, u32, u32)>>,
+                    ids: &[u32],
+                    i: usize,
+                    j: usize| {
+            if let Some(&(rank, _)) = self.merges.get(&(ids[i], ids[j])) {
+                heap.push(Reverse((rank, i, ids[i], ids[j])));
+            }
+        };
+        for i in 1..n {
+            push(&mut heap, &ids, i - 1, i);
+        }
+        while let Some(Reverse((_, i, a, b))) = heap.pop() {
+            let j = next[i];
+            if !alive[i] || j >= n || ids[i] != a || ids[j] != b {
+                continue; // stale
+            }
+            let Some(&(_, merged)) = self.merges.get(&(a, b)) else {
+                continue;
+            };
+            ids[i] = merged;
+            spans[i].1 = spans[j].1;
+            alive[j] = false;
+            next[i] = next[j];
+            if next[i] < n {
+                prev[next[i]] = i;
+                push(&mut heap, &ids, i, next[i]);
+            }
+            if prev[i] < n {
+                push(&mut heap, &ids, prev[i], i);
+            }
+        }
+        let (ids, spans): (Vec<u32>, Vec<(usize, usize)>) = (0..n)
+            .filter(|&i| alive[i])
+            .map(|i| (ids[i], spans[i]))
+            .unzip();
+        for (&id, &span) in ids.iter().zip(&spans) {
+            enc.ids.push(id);
+            enc.tokens.push(self.token_text(id));
+            enc.offsets.push(span);
+        }
+    }
+}
+
+fn is_letter(c: char) -> bool {
+    c.general_category_group() == GeneralCategoryGroup::Letter
+}
+
+fn is_number(c: char) -> bool {
+    c.general_category_group() == GeneralCategoryGroup::Number
+}
+
+/// Byte ranges of the pre-tokens of `text[start..end]`: digits one by one, everything between them split
+/// by the GPT-2 regex (which sees each between-digits run as a whole string, so its lookahead stops there).
+pub fn pre_tokenize(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut run_start = start;
+    for (i, c) in text[start..end].char_indices() {
+        let i = start + i;
+        // HF's Digits pre-tokenizer tests `char::is_numeric`.
+        if c.is_numeric() {
+            gpt2_split(text, run_start, i, &mut out);
+            out.push((i, i + c.len_utf8()));
+            run_start = i + c.len_utf8();
+        }
+    }
+    gpt2_split(text, run_start, end, &mut out);
+    out
+}
+
+/// The GPT-2 regex, alternatives tried in order at each position (leftmost-first, greedy):
+/// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
+fn gpt2_split(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)>) {
+    let s = &text[start..end];
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let n = chars.len();
+    let byte_at = |ci: usize| if ci < n { start + chars[ci].0 } else { end };
+    let is_other = |c: char| !c.is_whitespace() && !is_letter(c) && !is_number(c);
+    let mut i = 0;
+    while i < n {
+        let c = chars[i].1;
+        // 'contractions (case-sensitive, as in the pattern).
+        if c == '\'' {
+            let rest = &s[chars[i].0 + 1..];
+            let hit = ["re", "ve", "ll", "s", "t", "m", "d"]
+                .iter()
+                .find(|suf| rest.starts_with(**suf));
+            if let Some(suf) = hit {
+                let j = i + 1 + suf.len(); // the suffixes are ASCII: one char per byte
+                out.push((byte_at(i), byte_at(j)));
+                i = j;
+                continue;
+            }
+        }
+        // ` ?X+` for X in letters, numbers, others: an optional single U+0020, then a run of one class. A
+        // space is in none of the classes, so the space-less branch can only start at a non-space.
+        let mut matched = false;
+        for class in [is_letter as fn(char) -> bool, is_number, is_other] {
+            let first = if c == ' ' && i + 1 < n && class(chars[i + 1].1) {
+                i + 1
+            } else if class(c) {
+                i
+            } else {
+                continue;
+            };
+            let mut j = first + 1;
+            while j < n && class(chars[j].1) {
+                j += 1;
+            }
+            out.push((byte_at(i), byte_at(j)));
+            i = j;
+            matched = true;
+            break;
+        }
+        if matched {
+            continue;
+        }
+        // Whitespace: `\s+(?!\S)` keeps the last blank for the next word when a word follows; `\s+` otherwise.
+        let mut j = i;
+        while j < n && chars[j].1.is_whitespace() {
+            j += 1;
+        }
+        let stop = if j == n || j - i == 1 { j } else { j - 1 };
+        // `j > i` always holds here: a char that is no letter, number or other is whitespace.
+        let stop = stop.max(i + 1);
+        out.push((byte_at(i), byte_at(stop)));
+        i = stop;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Vec<&str> {
+        pre_tokenize(text, 0, text.len())
+            .into_iter()
+            .map(|(s, e)| &text[s..e])
+            .collect()
+    }
+
+    #[test]
+    fn byte_alphabet() {
+        let t = byte_to_unicode();
+        assert_eq!(t[b' ' as usize], 'Ġ');
+        assert_eq!(t[b'\n' as usize], 'Ċ');
+        assert_eq!(t[b'a' as usize], 'a');
+        assert_eq!(t[0xA0], 'ł');
+        assert_eq!(t[0xAD], 'Ń');
+        let mut seen: Vec<char> = t.to_vec();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 256);
+    }
+
+    #[test]
+    fn gpt2_regex_cases() {
+        assert_eq!(split("Hello world"), ["Hello", " world"]);
+        assert_eq!(split("didn't"), ["didn", "'t"]);
+        assert_eq!(split("I'LL"), ["I", "'", "LL"]); // contractions are case-sensitive
+        assert_eq!(split("we're ok"), ["we", "'re", " ok"]);
+        assert_eq!(split("a  b"), ["a", " ", " b"]);
+        assert_eq!(split("a   "), ["a", "   "]);
+        assert_eq!(split("a\nb"), ["a", "\n", "b"]);
+        assert_eq!(split("a \n\n b"), ["a", " \n\n", " b"]);
+        assert_eq!(split("x, y!!"), ["x", ",", " y", "!!"]);
+        assert_eq!(split(" ?!"), [" ?!"]);
+        assert_eq!(split("3/4."), ["3", "/", "4", "."]);
+        assert_eq!(
+            split("number 9 3/4."),
+            ["number", " ", "9", " ", "3", "/", "4", "."]
+        );
+        assert_eq!(split("abc123def"), ["abc", "1", "2", "3", "def"]);
+        assert_eq!(split("héllo wörld"), ["héllo", " wörld"]);
+        assert_eq!(split("  "), ["  "]);
+        assert_eq!(split(" "), [" "]);
+        assert_eq!(split(""), Vec::<&str>::new());
+        // \p{L} is the Letter category, narrower than `is_alphabetic`: a combining mark is "other".
+        assert_eq!(split("नमस्ते"), ["नमस", "्", "त", "े"]);
+    }
+
+    fn toy() -> Tokenizer {
+        let b2u = byte_to_unicode();
+        let mut tokens: Vec<String> = vec!["<|s|>".into()];
+        tokens.extend((0..=255u8).map(|b| b2u[b as usize].to_string()));
+        tokens.extend(["Ġc", "at", "Ġcat", "aa"].map(String::from));
+        let mut types = vec![1i64; tokens.len()];
+        types[0] = 3;
+        Tokenizer::new(tokens, &["a t", "Ġ c", "Ġc at", "a a"], Some(&types)).unwrap()
+    }
+
+    #[test]
+    fn bpe_merges_by_rank_and_reports_spans() {
+        let t = toy();
+        let e = t.encode("a cat<|s|>aaa");
+        let ids_of = |s: &str| t.pieces.iter().position(|p| p == s).unwrap() as u32;
+        assert_eq!(
+            e.ids,
+            [ids_of("a"), ids_of("Ġcat"), 0, ids_of("aa"), ids_of("a")]
+        );
+        assert_eq!(e.tokens, ["a", " cat", "<|s|>", "aa", "a"]);
+        assert_eq!(e.offsets, [(0, 1), (1, 5), (5, 10), (10, 12), (12, 13)]);
+        assert_eq!(t.decode(&e.ids), "a cat<|s|>aaa");
+    }
+
+    #[test]
+    fn bytes_missing_from_the_vocab_are_dropped() {
+        // Like SmolLM2, which has no token for byte 0x04: the pre-token "!\x04?" encodes as "!" "?", which
+        // are then adjacent and merge.
+        let b2u = byte_to_unicode();
+        let mut tokens: Vec<String> = (0..=255u8)
+            .filter(|&b| b != 4)
+            .map(|b| b2u[b as usize].to_string())
+            .collect();
+        tokens.push("!?".into());
+        let t = Tokenizer::new(tokens, &["! ?"], None).unwrap();
+        let e = t.encode("!\u{4}?");
+        assert_eq!(e.tokens, ["!?"]);
+        assert_eq!(e.offsets, [(0, 3)]);
+        let e = t.encode("\u{4}");
+        assert!(e.ids.is_empty());
+    }
+
+    #[test]
+    fn long_unbroken_strings_stay_fast() {
+        let t = toy();
+        let text = "a".repeat(200_000);
+        let e = t.encode(&text);
+        assert_eq!(e.ids.len(), 100_000);
+        assert!(e.tokens.iter().all(|s| s == "aa"));
+    }
+
+    #[test]
+    fn multibyte_chars_fall_back_to_bytes() {
+        let t = toy();
+        let e = t.encode("é");
+        assert_eq!(e.ids.len(), 2);
+        assert_eq!(e.offsets, [(0, 1), (1, 2)]);
+        assert_eq!(e.tokens, ["\u{fffd}", "\u{fffd}"]);
+        assert_eq!(t.decode(&e.ids), "é");
+    }
+}

@@ -1,0 +1,317 @@
+//! The centre of the page: arcs between tokens (or the heatmap), head controls and small multiples.
+//!
+//! Test hooks (a contract): tokens carry `data-token-index`; arcs are `path` elements with `data-from`,
+//! `data-to`, `data-weight` and, in multi-head mode, `data-head` (a head number, or `mean` / `max`).
+//! Arcs of the focused token also carry `data-focused="true"`.
+
+use super::heatmap::{Heatmap, SmallMultiples};
+use super::{drawn_weights, Shared};
+use crate::layout::{self, arc_path, arc_style, head_colour, layout_tokens, select_arcs};
+use crate::state::{Action, HeadView, View, ViewState, PRUNE_ABOVE};
+use crate::text;
+use arcs_core::attention::{Attention, Mode};
+use arcs_core::tensor::Mat;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct VisualProps {
+    pub attention: Shared<Attention>,
+    pub view: ViewState,
+    pub dark: bool,
+    pub ondispatch: Callback<Action>,
+    pub svg_ref: NodeRef,
+}
+
+/// Vertical geometry of the arc view.
+const BASELINE: f32 = 250.0;
+const HEIGHT: f32 = 310.0;
+/// Short sentences are spread to this width so their arcs are readable.
+const MIN_WIDTH: f32 = 860.0;
+/// Colour of the focused token's arcs when heads are not coloured.
+const FOCUS_LIGHT: &str = "#c45a00";
+const FOCUS_DARK: &str = "#ffb000";
+
+fn head_attr(head: Option<usize>, hv: HeadView, mode: Mode) -> Option<AttrValue> {
+    if mode != Mode::MultiHead {
+        return None;
+    }
+    Some(match head {
+        Some(h) => AttrValue::from(h.to_string()),
+        None => AttrValue::from(hv.as_str()),
+    })
+}
+
+#[component]
+pub fn Visual(props: &VisualProps) -> Html {
+    let a = &props.attention;
+    let v = &props.view;
+    let d = props.ondispatch.clone();
+    let n = a.num_tokens();
+    let focus = v.focus.filter(|&f| f < n);
+
+    let weights = {
+        let key = (props.attention.clone(), v.hidden_heads, v.head_view);
+        let view = v.clone();
+        use_memo(key, move |(a, _, _)| drawn_weights(a, &view))
+    };
+    let tlayout = use_memo(props.attention.clone(), |a| layout_tokens(&a.tokens, MIN_WIDTH));
+    // The base layer of arcs depends on the numbers and pruning, not on hover: computed once per result.
+    let base = {
+        let key = (props.attention.clone(), v.hidden_heads, v.head_view, v.top_k, v.threshold.to_bits());
+        let weights = weights.clone();
+        let top_k = v.top_k;
+        let threshold = v.threshold;
+        use_memo(key, move |_| {
+            let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
+            select_arcs(&refs, None, top_k, threshold)
+        })
+    };
+    let (base_arcs, pruned) = (&base.0, base.1);
+    let colour_of = |head: Option<usize>| -> &'static str {
+        match head {
+            Some(h) => head_colour(h),
+            None if props.dark => "#7fb8ff",
+            None => "#2160b0",
+        }
+    };
+    let lift = |head: Option<usize>| head.map_or(0.0, |h| h as f32 * 3.0);
+
+    let arc_el = |arc: &layout::Arc, focused: Option<bool>| {
+        let (w, o) = arc_style(arc.weight, focused);
+        let stroke = match (focused, arc.head) {
+            (Some(true), None) => if props.dark { FOCUS_DARK } else { FOCUS_LIGHT },
+            _ => colour_of(arc.head),
+        };
+        let dpath = arc_path(&tlayout, arc.from, arc.to, BASELINE, lift(arc.head));
+        html! {
+            <path key={format!("{}-{}-{}", arc.from, arc.to, arc.head.map_or(-1, |h| h as i64))}
+                  d={dpath} fill="none" stroke={stroke} stroke-width={format!("{w:.2}")}
+                  stroke-opacity={format!("{o:.3}")} stroke-linecap="round"
+                  data-from={arc.from.to_string()} data-to={arc.to.to_string()} data-weight={arc.weight.to_string()}
+                  data-head={head_attr(arc.head, v.head_view, a.mode)}
+                  data-focused={focused.filter(|&f| f).map(|_| "true")} />
+        }
+    };
+    // The focused token's arcs are drawn whole (never pruned) on top of the rest.
+    let focus_arcs: Vec<layout::Arc> = match focus {
+        Some(i) => weights
+            .iter()
+            .flat_map(|(h, m)| {
+                (0..n).filter_map(move |j| {
+                    let w = m[(i, j)];
+                    (w > 0.0 && w.is_finite() && w >= v.threshold).then_some(layout::Arc { from: i, to: j, head: *h, weight: w })
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let dimmed = focus.map(|_| false);
+    let base_nodes: Html = base_arcs.iter().filter(|arc| Some(arc.from) != focus).map(|arc| arc_el(arc, dimmed)).collect();
+    let focus_nodes: Html = focus_arcs.iter().map(|arc| arc_el(arc, Some(true))).collect();
+
+    // Weight labels under the keys of the focused token (one head or the combined view only).
+    let labels: Html = match (focus, weights.len()) {
+        (Some(i), 1) if n <= 40 => {
+            let m = &weights[0].1;
+            (0..n)
+                .filter(|&j| m[(i, j)] > 0.0)
+                .map(|j| {
+                    html! { <text x={format!("{:.1}", tlayout.x[j])} y={format!("{:.1}", BASELINE + 44.0)} text-anchor="middle"
+                                  font-size="11" font-family="system-ui, sans-serif" fill={if props.dark { "#ffd27a" } else { "#8a4b00" }}>
+                                { format!("{:.2}", m[(i, j)]) }</text> }
+                })
+                .collect()
+        }
+        _ => Html::default(),
+    };
+
+    let text_fill = if props.dark { "#e8e8e8" } else { "#1a1a1a" };
+    let token_nodes: Html = a
+        .tokens
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let on_enter = {
+                let d = d.clone();
+                move |_: MouseEvent| d.emit(Action::Hover(i))
+            };
+            let on_leave = {
+                let d = d.clone();
+                move |_: MouseEvent| d.emit(Action::Unhover)
+            };
+            let on_click = {
+                let d = d.clone();
+                move |_: MouseEvent| d.emit(Action::TogglePin(i))
+            };
+            let on_focus = {
+                let d = d.clone();
+                move |_: FocusEvent| d.emit(Action::Hover(i))
+            };
+            let on_key = {
+                let d = d.clone();
+                move |e: KeyboardEvent| match e.key().as_str() {
+                    "ArrowRight" | "ArrowDown" => {
+                        e.prevent_default();
+                        d.emit(Action::MoveFocus(1, n));
+                    }
+                    "ArrowLeft" | "ArrowUp" => {
+                        e.prevent_default();
+                        d.emit(Action::MoveFocus(-1, n));
+                    }
+                    "Home" => d.emit(Action::MoveFocus(-(n as isize), n)),
+                    "End" => d.emit(Action::MoveFocus(n as isize, n)),
+                    "Enter" | " " => {
+                        e.prevent_default();
+                        d.emit(Action::TogglePin(i));
+                    }
+                    _ => {}
+                }
+            };
+            let is_focus = focus == Some(i);
+            let (x, w) = (tlayout.x[i], tlayout.w[i]);
+            let label: String = t.chars().take(24).collect();
+            let bg = match (is_focus, props.dark) {
+                (true, false) => "#ffe2b3",
+                (true, true) => "#6a4a10",
+                (false, false) => "#f1f3f6",
+                (false, true) => "#2a2f3a",
+            };
+            html! {
+                <g key={i} class="token" data-token-index={i.to_string()} tabindex="0" role="button"
+                   aria-pressed={(is_focus && v.pinned).to_string()} aria-label={format!("token {}: {}", i + 1, t)}
+                   onmouseenter={on_enter} onmouseleave={on_leave} onclick={on_click} onfocus={on_focus} onkeydown={on_key}>
+                    <rect x={format!("{:.1}", x - w / 2.0)} y={format!("{:.1}", BASELINE + 4.0)} width={format!("{w:.1}")} height="26" rx="5"
+                          fill={bg} stroke={if is_focus { "#e69f00" } else { "none" }} stroke-width="2" />
+                    <text x={format!("{x:.1}")} y={format!("{:.1}", BASELINE + 22.0)} text-anchor="middle" font-size="14"
+                          font-family="system-ui, sans-serif" fill={text_fill}>{ label }</text>
+                </g>
+            }
+        })
+        .collect();
+
+    // Keyboard focus follows the focused token (arrow keys move it).
+    {
+        let svg_ref = props.svg_ref.clone();
+        use_effect_with(focus, move |focus| {
+            let Some(f) = *focus else { return };
+            let Some(svg) = svg_ref.cast::<web_sys::Element>() else { return };
+            let active_is_token = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|doc| doc.active_element())
+                .is_some_and(|el| el.has_attribute("data-token-index") && svg.contains(Some(&el)));
+            if active_is_token {
+                if let Ok(Some(el)) = svg.query_selector(&format!("[data-token-index=\"{f}\"]")) {
+                    if let Ok(el) = el.dyn_into::<web_sys::SvgElement>() {
+                        let _ = el.focus();
+                    }
+                }
+            }
+        });
+    }
+
+    // Screen readers hear what the focused token attends to.
+    let announce = match focus {
+        Some(i) => weights
+            .iter()
+            .map(|(h, m)| {
+                let row: Vec<(usize, f32)> = (0..n).map(|j| (j, m[(i, j)])).collect();
+                let prefix = match h {
+                    Some(h) => format!("head {h}: "),
+                    None => String::new(),
+                };
+                format!("{prefix}{}", text::attends_sentence(&a.tokens, i, &row, 5))
+            })
+            .collect::<Vec<_>>()
+            .join(". "),
+        None => String::new(),
+    };
+
+    let width = tlayout.width.max(320.0);
+    let head_chips = if a.mode == Mode::MultiHead {
+        let chips: Html = (0..a.heads.len())
+            .map(|h| {
+                let on = v.head_visible(h);
+                let d = d.clone();
+                html! {
+                    <button class="chip" data-testid="head-toggle" data-head={h.to_string()} aria-pressed={on.to_string()}
+                            onclick={move |_: MouseEvent| d.emit(Action::ToggleHead(h))}>
+                        <span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ format!("head {h}") }
+                    </button>
+                }
+            })
+            .collect();
+        let hv_button = |hv: HeadView, label: &str| {
+            let d = d.clone();
+            html! { <button class="chip" data-head-view={hv.as_str()} aria-pressed={(v.head_view == hv).to_string()}
+                            onclick={move |_: MouseEvent| d.emit(Action::SetHeadView(hv))}>{ label.to_string() }</button> }
+        };
+        html! {
+            <div class="heads" role="group" aria-label="Heads">
+                { chips }
+                <span class="sep"></span>
+                { hv_button(HeadView::All, "each head") }{ hv_button(HeadView::Mean, "mean") }{ hv_button(HeadView::Max, "max") }
+            </div>
+        }
+    } else {
+        Html::default()
+    };
+    let view_button = |vw: View, label: &str| {
+        let d = d.clone();
+        html! { <button class="chip" data-view={vw.as_str()} aria-pressed={(v.view == vw).to_string()}
+                        onclick={move |_: MouseEvent| d.emit(Action::SetView(vw))}>{ label.to_string() }</button> }
+    };
+    let prune_controls = if n > PRUNE_ABOVE || pruned {
+        let d1 = d.clone();
+        let d2 = d.clone();
+        html! {
+            <div class="prune">
+                <label class="field"><span>{ "arcs per token" }</span>
+                    <input type="number" min="1" max="64" value={v.top_k.to_string()} data-testid="top-k"
+                           onchange={move |e: Event| if let Some(k) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d1.emit(Action::SetTopK(k)) }} />
+                </label>
+                <label class="field"><span>{ "hide weights below" }</span>
+                    <input type="number" min="0" max="1" step="0.01" value={v.threshold.to_string()} data-testid="threshold"
+                           onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d2.emit(Action::SetThreshold(t)) }} />
+                </label>
+                if pruned { <span class="note">{ format!("Showing the {} strongest arcs per token; hover a token for all of its arcs.", v.top_k) }</span> }
+            </div>
+        }
+    } else {
+        Html::default()
+    };
+
+    let heat: Vec<(Option<usize>, Rc<Mat>)> = weights.as_ref().clone();
+    let bg = if props.dark { "#161a22" } else { "#ffffff" };
+    html! {
+        <section class="visual" aria-label="Attention">
+            <div class="view-switch" role="group" aria-label="View">
+                { view_button(View::Arcs, "Arcs") }{ view_button(View::Heatmap, "Heatmap") }
+            </div>
+            { head_chips }
+            { prune_controls }
+            <div class="arcbox" hidden={v.view != View::Arcs}>
+                <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", (width <= MIN_WIDTH + 1.0).then_some("fit"))} data-testid="arc-view"
+                     width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={format!("0 0 {width:.0} {HEIGHT:.0}")}
+                     role="group" aria-label="Arcs from each token to the tokens it attends to"
+                     onmouseleave={{ let d = d.clone(); move |_: MouseEvent| d.emit(Action::Unhover) }}>
+                    <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} fill={bg} />
+                    <g class="base" opacity={if focus.is_some() { "0.45" } else { "1" }}>{ base_nodes }</g>
+                    <g class="focus">{ focus_nodes }</g>
+                    { labels }
+                    { token_nodes }
+                </svg>
+            </div>
+            if v.view == View::Heatmap {
+                <Heatmap tokens={Shared(Rc::new(a.tokens.clone()))} weights={Shared(Rc::new(heat.clone()))} focus={focus} dark={props.dark}
+                         causal={a.heads.iter().any(|h| h.mask.is_some())} ondispatch={d.clone()} />
+            }
+            if a.mode == Mode::MultiHead {
+                <SmallMultiples attention={props.attention.clone()} focus={focus} dark={props.dark} ondispatch={d.clone()} />
+            }
+            <p class="visually-hidden" aria-live="polite" data-testid="announce">{ announce }</p>
+        </section>
+    }
+}

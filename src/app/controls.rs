@@ -1,0 +1,157 @@
+//! The sentence box, the mode switch and each mode's options.
+
+use crate::state::{Action, ViewState};
+use crate::text;
+use arcs_core::attention::{MaskStyle, Mode, Normalization};
+use arcs_core::request::{MAX_CHARS, MAX_TOKENS};
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub view: ViewState,
+    pub ondispatch: Callback<Action>,
+    /// Tokens in the current result (for the budget line).
+    pub tokens: usize,
+}
+
+fn input_value(e: &Event) -> Option<String> {
+    e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).map(|i| i.value())
+}
+
+fn select_value(e: &Event) -> Option<String> {
+    e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|i| i.value())
+}
+
+/// A labelled number field that dispatches only values that parse.
+fn number_field(label: &str, testid: &str, value: String, min: &str, max: &str, step: &str, on: Callback<String>) -> Html {
+    let onchange = Callback::from(move |e: Event| {
+        if let Some(v) = input_value(&e) {
+            on.emit(v);
+        }
+    });
+    html! {
+        <label class="field">
+            <span>{ label.to_string() }</span>
+            <input type="number" data-testid={testid.to_string()} value={value} min={min.to_string()} max={max.to_string()} step={step.to_string()} {onchange} />
+        </label>
+    }
+}
+
+#[component]
+pub fn Controls(props: &ControlsProps) -> Html {
+    let v = &props.view;
+    let d = props.ondispatch.clone();
+    let oninput = {
+        let d = d.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                d.emit(Action::SetSentence(t.value()));
+            }
+        })
+    };
+    let mode_button = |m: Mode| {
+        let d = d.clone();
+        let pressed = v.mode == m;
+        html! {
+            <button class={classes!("mode", pressed.then_some("on"))} data-mode={m.as_str()} aria-pressed={pressed.to_string()}
+                    onclick={move |_: MouseEvent| d.emit(Action::SetMode(m))}>
+                { text::mode_label(m) }
+            </button>
+        }
+    };
+    let emit_parsed = |f: fn(&str) -> Option<Action>| {
+        let d = d.clone();
+        Callback::from(move |s: String| {
+            if let Some(a) = f(s.trim()) {
+                d.emit(a);
+            }
+        })
+    };
+    let toy = !v.is_book();
+    let chars = v.sentence.chars().count();
+    let budget_class = if props.tokens > 64 || chars > MAX_CHARS { "budget warn" } else { "budget" };
+
+    let seed = number_field("seed", "seed", v.seed.to_string(), "0", "18446744073709551615", "1", emit_parsed(|s| s.parse().ok().map(Action::SetSeed)));
+    let d_in = number_field("d_in", "d-in", v.d_in.to_string(), "1", "256", "1", emit_parsed(|s| s.parse().ok().map(Action::SetDIn)));
+    let d_out = number_field("d_out", "d-out", v.d_out.to_string(), "1", "256", "1", emit_parsed(|s| s.parse().ok().map(Action::SetDOut)));
+    let heads = number_field("heads", "heads", v.heads.to_string(), "1", "64", "1", emit_parsed(|s| s.parse().ok().map(Action::SetHeads)));
+    let dropout = number_field("dropout p", "dropout", v.dropout.to_string(), "0", "0.95", "0.05", emit_parsed(|s| s.parse().ok().map(Action::SetDropout)));
+    let on_mask = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(m) = select_value(&e).and_then(|s| MaskStyle::parse(&s)) {
+                d.emit(Action::SetMask(m));
+            }
+        })
+    };
+    let on_norm = {
+        let d = d.clone();
+        Callback::from(move |e: Event| {
+            if let Some(n) = select_value(&e).and_then(|s| Normalization::parse(&s)) {
+                d.emit(Action::SetNormalization(n));
+            }
+        })
+    };
+    let check = |label: &str, testid: &str, on: bool, act: fn(bool) -> Action| {
+        let d = d.clone();
+        html! {
+            <label class="field check">
+                <input type="checkbox" data-testid={testid.to_string()} checked={on}
+                       onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) { d.emit(act(t.checked())) }} />
+                <span>{ label.to_string() }</span>
+            </label>
+        }
+    };
+    let book = {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| d.emit(Action::UseBookExample))
+    };
+
+    html! {
+        <section class="controls" aria-label="Sentence and mode">
+            <div class="sentence-row">
+                <label for="sentence" class="visually-hidden">{ "Sentence" }</label>
+                <input id="sentence" type="text" data-testid="sentence-input" value={v.sentence.clone()} {oninput}
+                       placeholder="Type any sentence" autocomplete="off" spellcheck="false" maxlength="20000" />
+                if toy { <button class="link" onclick={book}>{ "Book example" }</button> }
+            </div>
+            <p class={budget_class} data-testid="token-budget">
+                { format!("{} / {MAX_TOKENS} tokens", props.tokens) }
+                if props.tokens > 64 { { " · long input: weak arcs are pruned (see options)" } }
+            </p>
+            <div class="modes" role="group" aria-label="Attention mode">
+                { for Mode::ALL.into_iter().map(mode_button) }
+            </div>
+            <div class="options">
+                if toy { { seed } }
+                if toy && v.mode != Mode::Simplified { { d_in } }
+                if toy && v.mode != Mode::Simplified { { d_out } }
+                if v.mode == Mode::MultiHead { { heads } }
+                if matches!(v.mode, Mode::Causal | Mode::MultiHead) {
+                    <label class="field">
+                        <span>{ "masking" }</span>
+                        <select data-testid="mask" onchange={on_mask}>
+                            <option value="neg-inf" selected={v.mask == MaskStyle::NegInf}>{ "−∞ before softmax" }</option>
+                            <option value="renormalize" selected={v.mask == MaskStyle::Renormalize}>{ "zero after softmax, renormalise" }</option>
+                        </select>
+                    </label>
+                    { dropout }
+                }
+                if v.mode == Mode::MultiHead { { check("causal heads", "causal-heads", v.causal_heads, Action::SetCausalHeads) } }
+                if v.mode != Mode::Simplified { { check("scale by √d_k", "scale", v.scale, Action::SetScale) } }
+                if v.mode == Mode::Simplified {
+                    <label class="field">
+                        <span>{ "normalisation" }</span>
+                        <select data-testid="normalization" onchange={on_norm}>
+                            <option value="softmax" selected={v.normalization == Normalization::Softmax}>{ "softmax" }</option>
+                            <option value="sum" selected={v.normalization == Normalization::SumNormalized}>{ "divide by sum" }</option>
+                            <option value="naive-softmax" selected={v.normalization == Normalization::NaiveSoftmax}>{ "naive softmax" }</option>
+                        </select>
+                    </label>
+                }
+            </div>
+        </section>
+    }
+}

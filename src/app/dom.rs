@@ -1,0 +1,145 @@
+//! The few browser calls the app makes, each returning a `Result` so a refusal (no clipboard, blocked
+//! download) becomes a message instead of a panic.
+
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlAnchorElement, HtmlCanvasElement, HtmlImageElement, Url};
+
+pub fn window() -> Result<web_sys::Window, String> {
+    web_sys::window().ok_or_else(|| "no window".to_string())
+}
+
+pub fn document() -> Result<web_sys::Document, String> {
+    window()?.document().ok_or_else(|| "no document".to_string())
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| js_sys::Reflect::get(&e, &JsValue::from_str("message")).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| "the browser refused".to_string())
+}
+
+pub fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map_or(0.0, |p| p.now())
+}
+
+pub fn location_hash() -> String {
+    web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
+
+/// Writes the fragment without adding a history entry (and without firing `hashchange`).
+pub fn replace_hash(fragment: &str) -> Result<(), String> {
+    let w = window()?;
+    let history = w.history().map_err(js_err)?;
+    let url = format!("#{fragment}");
+    history.replace_state_with_url(&JsValue::NULL, "", Some(&url)).map_err(js_err)
+}
+
+pub fn href() -> String {
+    web_sys::window().and_then(|w| w.location().href().ok()).unwrap_or_default()
+}
+
+fn blob(parts: &js_sys::Array, mime: &str) -> Result<Blob, String> {
+    let bag = BlobPropertyBag::new();
+    bag.set_type(mime);
+    Blob::new_with_str_sequence_and_options(parts, &bag).map_err(js_err)
+}
+
+fn click_download(url: &str, name: &str) -> Result<(), String> {
+    let doc = document()?;
+    let a: HtmlAnchorElement = doc.create_element("a").map_err(js_err)?.dyn_into().map_err(|_| "no anchor".to_string())?;
+    a.set_href(url);
+    a.set_download(name);
+    let body = doc.body().ok_or("no body")?;
+    body.append_child(&a).map_err(js_err)?;
+    a.click();
+    a.remove();
+    Ok(())
+}
+
+/// Offers `text` as a file download.
+pub fn download_text(name: &str, text: &str, mime: &str) -> Result<(), String> {
+    let parts: js_sys::Array = js_sys::Array::new();
+    parts.push(&JsValue::from_str(text));
+    let b = blob(&parts, mime)?;
+    let url = Url::create_object_url_with_blob(&b).map_err(js_err)?;
+    let r = click_download(&url, name);
+    let _ = Url::revoke_object_url(&url);
+    r
+}
+
+/// The markup of an SVG element, standalone (namespace declared).
+pub fn serialize_svg(svg: &web_sys::Element) -> Result<String, String> {
+    let xml = web_sys::XmlSerializer::new().map_err(js_err)?.serialize_to_string(svg).map_err(js_err)?;
+    Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}"))
+}
+
+/// Renders SVG markup to a PNG at `scale` times its size and offers it as a download.
+pub async fn download_png(name: &str, svg_markup: &str, width: f64, height: f64, scale: f64) -> Result<(), String> {
+    let parts: js_sys::Array = js_sys::Array::new();
+    parts.push(&JsValue::from_str(svg_markup));
+    let b = blob(&parts, "image/svg+xml;charset=utf-8")?;
+    let url = Url::create_object_url_with_blob(&b).map_err(js_err)?;
+    let img = HtmlImageElement::new().map_err(js_err)?;
+    img.set_src(&url);
+    let decoded = JsFuture::from(img.decode()).await;
+    let _ = Url::revoke_object_url(&url);
+    decoded.map_err(js_err)?;
+    let doc = document()?;
+    let canvas: HtmlCanvasElement =
+        doc.create_element("canvas").map_err(js_err)?.dyn_into().map_err(|_| "no canvas".to_string())?;
+    canvas.set_width((width * scale).ceil() as u32);
+    canvas.set_height((height * scale).ceil() as u32);
+    let ctx: CanvasRenderingContext2d = canvas
+        .get_context("2d")
+        .map_err(js_err)?
+        .ok_or("no 2d context")?
+        .dyn_into()
+        .map_err(|_| "no 2d context".to_string())?;
+    ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, width * scale, height * scale).map_err(js_err)?;
+    let data_url = canvas.to_data_url_with_type("image/png").map_err(js_err)?;
+    click_download(&data_url, name)
+}
+
+/// Copies text to the clipboard (only available on https or localhost).
+pub async fn copy_text(text: &str) -> Result<(), String> {
+    let w = window()?;
+    if !w.is_secure_context() {
+        return Err("the clipboard needs https; select the link below and copy it".into());
+    }
+    JsFuture::from(w.navigator().clipboard().write_text(text)).await.map(|_| ()).map_err(js_err)
+}
+
+pub fn prefers_dark() -> bool {
+    web_sys::window()
+        .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+        .is_some_and(|m| m.matches())
+}
+
+pub fn stored_theme() -> Option<String> {
+    web_sys::window()?.local_storage().ok()??.get_item("arcs-theme").ok()?
+}
+
+pub fn store_theme(theme: Option<&str>) {
+    if let Some(s) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = match theme {
+            Some(t) => s.set_item("arcs-theme", t),
+            None => s.remove_item("arcs-theme"),
+        };
+    }
+}
+
+pub fn set_root_theme(dark: bool) {
+    if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = el.set_attribute("data-theme", if dark { "dark" } else { "light" });
+    }
+}
+
+/// Publishes measurements on `window.__arcsPerf` for the browser benchmark script (nothing is sent
+/// anywhere; the script reads it from the page).
+pub fn publish_perf<T: Serialize>(perf: &T) {
+    if let (Some(w), Ok(v)) = (web_sys::window(), serde_wasm_bindgen::to_value(perf)) {
+        let _ = js_sys::Reflect::set(&w, &JsValue::from_str("__arcsPerf"), &v);
+    }
+}

@@ -1,0 +1,215 @@
+//! The attention matrix as a grid of cells, and one small grid per head in multi-head mode.
+//!
+//! Up to [`SVG_MAX`] tokens the grid is SVG (crisp, exportable, one `<title>` per cell for the exact
+//! number); beyond that a canvas, since tens of thousands of SVG cells would stall the page.
+
+use super::Shared;
+use crate::layout::{head_colour, heat_colour, heat_text_colour};
+use crate::state::Action;
+use arcs_core::attention::Attention;
+use arcs_core::tensor::Mat;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+use yew::prelude::*;
+
+const SVG_MAX: usize = 64;
+
+#[derive(Properties, PartialEq)]
+pub struct HeatmapProps {
+    pub tokens: Shared<Vec<String>>,
+    pub weights: Shared<Vec<(Option<usize>, Rc<Mat>)>>,
+    pub focus: Option<usize>,
+    pub dark: bool,
+    pub causal: bool,
+    pub ondispatch: Callback<Action>,
+}
+
+fn grid(tokens: &[String], m: &Mat, cell: f32, focus: Option<usize>, dark: bool, causal: bool, labels: bool, d: &Callback<Action>) -> Html {
+    let n = m.nrows();
+    let pad = if labels { 90.0 } else { 2.0 };
+    let size = pad + cell * n as f32 + 2.0;
+    let show_numbers = cell >= 34.0;
+    let hatch = if dark { "#3a3f4a" } else { "#d9dde3" };
+    let cells: Html = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let w = m[(i, j)];
+            let masked = causal && j > i;
+            let (x, y) = (pad + cell * j as f32, pad + cell * i as f32);
+            let fill = if masked { "url(#hatch)".to_string() } else { heat_colour(w, dark) };
+            let title = if masked {
+                format!("{} → {}: masked (future)", tokens[i], tokens[j])
+            } else {
+                format!("{} → {}: {w:.4}", tokens[i], tokens[j])
+            };
+            let on_enter = {
+                let d = d.clone();
+                move |_: MouseEvent| d.emit(Action::Hover(i))
+            };
+            html! {
+                <g data-row={i.to_string()} data-col={j.to_string()} data-weight={w.to_string()} data-masked={masked.then_some("true")} onmouseenter={on_enter}>
+                    <rect x={format!("{x:.1}")} y={format!("{y:.1}")} width={format!("{:.1}", cell - 1.0)} height={format!("{:.1}", cell - 1.0)} fill={fill}
+                          stroke={if focus == Some(i) { "#e69f00" } else { "none" }} stroke-width="1.5"><title>{ title }</title></rect>
+                    if show_numbers && !masked {
+                        <text x={format!("{:.1}", x + cell / 2.0)} y={format!("{:.1}", y + cell / 2.0 + 4.0)} text-anchor="middle" font-size="11"
+                              font-family="system-ui, sans-serif" fill={heat_text_colour(w, dark)} pointer-events="none">{ format!("{w:.2}") }</text>
+                    }
+                </g>
+            }
+        })
+        .collect();
+    let text_fill = if dark { "#e8e8e8" } else { "#1a1a1a" };
+    let axis: Html = if labels {
+        tokens
+            .iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let t: String = t.chars().take(12).collect();
+                let c = pad + cell * k as f32 + cell / 2.0;
+                let weight = if focus == Some(k) { "bold" } else { "normal" };
+                html! { <>
+                    <text x={format!("{:.1}", pad - 6.0)} y={format!("{:.1}", c + 4.0)} text-anchor="end" font-size="12" font-weight={weight} font-family="system-ui, sans-serif" fill={text_fill}>{ t.clone() }</text>
+                    <text transform={format!("translate({c:.1},{:.1}) rotate(-60)", pad - 6.0)} font-size="12" font-family="system-ui, sans-serif" fill={text_fill}>{ t }</text>
+                </> }
+            })
+            .collect()
+    } else {
+        Html::default()
+    };
+    html! {
+        <svg xmlns="http://www.w3.org/2000/svg" width={format!("{size:.0}")} height={format!("{size:.0}")} class="heat"
+             role="img" aria-label="Attention weights: rows are queries, columns are keys">
+            <defs>
+                <pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+                    <rect width="6" height="6" fill={if dark { "#1d2129" } else { "#f4f5f7" }} />
+                    <line x1="0" y1="0" x2="0" y2="6" stroke={hatch} stroke-width="3" />
+                </pattern>
+            </defs>
+            { axis }
+            { cells }
+        </svg>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct CanvasGridProps {
+    weights: Shared<Mat>,
+    px: u32,
+    dark: bool,
+    causal: bool,
+    focus: Option<usize>,
+    ondispatch: Callback<Action>,
+}
+
+/// Large grids: one pixel block per cell on a canvas, repainted only when the numbers change.
+#[component]
+fn CanvasGrid(props: &CanvasGridProps) -> Html {
+    let canvas = use_node_ref();
+    let n = props.weights.nrows();
+    let px = props.px.max(1);
+    {
+        let canvas = canvas.clone();
+        use_effect_with((props.weights.clone(), props.dark, props.causal, px), move |(m, dark, causal, px)| {
+            let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
+            let n = m.nrows();
+            let p = *px as f64;
+            for i in 0..n {
+                for j in 0..n {
+                    let fill = if *causal && j > i { if *dark { "#2a2f3a".to_string() } else { "#e6e8ec".to_string() } } else { heat_colour(m[(i, j)], *dark) };
+                    ctx.set_fill_style_str(&fill);
+                    ctx.fill_rect(j as f64 * p, i as f64 * p, p, p);
+                }
+            }
+        });
+    }
+    let onmousemove = {
+        let d = props.ondispatch.clone();
+        move |e: MouseEvent| {
+            let row = (e.offset_y().max(0) as u32 / px) as usize;
+            if row < n {
+                d.emit(Action::Hover(row));
+            }
+        }
+    };
+    let size = n as u32 * px;
+    html! {
+        <div class="canvas-grid">
+            <canvas ref={canvas} width={size.to_string()} height={size.to_string()} {onmousemove}
+                    aria-label="Attention weights as a heatmap (large input)" role="img"></canvas>
+            if let Some(f) = props.focus {
+                <div class="row-marker" style={format!("top:{}px;height:{}px", f as u32 * px, px)}></div>
+            }
+        </div>
+    }
+}
+
+#[component]
+pub fn Heatmap(props: &HeatmapProps) -> Html {
+    let d = &props.ondispatch;
+    let panels: Html = props
+        .weights
+        .iter()
+        .map(|(h, m)| {
+            let title = match h {
+                Some(h) => html! { <h3><span class="swatch" style={format!("background:{}", head_colour(*h))}></span>{ format!("head {h}") }</h3> },
+                None => Html::default(),
+            };
+            let n = m.nrows();
+            let body = if n <= SVG_MAX {
+                let cell = (560.0 / n as f32).clamp(8.0, 44.0);
+                grid(&props.tokens, m, cell, props.focus, props.dark, props.causal, true, d)
+            } else {
+                let px = (640 / n as u32).max(2);
+                html! { <CanvasGrid weights={Shared(Rc::new((**m).clone()))} px={px} dark={props.dark} causal={props.causal} focus={props.focus} ondispatch={d.clone()} /> }
+            };
+            html! { <figure class="heat-panel" data-testid="heatmap">{ title }{ body }</figure> }
+        })
+        .collect();
+    html! { <div class="heatmaps">{ panels }</div> }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SmallMultiplesProps {
+    pub attention: Shared<Attention>,
+    pub focus: Option<usize>,
+    pub dark: bool,
+    pub ondispatch: Callback<Action>,
+}
+
+/// One small grid per head plus the mean and max over heads; hovering any of them moves the shared
+/// focus, so every grid and the arcs highlight the same query row.
+#[component]
+pub fn SmallMultiples(props: &SmallMultiplesProps) -> Html {
+    let a = &props.attention;
+    let extra = use_memo(props.attention.clone(), |a| (Rc::new(a.mean_weights()), Rc::new(a.max_weights())));
+    let n = a.num_tokens();
+    let causal = a.heads.iter().any(|h| h.mask.is_some());
+    let mini = |label: Html, m: &Mat, testid: &str| {
+        let body = if n <= 32 {
+            let cell = (96.0 / n as f32).clamp(3.0, 16.0);
+            grid(&a.tokens, m, cell, props.focus, props.dark, causal, false, &props.ondispatch)
+        } else {
+            let px = (128 / n as u32).max(1);
+            html! { <CanvasGrid weights={Shared(Rc::new(m.clone()))} px={px} dark={props.dark} causal={causal} focus={props.focus} ondispatch={props.ondispatch.clone()} /> }
+        };
+        html! { <figure class="mini" data-testid={testid.to_string()}><figcaption>{ label }</figcaption>{ body }</figure> }
+    };
+    let heads: Html = a
+        .heads
+        .iter()
+        .enumerate()
+        .map(|(h, hs)| {
+            let label = html! { <><span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ format!("head {h}") }</> };
+            mini(label, &hs.attn_weights, "mini-head")
+        })
+        .collect();
+    html! {
+        <div class="multiples" aria-label="Each head, the mean and the max">
+            { heads }
+            { mini(html! { {"mean"} }, &extra.0, "mini-mean") }
+            { mini(html! { {"max"} }, &extra.1, "mini-max") }
+        </div>
+    }
+}

@@ -1,0 +1,360 @@
+//! The Yew shell: a reducer at the root holding the [`ViewState`], callbacks down, and components that
+//! only draw what `arcs-core` computed. Nothing here does attention math.
+
+mod arcs;
+mod controls;
+pub mod dom;
+mod heatmap;
+mod steps;
+
+use crate::state::{Action, HeadView, ViewState};
+use crate::text;
+use crate::url;
+use arcs_core::attention::{Attention, Mode};
+use arcs_core::tensor::Mat;
+use arcs_core::{Report, RequestError};
+use gloo_timers::callback::Timeout;
+use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// Shared, cheaply compared data for props: equality is identity, so a component re-renders only when
+/// the data was recomputed, never because comparing two big matrices was needed.
+pub struct Shared<T>(pub Rc<T>);
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl<T> std::ops::Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// The reducer's state: the view, plus what is not part of a link.
+#[derive(Clone, PartialEq)]
+pub struct AppState {
+    pub view: ViewState,
+}
+
+impl Reducible for AppState {
+    type Action = Action;
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        let next = self.view.apply(action);
+        if next == self.view {
+            self
+        } else {
+            Rc::new(AppState { view: next })
+        }
+    }
+}
+
+/// The matrices the arc view and heatmap draw: one per visible head, or their mean or max.
+pub fn drawn_weights(a: &Attention, v: &ViewState) -> Vec<(Option<usize>, Rc<Mat>)> {
+    if a.mode != Mode::MultiHead {
+        return vec![(None, Rc::new(a.heads[0].attn_weights.clone()))];
+    }
+    let visible: Vec<usize> = (0..a.heads.len()).filter(|&h| v.head_visible(h)).collect();
+    match v.head_view {
+        HeadView::All => visible.iter().map(|&h| (Some(h), Rc::new(a.heads[h].attn_weights.clone()))).collect(),
+        HeadView::Mean | HeadView::Max if !visible.is_empty() => {
+            let n = a.num_tokens();
+            let mut acc = Mat::zeros(n, n);
+            for &h in &visible {
+                let w = &a.heads[h].attn_weights;
+                if v.head_view == HeadView::Mean {
+                    acc += w;
+                } else {
+                    acc.zip_apply(w, |x, y| *x = x.max(y));
+                }
+            }
+            if v.head_view == HeadView::Mean {
+                acc /= visible.len() as f32;
+            }
+            vec![(None, Rc::new(acc))]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// What the browser benchmark reads from `window.__arcsPerf`.
+#[derive(Serialize, Default, Clone)]
+struct Perf {
+    /// performance.now() when the first arcs were in the DOM.
+    first_arcs_ms: Option<f64>,
+    /// Engine time of the last recompute and its token count.
+    last_compute_ms: f64,
+    last_tokens: usize,
+    computes: u32,
+}
+
+thread_local! {
+    static PERF: RefCell<Perf> = RefCell::new(Perf::default());
+}
+
+fn compute(req: &arcs_core::Request) -> Result<Rc<Attention>, RequestError> {
+    let t0 = dom::now_ms();
+    let r = req.run().map(Rc::new);
+    let dt = dom::now_ms() - t0;
+    PERF.with(|p| {
+        let mut p = p.borrow_mut();
+        p.last_compute_ms = dt;
+        p.last_tokens = r.as_ref().map_or(0, |a| a.num_tokens());
+        p.computes += 1;
+        dom::publish_perf(&*p);
+    });
+    r
+}
+
+/// Debounce for recomputing while typing: long enough to skip the middle of a word, short enough to
+/// feel live.
+const TYPING_DEBOUNCE_MS: u32 = 120;
+
+#[component]
+pub fn App() -> Html {
+    let (initial, initial_notes) = use_memo((), |_| url::decode(&dom::location_hash())).as_ref().clone();
+    let state = use_reducer(move || AppState { view: initial });
+    let notices = use_state(move || initial_notes);
+    let dispatch: Callback<Action> = {
+        let state = state.clone();
+        Callback::from(move |a: Action| state.dispatch(a))
+    };
+    let v = &state.view;
+
+    // Theme: the user's choice (kept in localStorage, not in links), else the system's.
+    let theme_choice = use_state(dom::stored_theme);
+    let dark = match theme_choice.as_deref() {
+        Some("dark") => true,
+        Some("light") => false,
+        _ => dom::prefers_dark(),
+    };
+    use_effect_with(dark, |&dark| dom::set_root_theme(dark));
+    let toggle_theme = {
+        let theme_choice = theme_choice.clone();
+        Callback::from(move |_: MouseEvent| {
+            let next = if dark { "light" } else { "dark" };
+            dom::store_theme(Some(next));
+            theme_choice.set(Some(next.to_string()));
+        })
+    };
+
+    // The share link follows the view.
+    use_effect_with(v.clone(), |v| {
+        let _ = dom::replace_hash(&url::encode(v));
+    });
+    // A link pasted into the address bar of an open page.
+    {
+        let dispatch = dispatch.clone();
+        let notices = notices.clone();
+        use_effect_with((), move |_| {
+            let cb = Closure::<dyn Fn()>::new(move || {
+                let (s, notes) = url::decode(&dom::location_hash());
+                notices.set(notes);
+                dispatch.emit(Action::Replace(Box::new(s)));
+            });
+            let win = web_sys::window();
+            if let Some(w) = &win {
+                let _ = w.add_event_listener_with_callback("hashchange", cb.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(w) = win {
+                    let _ = w.remove_event_listener_with_callback("hashchange", cb.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
+    // Esc unpins wherever the keyboard focus is.
+    {
+        let dispatch = dispatch.clone();
+        use_effect_with((), move |_| {
+            let cb = Closure::<dyn Fn(web_sys::KeyboardEvent)>::new(move |e: web_sys::KeyboardEvent| {
+                if e.key() == "Escape" {
+                    dispatch.emit(Action::Unpin);
+                }
+            });
+            let doc = web_sys::window().and_then(|w| w.document());
+            if let Some(d) = &doc {
+                let _ = d.add_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
+            }
+            move || {
+                if let Some(d) = doc {
+                    let _ = d.remove_event_listener_with_callback("keydown", cb.as_ref().unchecked_ref());
+                }
+            }
+        });
+    }
+
+    // Recompute: at once for option changes, debounced while typing.
+    let request = v.request();
+    let settled = use_state(|| request.clone());
+    let timer = use_mut_ref(|| None::<Timeout>);
+    {
+        let settled = settled.clone();
+        let timer = timer.clone();
+        use_effect_with(request.clone(), move |req| {
+            let only_text = std::mem::discriminant(&req.source) == std::mem::discriminant(&settled.source)
+                && req.source != settled.source
+                && arcs_core::Request { source: settled.source.clone(), ..req.clone() } == *settled;
+            if only_text {
+                let req = req.clone();
+                let settled = settled.clone();
+                *timer.borrow_mut() = Some(Timeout::new(TYPING_DEBOUNCE_MS, move || settled.set(req)));
+            } else {
+                timer.borrow_mut().take();
+                settled.set(req.clone());
+            }
+        });
+    }
+    let result = use_memo((*settled).clone(), compute);
+
+    let svg_ref = use_node_ref();
+    let status = use_state(String::new);
+
+    // Keep the last good result on screen while an error is shown, so a typo never blanks the page.
+    let last_good = use_mut_ref(|| None::<Rc<Attention>>);
+    let (attention, error) = match result.as_ref() {
+        Ok(a) => {
+            *last_good.borrow_mut() = Some(a.clone());
+            (Some(a.clone()), None)
+        }
+        Err(e) => (last_good.borrow().clone(), Some(e.to_string())),
+    };
+
+    {
+        let has_arcs = attention.is_some();
+        use_effect_with(has_arcs, move |&has| {
+            if has {
+                PERF.with(|p| {
+                    let mut p = p.borrow_mut();
+                    if p.first_arcs_ms.is_none() {
+                        p.first_arcs_ms = Some(dom::now_ms());
+                        dom::publish_perf(&*p);
+                    }
+                });
+            }
+        });
+    }
+
+    let on_copy = {
+        let status = status.clone();
+        Callback::from(move |_: MouseEvent| {
+            let status = status.clone();
+            let link = dom::href();
+            wasm_bindgen_futures::spawn_local(async move {
+                match dom::copy_text(&link).await {
+                    Ok(()) => status.set("Link copied.".into()),
+                    Err(e) => status.set(format!("Could not copy the link ({e}).")),
+                }
+            });
+        })
+    };
+    let on_export_json = {
+        let status = status.clone();
+        let attention = attention.clone();
+        Callback::from(move |_: MouseEvent| {
+            let Some(a) = &attention else { return };
+            let json = Report::from_attention(a, true).to_json();
+            match dom::download_text("attention.json", &json, "application/json") {
+                Ok(()) => status.set("Exported attention.json.".into()),
+                Err(e) => status.set(format!("Export failed: {e}")),
+            }
+        })
+    };
+    let on_export_svg = {
+        let status = status.clone();
+        let svg_ref = svg_ref.clone();
+        Callback::from(move |_: MouseEvent| {
+            let r = svg_ref.cast::<web_sys::Element>().ok_or("the arc view is not on screen".to_string());
+            let r = r.and_then(|el| dom::serialize_svg(&el)).and_then(|svg| dom::download_text("attention-arcs.svg", &svg, "image/svg+xml"));
+            status.set(match r {
+                Ok(()) => "Exported attention-arcs.svg.".into(),
+                Err(e) => format!("Export failed: {e}"),
+            });
+        })
+    };
+    let on_export_png = {
+        let status = status.clone();
+        let svg_ref = svg_ref.clone();
+        Callback::from(move |_: MouseEvent| {
+            let Some(el) = svg_ref.cast::<web_sys::Element>() else {
+                status.set("Export failed: the arc view is not on screen".into());
+                return;
+            };
+            let size = |name: &str| el.get_attribute(name).and_then(|v| v.parse::<f64>().ok()).unwrap_or(800.0);
+            let (w, h) = (size("width"), size("height"));
+            let status = status.clone();
+            match dom::serialize_svg(&el) {
+                Ok(svg) => wasm_bindgen_futures::spawn_local(async move {
+                    match dom::download_png("attention-arcs.png", &svg, w, h, 2.0).await {
+                        Ok(()) => status.set("Exported attention-arcs.png.".into()),
+                        Err(e) => status.set(format!("PNG export failed: {e}")),
+                    }
+                }),
+                Err(e) => status.set(format!("Export failed: {e}")),
+            }
+        })
+    };
+    let dismiss = {
+        let notices = notices.clone();
+        Callback::from(move |_: MouseEvent| notices.set(Vec::new()))
+    };
+
+    let n_tokens = attention.as_ref().map_or(0, |a| a.num_tokens());
+    html! {
+        <div class="app">
+            <header class="top">
+                <h1>{ "Attention Arcs" }</h1>
+                <p class="tagline">{ "How transformers pay attention — chapter 3 of Build a Large Language Model (From Scratch), live." }</p>
+                <button class="theme" onclick={toggle_theme} aria-label="Toggle dark mode">{ if dark { "☀ Light" } else { "☾ Dark" } }</button>
+            </header>
+            if !notices.is_empty() {
+                <div class="notice" role="status" data-testid="link-notice">
+                    <ul>{ for notices.iter().map(|n| html! { <li>{ n.clone() }</li> }) }</ul>
+                    <button onclick={dismiss} aria-label="Dismiss">{ "×" }</button>
+                </div>
+            }
+            <controls::Controls view={v.clone()} ondispatch={dispatch.clone()} tokens={n_tokens} />
+            if let Some(e) = &error {
+                <div class="error" role="alert" data-testid="error">{ e.clone() }
+                    if attention.is_some() { <span class="stale">{ " Showing the last sentence that worked." }</span> }
+                </div>
+            }
+            <main class="stage">
+                <section class="explain" aria-label="What this mode shows">
+                    <h2>{ text::mode_label(v.mode) }</h2>
+                    <p>{ text::mode_why(v.mode) }</p>
+                    if v.is_book() {
+                        <p class="source">{ "Book example: the chapter's embeddings and weights." }</p>
+                    } else {
+                        <p class="source">{ format!("Toy model: seeded embeddings and weights (seed {}).", v.seed) }</p>
+                    }
+                </section>
+                if let Some(a) = &attention {
+                    <arcs::Visual attention={Shared(a.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} svg_ref={svg_ref.clone()} />
+                    <steps::Steps attention={Shared(a.clone())} view={v.clone()} ondispatch={dispatch.clone()} />
+                }
+            </main>
+            <footer class="share">
+                <button data-testid="copy-link" onclick={on_copy}>{ "Copy link" }</button>
+                <button data-testid="export-svg" onclick={on_export_svg}>{ "Export SVG" }</button>
+                <button data-testid="export-png" onclick={on_export_png}>{ "Export PNG" }</button>
+                <button data-testid="export-json" onclick={on_export_json}>{ "Export JSON" }</button>
+                <span class="status" role="status" aria-live="polite" data-testid="status">{ (*status).clone() }</span>
+                <p class="privacy">{ "Everything is computed in your browser; nothing you type is sent anywhere." }</p>
+            </footer>
+        </div>
+    }
+}

@@ -1,0 +1,194 @@
+//! Geometry and colour for the arc view and heatmap: which arcs to draw, where, and how strong.
+//!
+//! Pure functions of the numbers, so they are tested natively and the components only turn their
+//! output into SVG. Colours are concrete values, not CSS classes, so an exported SVG looks exactly
+//! like the screen.
+
+use arcs_core::tensor::Mat;
+
+/// Okabe & Ito's colour-blind-safe palette (without black), then Paul Tol's "muted" colours for models
+/// with more heads; heads past the list reuse it.
+pub const HEAD_COLOURS: [&str; 15] = [
+    "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#B8A200", "#882255", "#44AA99", "#999933", "#AA4499",
+    "#332288", "#88CCEE", "#117733", "#DDCC77",
+];
+
+pub fn head_colour(h: usize) -> &'static str {
+    HEAD_COLOURS[h % HEAD_COLOURS.len()]
+}
+
+/// Arcs drawn in total before pruning kicks in: beyond this SVG repaints stop feeling instant.
+pub const ARC_BUDGET: usize = 4096;
+
+/// Where each token sits on the baseline.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TokenLayout {
+    /// Centre x of each token.
+    pub x: Vec<f32>,
+    /// Width of each token's box.
+    pub w: Vec<f32>,
+    pub width: f32,
+}
+
+/// Approximate advance of one character at the arc view's font size (the layout needs no font metrics
+/// to be good enough: boxes only need to not overlap).
+pub const CHAR_W: f32 = 8.6;
+pub const TOKEN_PAD: f32 = 14.0;
+pub const MARGIN: f32 = 16.0;
+
+/// Lays tokens out left to right. Short sentences are spread to `min_width` so their arcs are big
+/// enough to read; long ones get exactly the room their text needs (the view scrolls).
+pub fn layout_tokens(tokens: &[String], min_width: f32) -> TokenLayout {
+    const GAP: f32 = 4.0;
+    let w: Vec<f32> = tokens.iter().map(|t| t.chars().count().clamp(1, 24) as f32 * CHAR_W + TOKEN_PAD).collect();
+    let natural: f32 = w.iter().sum::<f32>() + GAP * tokens.len() as f32 + 2.0 * MARGIN;
+    let extra = if tokens.is_empty() { 0.0 } else { ((min_width - natural) / tokens.len() as f32).max(0.0) };
+    let mut x = Vec::with_capacity(tokens.len());
+    let mut cursor = MARGIN;
+    for &wi in &w {
+        let slot = wi + GAP + extra;
+        x.push(cursor + slot / 2.0);
+        cursor += slot;
+    }
+    TokenLayout { x, w, width: cursor + MARGIN }
+}
+
+/// One arc: query `from` attends to key `to` with `weight`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arc {
+    pub from: usize,
+    pub to: usize,
+    pub head: Option<usize>,
+    pub weight: f32,
+}
+
+/// Chooses the arcs to draw. Zero weights (the causal future) are never drawn. When the arcs would
+/// exceed [`ARC_BUDGET`], each query keeps only its `top_k` strongest keys per head; the focused query
+/// always keeps all of its arcs, since that is the one being read. `threshold` hides weaker arcs.
+pub fn select_arcs(heads: &[(Option<usize>, &Mat)], focus: Option<usize>, top_k: usize, threshold: f32) -> (Vec<Arc>, bool) {
+    let n = heads.first().map_or(0, |(_, m)| m.nrows());
+    let pruned = n * n * heads.len() > ARC_BUDGET;
+    let mut arcs = Vec::new();
+    for &(head, m) in heads {
+        for i in 0..n {
+            let mut row: Vec<(usize, f32)> =
+                (0..n).map(|j| (j, m[(i, j)])).filter(|&(_, w)| w > 0.0 && w.is_finite() && w >= threshold).collect();
+            if pruned && focus != Some(i) {
+                row.sort_by(|a, b| b.1.total_cmp(&a.1));
+                row.truncate(top_k);
+            }
+            arcs.extend(row.into_iter().map(|(j, w)| Arc { from: i, to: j, head, weight: w }));
+        }
+    }
+    // Strong arcs last, so they paint over weak ones.
+    arcs.sort_by(|a, b| a.weight.total_cmp(&b.weight));
+    (arcs, pruned)
+}
+
+/// The SVG path of an arc above the baseline `y`. `lift` separates heads drawn on the same pair.
+pub fn arc_path(layout: &TokenLayout, from: usize, to: usize, y: f32, lift: f32) -> String {
+    let (x1, x2) = (layout.x[from], layout.x[to]);
+    if from == to {
+        // A self-loop: a small teardrop over the token.
+        let h = 26.0 + lift;
+        return format!("M{:.1} {y:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {y:.1}", x1 - 5.0, x1 - 16.0, y - h, x1 + 16.0, y - h, x1 + 5.0);
+    }
+    // Height grows with distance so nested arcs do not coincide, capped to stay on screen.
+    let h = ((x2 - x1).abs() * 0.42 + 12.0 + lift).min(arc_height_cap());
+    format!("M{x1:.1} {y:.1}C{x1:.1} {:.1} {x2:.1} {:.1} {x2:.1} {y:.1}", y - h, y - h)
+}
+
+pub fn arc_height_cap() -> f32 {
+    230.0
+}
+
+/// Stroke width and opacity for an arc, given whether it belongs to the focused token (`Some(true)`),
+/// another token while one is focused (`Some(false)`), or nothing is focused (`None`).
+pub fn arc_style(weight: f32, focused: Option<bool>) -> (f32, f32) {
+    let w = weight.clamp(0.0, 1.0);
+    let width = 0.6 + 7.0 * w;
+    let opacity = match focused {
+        None => 0.12 + 0.78 * w,
+        Some(true) => 0.35 + 0.65 * w,
+        Some(false) => 0.04,
+    };
+    (width, opacity)
+}
+
+/// A sequential colour for a weight in [0, 1]: light to dark blue in light mode, dark to bright in dark
+/// mode, so that strong always means more contrast with the page.
+pub fn heat_colour(weight: f32, dark: bool) -> String {
+    let t = if weight.is_finite() { weight.clamp(0.0, 1.0).sqrt() } else { 0.0 };
+    let (from, to) = if dark { ([28.0, 32.0, 44.0], [255.0, 196.0, 64.0]) } else { ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0]) };
+    let c: Vec<u8> = (0..3).map(|k| (from[k] + (to[k] - from[k]) * t).round() as u8).collect();
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// Text colour readable on [`heat_colour`] of the same weight.
+pub fn heat_text_colour(weight: f32, dark: bool) -> &'static str {
+    let strong = weight.is_finite() && weight.clamp(0.0, 1.0).sqrt() > 0.55;
+    match (dark, strong) {
+        (false, true) => "#ffffff",
+        (false, false) => "#1a1a1a",
+        (true, true) => "#111111",
+        (true, false) => "#e8e8e8",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toks(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("t{i}")).collect()
+    }
+
+    #[test]
+    fn tokens_do_not_overlap() {
+        let l = layout_tokens(&["a".into(), "journey".into(), "👩‍👩‍👧".into()], 0.0);
+        let wide = layout_tokens(&["a".into(), "b".into()], 900.0);
+        assert!((wide.width - 900.0).abs() < 1.0);
+        for i in 1..3 {
+            assert!(l.x[i] - l.w[i] / 2.0 >= l.x[i - 1] + l.w[i - 1] / 2.0);
+        }
+        assert!(l.width > l.x[2] + l.w[2] / 2.0);
+    }
+
+    #[test]
+    fn causal_zeros_are_never_drawn_and_small_inputs_are_complete() {
+        let m = Mat::from_fn(5, 5, |i, j| if j <= i { 1.0 / (i + 1) as f32 } else { 0.0 });
+        let (arcs, pruned) = select_arcs(&[(None, &m)], None, 2, 0.0);
+        assert!(!pruned);
+        assert_eq!(arcs.len(), 15);
+        assert!(arcs.iter().all(|a| a.to <= a.from));
+        assert!(arcs.windows(2).all(|p| p[0].weight <= p[1].weight));
+    }
+
+    #[test]
+    fn long_inputs_keep_top_k_but_the_focused_row_whole() {
+        let n = 100;
+        let m = Mat::from_fn(n, n, |i, j| ((i * 31 + j * 17) % 97) as f32 / 97.0 + 0.001);
+        let (arcs, pruned) = select_arcs(&[(None, &m)], Some(7), 3, 0.0);
+        assert!(pruned);
+        assert_eq!(arcs.iter().filter(|a| a.from == 7).count(), n);
+        assert_eq!(arcs.iter().filter(|a| a.from == 8).count(), 3);
+        let best = (0..n).max_by(|&a, &b| m[(8, a)].total_cmp(&m[(8, b)])).expect("non-empty");
+        assert!(arcs.iter().any(|a| a.from == 8 && a.to == best));
+        let (arcs, _) = select_arcs(&[(None, &m)], None, 3, 0.9);
+        assert!(arcs.iter().all(|a| a.weight >= 0.9));
+    }
+
+    #[test]
+    fn paths_and_styles_are_sane() {
+        let l = layout_tokens(&toks(4), 600.0);
+        let p = arc_path(&l, 3, 0, 300.0, 0.0);
+        assert!(p.starts_with('M') && p.contains('C'));
+        assert!(arc_path(&l, 2, 2, 300.0, 0.0).contains('C'));
+        let (w0, o0) = arc_style(0.0, None);
+        let (w1, o1) = arc_style(1.0, None);
+        assert!(w1 > w0 && o1 > o0);
+        assert!(arc_style(1.0, Some(false)).1 < arc_style(0.0, Some(true)).1);
+        assert_eq!(heat_colour(0.0, false), "#f7fbff");
+        assert_eq!(heat_colour(f32::NAN, true), heat_colour(0.0, true));
+    }
+}

@@ -1,0 +1,307 @@
+//! The app's whole view as one plain value, and the actions that change it.
+//!
+//! This is the reducer at the root of the Yew app, written without Yew so it is tested natively: every
+//! click, key and keystroke becomes an [`Action`], and [`ViewState::apply`] is the only place the view
+//! changes. The share link is this value written into the URL (see `url.rs`).
+
+use arcs_core::attention::{MaskStyle, Mode, Normalization};
+use arcs_core::request::{Request, Source};
+use arcs_core::book;
+
+/// What the centre of the page shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    Arcs,
+    Heatmap,
+}
+
+impl View {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            View::Arcs => "arcs",
+            View::Heatmap => "heatmap",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<View> {
+        match s {
+            "arcs" => Some(View::Arcs),
+            "heatmap" => Some(View::Heatmap),
+            _ => None,
+        }
+    }
+}
+
+/// Which heads the multi-head views combine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HeadView {
+    /// Every selected head in its own colour.
+    All,
+    Mean,
+    Max,
+}
+
+impl HeadView {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HeadView::All => "all",
+            HeadView::Mean => "mean",
+            HeadView::Max => "max",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HeadView> {
+        match s {
+            "all" => Some(HeadView::All),
+            "mean" => Some(HeadView::Mean),
+            "max" => Some(HeadView::Max),
+            _ => None,
+        }
+    }
+}
+
+/// How many arcs per query token survive on long inputs.
+pub const DEFAULT_TOP_K: usize = 4;
+/// Past this many tokens weak arcs are pruned (drawing n^2 arcs would freeze the page).
+pub const PRUNE_ABOVE: usize = 64;
+/// Most heads the UI tracks selection for.
+pub const MAX_HEADS: usize = 64;
+
+/// Everything needed to redraw the page exactly; everything in it goes into the share link.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ViewState {
+    pub sentence: String,
+    pub mode: Mode,
+    pub seed: u64,
+    pub d_in: usize,
+    pub d_out: usize,
+    pub heads: usize,
+    pub dropout: f32,
+    pub mask: MaskStyle,
+    pub scale: bool,
+    pub normalization: Normalization,
+    pub causal_heads: bool,
+    /// The token whose arcs stand out (hover or keyboard).
+    pub focus: Option<usize>,
+    /// Whether the focus is pinned (click or Enter), so leaving the token keeps it.
+    pub pinned: bool,
+    /// Heads hidden in the multi-head views (bit h set = head h hidden).
+    pub hidden_heads: u64,
+    pub head_view: HeadView,
+    pub view: View,
+    /// Arcs per query token kept on long inputs.
+    pub top_k: usize,
+    /// Arcs below this weight are not drawn on long inputs.
+    pub threshold: f32,
+}
+
+impl Default for ViewState {
+    fn default() -> Self {
+        Self {
+            sentence: book::SENTENCE.to_string(),
+            mode: Mode::SelfAttention,
+            seed: 123,
+            d_in: book::D_IN,
+            d_out: book::D_OUT,
+            heads: book::NUM_HEADS,
+            dropout: 0.0,
+            mask: MaskStyle::NegInf,
+            scale: true,
+            normalization: Normalization::Softmax,
+            causal_heads: true,
+            focus: None,
+            pinned: false,
+            hidden_heads: 0,
+            head_view: HeadView::All,
+            view: View::Arcs,
+            top_k: DEFAULT_TOP_K,
+            threshold: 0.0,
+        }
+    }
+}
+
+/// Everything a user can do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    SetSentence(String),
+    UseBookExample,
+    SetMode(Mode),
+    SetSeed(u64),
+    SetDIn(usize),
+    SetDOut(usize),
+    SetHeads(usize),
+    SetDropout(f32),
+    SetMask(MaskStyle),
+    SetScale(bool),
+    SetNormalization(Normalization),
+    SetCausalHeads(bool),
+    /// Pointer entered a token (ignored while pinned).
+    Hover(usize),
+    /// Pointer left the tokens (ignored while pinned).
+    Unhover,
+    /// Click or tap on a token: pin it, or unpin if it is already the pinned one.
+    TogglePin(usize),
+    /// Esc.
+    Unpin,
+    /// Arrow keys: move the focus by this many tokens, clamped to the sentence.
+    MoveFocus(isize, usize),
+    ToggleHead(usize),
+    SetHeadView(HeadView),
+    SetView(View),
+    SetTopK(usize),
+    SetThreshold(f32),
+    /// A whole state, e.g. decoded from a link.
+    Replace(Box<ViewState>),
+}
+
+impl ViewState {
+    /// Whether the sentence is the book's, which brings the book's own embeddings and weights.
+    pub fn is_book(&self) -> bool {
+        self.sentence.trim() == book::SENTENCE
+    }
+
+    /// The engine request for this view.
+    pub fn request(&self) -> Request {
+        let book = self.is_book();
+        Request {
+            source: if book { Source::Book } else { Source::Sentence(self.sentence.clone()) },
+            mode: self.mode,
+            seed: self.seed,
+            d_in: self.d_in,
+            d_out: if book { None } else { Some(self.d_out) },
+            heads: Some(self.heads),
+            dropout: self.dropout,
+            mask: self.mask,
+            scale: self.scale,
+            normalization: self.normalization,
+            causal_heads: self.causal_heads,
+            weights: None,
+        }
+    }
+
+    pub fn head_visible(&self, h: usize) -> bool {
+        h >= MAX_HEADS || self.hidden_heads & (1u64 << h) == 0
+    }
+
+    /// Returns the next state. Never fails: out-of-range values are clamped here, and requests the engine
+    /// refuses (heads not dividing d_out, ...) are reported by the engine with the state kept.
+    pub fn apply(&self, action: Action) -> ViewState {
+        let mut s = self.clone();
+        match action {
+            Action::SetSentence(text) => {
+                s.sentence = text;
+                // Token indices of the old sentence mean nothing in the new one.
+                s.focus = None;
+                s.pinned = false;
+            }
+            Action::UseBookExample => {
+                s.sentence = book::SENTENCE.to_string();
+                s.d_in = book::D_IN;
+                s.d_out = book::D_OUT;
+                s.heads = book::NUM_HEADS;
+                s.focus = None;
+                s.pinned = false;
+            }
+            Action::SetMode(m) => s.mode = m,
+            Action::SetSeed(x) => s.seed = x,
+            Action::SetDIn(x) => s.d_in = x.clamp(1, arcs_core::request::MAX_DIM),
+            Action::SetDOut(x) => s.d_out = x.clamp(1, arcs_core::request::MAX_DIM),
+            Action::SetHeads(x) => s.heads = x.clamp(1, MAX_HEADS),
+            Action::SetDropout(p) => s.dropout = if p.is_finite() { p.clamp(0.0, 0.95) } else { 0.0 },
+            Action::SetMask(m) => s.mask = m,
+            Action::SetScale(b) => s.scale = b,
+            Action::SetNormalization(n) => s.normalization = n,
+            Action::SetCausalHeads(b) => s.causal_heads = b,
+            Action::Hover(i) => {
+                if !s.pinned {
+                    s.focus = Some(i);
+                }
+            }
+            Action::Unhover => {
+                if !s.pinned {
+                    s.focus = None;
+                }
+            }
+            Action::TogglePin(i) => {
+                if s.pinned && s.focus == Some(i) {
+                    s.pinned = false;
+                } else {
+                    s.focus = Some(i);
+                    s.pinned = true;
+                }
+            }
+            Action::Unpin => {
+                s.pinned = false;
+                s.focus = None;
+            }
+            Action::MoveFocus(delta, n) => {
+                if n > 0 {
+                    let cur = s.focus.map_or(if delta >= 0 { -1 } else { n as isize }, |f| f as isize);
+                    s.focus = Some((cur + delta).clamp(0, n as isize - 1) as usize);
+                }
+            }
+            Action::ToggleHead(h) => {
+                if h < MAX_HEADS {
+                    s.hidden_heads ^= 1u64 << h;
+                }
+            }
+            Action::SetHeadView(v) => s.head_view = v,
+            Action::SetView(v) => s.view = v,
+            Action::SetTopK(k) => s.top_k = k.clamp(1, 64),
+            Action::SetThreshold(t) => s.threshold = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 },
+            Action::Replace(new) => s = *new,
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_the_book_example() {
+        let s = ViewState::default();
+        assert!(s.is_book());
+        assert_eq!(s.request().source, Source::Book);
+        let a = s.request().run().expect("book runs");
+        assert_eq!(a.tokens, book::tokens());
+    }
+
+    #[test]
+    fn hover_pin_and_escape() {
+        let s = ViewState::default().apply(Action::Hover(2));
+        assert_eq!(s.focus, Some(2));
+        let s = s.apply(Action::TogglePin(3));
+        assert_eq!((s.focus, s.pinned), (Some(3), true));
+        let s = s.apply(Action::Hover(1)).apply(Action::Unhover);
+        assert_eq!(s.focus, Some(3), "pinned focus ignores hover");
+        let s = s.apply(Action::TogglePin(3));
+        assert!(!s.pinned);
+        let s = s.apply(Action::TogglePin(4)).apply(Action::Unpin);
+        assert_eq!((s.focus, s.pinned), (None, false));
+    }
+
+    #[test]
+    fn arrow_keys_clamp_to_the_sentence() {
+        let s = ViewState::default().apply(Action::MoveFocus(1, 6));
+        assert_eq!(s.focus, Some(0));
+        let s = s.apply(Action::MoveFocus(-1, 6));
+        assert_eq!(s.focus, Some(0));
+        let s = s.apply(Action::MoveFocus(10, 6));
+        assert_eq!(s.focus, Some(5));
+        assert_eq!(ViewState::default().apply(Action::MoveFocus(-1, 6)).focus, Some(5));
+        assert_eq!(ViewState::default().apply(Action::MoveFocus(1, 0)).focus, None);
+    }
+
+    #[test]
+    fn new_sentence_clears_focus_and_values_are_clamped() {
+        let s = ViewState::default().apply(Action::TogglePin(5)).apply(Action::SetSentence("a b".into()));
+        assert_eq!((s.focus, s.pinned), (None, false));
+        assert!(!s.is_book());
+        let s = s.apply(Action::SetDOut(0)).apply(Action::SetDropout(f32::NAN)).apply(Action::SetHeads(1000));
+        assert_eq!((s.d_out, s.dropout, s.heads), (1, 0.0, MAX_HEADS));
+        let s = s.apply(Action::ToggleHead(1)).apply(Action::ToggleHead(3));
+        assert!(s.head_visible(0) && !s.head_visible(1) && !s.head_visible(3));
+    }
+}

@@ -1,0 +1,89 @@
+//! Every sentence the app says about attention, in one place so it can be translated later.
+//! The explanations follow chapter 3 of *Build a Large Language Model (From Scratch)*, in our own words.
+
+use arcs_core::attention::Mode;
+
+pub fn mode_label(m: Mode) -> &'static str {
+    match m {
+        Mode::Simplified => "Simplified",
+        Mode::SelfAttention => "Self-attention",
+        Mode::Causal => "Causal",
+        Mode::MultiHead => "Multi-head",
+    }
+}
+
+/// Why this mode exists: a short paragraph for the panel beside the arcs.
+pub fn mode_why(m: Mode) -> &'static str {
+    match m {
+        Mode::Simplified => {
+            "Why attention: a word's meaning depends on its neighbours. Each token scores every token by a dot \
+             product of their embeddings, softmax turns the scores into weights that sum to 1, and the token's \
+             context vector is the weighted sum of all embeddings. No weights are learned yet."
+        }
+        Mode::SelfAttention => {
+            "Why trainable weights: raw embeddings can only match tokens that already look alike. Three learned \
+             matrices W_query, W_key and W_value project each token into a query (what it looks for), a key (what \
+             it offers) and a value (what it passes on). Scores are divided by √d_k so the softmax does not \
+             saturate as dimensions grow."
+        }
+        Mode::Causal => {
+            "Why mask the future: a model that writes text one token at a time must not peek at tokens it has not \
+             written yet. Scores above the diagonal are hidden (set to −∞ before the softmax, or zeroed after it \
+             and the rows renormalised: the result is the same), so every token only looks left. Dropout can \
+             randomly hide weights during training."
+        }
+        Mode::MultiHead => {
+            "Why several heads: one head yields one kind of relation. Several smaller heads (head_dim = d_out / \
+             heads) look at the same tokens in parallel, each with its own W_query, W_key and W_value; their \
+             context vectors are concatenated and mixed by an output projection."
+        }
+    }
+}
+
+/// The formula of each step, for the steps panel.
+pub fn step_formula(step: &str) -> &'static str {
+    match step {
+        "inputs" => "X (one row per token)",
+        "queries" => "Q = X W_query",
+        "keys" => "K = X W_key",
+        "values" => "V = X W_value",
+        "attn_scores" => "attn_scores = Q Kᵀ",
+        "scaled_scores" => "scaled = attn_scores / √d_k",
+        "masked_scores" => "masked: future scores set to −∞",
+        "attn_weights_unmasked" => "softmax(scaled) before masking",
+        "masked_unnormalized" => "softmax × mask (rows no longer sum to 1)",
+        "attn_weights" => "attn_weights = softmax(masked scores)",
+        "keep_mask" => "dropout keep-mask (1 = kept)",
+        "attn_weights_dropout" => "dropout: kept weights × 1/(1−p)",
+        "context_vec" => "context_vec = attn_weights V",
+        "concat" => "concatenate the heads' context vectors",
+        "output" => "out_proj(concat)",
+        _ => "",
+    }
+}
+
+/// "journey attends to starts 0.24, journey 0.23, ...": what a screen reader announces for a token.
+pub fn attends_sentence(tokens: &[String], query: usize, weights: &[(usize, f32)], limit: usize) -> String {
+    let mut sorted: Vec<(usize, f32)> = weights.iter().copied().filter(|&(_, w)| w > 0.0).collect();
+    sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let parts: Vec<String> = sorted
+        .iter()
+        .take(limit)
+        .filter_map(|&(j, w)| tokens.get(j).map(|t| format!("{t} {w:.2}")))
+        .collect();
+    let who = tokens.get(query).map_or("?", String::as_str);
+    let more = if sorted.len() > limit { format!(", and {} more", sorted.len() - limit) } else { String::new() };
+    format!("{who} attends to {}{more}", parts.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attends_sentence_orders_by_weight() {
+        let toks: Vec<String> = ["Your", "journey", "starts"].iter().map(|s| s.to_string()).collect();
+        let s = attends_sentence(&toks, 1, &[(0, 0.2), (1, 0.5), (2, 0.3)], 2);
+        assert_eq!(s, "journey attends to journey 0.50, starts 0.30, and 1 more");
+    }
+}

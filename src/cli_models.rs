@@ -1,11 +1,101 @@
 //! The `attn` CLI's real-model paths and its plain-text output.
 
+use crate::models::{self, ModelKind, ModelRun};
+use arcs_core::attention::Mode;
 use arcs_core::cli::CliArgs;
-use arcs_core::Report;
+use arcs_core::report::{NextToken, Num, Rows};
+use arcs_core::tensor::{matmul, Mat};
+use arcs_core::{Report, Source};
+use std::path::{Path, PathBuf};
 
-/// Runs a real model for the CLI.
-pub fn run(model: &str, _args: &CliArgs) -> Result<Report, String> {
-    Err(format!("model {model:?} is not wired into the CLI yet"))
+/// Where the CLI finds model files: `$ARCS_MODELS`, else `models/` next to the workspace root.
+fn models_dir() -> PathBuf {
+    std::env::var_os("ARCS_MODELS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {} ({e}); run ./x models to fetch the model files", path.display()))
+}
+
+/// Options that only make sense for the toy engine.
+const TOY_ONLY: [&str; 9] = ["--preset", "--seed", "--d-in", "--d-out", "--heads", "--dropout", "--mask", "--no-scale", "--normalization"];
+
+/// Runs a real model for the CLI: every layer (or `--layer L`) and every head, in the report's shape.
+pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
+    let kind = ModelKind::parse(model).ok_or_else(|| format!("unknown model {model:?}"))?;
+    if let Some(flag) = args.given.iter().find(|g| TOY_ONLY.contains(&g.as_str())) {
+        return Err(format!("{flag} applies to the toy model only; {model} has its own trained weights"));
+    }
+    if args.request.mode != Mode::MultiHead {
+        return Err(format!("--model {model} reports every head: use --mode multi-head"));
+    }
+    let Source::Sentence(text) = &args.request.source else {
+        return Err(format!("--model {model} needs --sentence TEXT"));
+    };
+    if let Some(l) = args.layer.filter(|&l| l >= kind.num_layers()) {
+        return Err(format!("--layer {l} is out of range: {model} has layers 0 to {}", kind.num_layers() - 1));
+    }
+    let dir = models_dir();
+    let run = match kind {
+        ModelKind::MiniLm => {
+            let m = match args.weights_path.as_deref() {
+                Some("bundle") => arcs_minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
+                Some(other) => return Err(format!("--weights for minilm is 'bundle' or nothing, not {other:?}")),
+                None => {
+                    let vocab = String::from_utf8(read(&dir.join("minilm/vocab.txt"))?).map_err(|_| "vocab.txt is not UTF-8".to_string())?;
+                    arcs_minilm::MiniLm::from_safetensors(&read(&dir.join("minilm/model.safetensors"))?, &vocab)
+                }
+            }
+            .map_err(|e| e.to_string())?;
+            models::run_minilm(&m, text, args.layer.unwrap_or(0))?
+        }
+        ModelKind::SmolLm2 => {
+            if args.weights_path.is_some() {
+                return Err("--weights does not apply to smollm2".into());
+            }
+            let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?).map_err(|e| e.to_string())?;
+            models::run_smollm2(&m, text, args.layer.unwrap_or(0))?
+        }
+    };
+    Ok(report(&run, args.layer))
+}
+
+/// The CLI report of a model run. `context[layer]` is the heads' context vectors side by side
+/// (attn_weights @ V per head, before the output projection), recomputed from the run for the one layer
+/// whose V it carries, so it is present only with `--layer`.
+pub fn report(run: &ModelRun, layer: Option<usize>) -> Report {
+    let layers: Vec<usize> = match layer {
+        Some(l) => vec![l],
+        None => (0..run.model.num_layers()).collect(),
+    };
+    let heads = run.model.num_heads();
+    let attention = layers.iter().map(|&l| (0..heads).map(|h| Rows(run.attention(l, h))).collect()).collect();
+    let context = match layer {
+        Some(l) if l == run.layer => {
+            let hd = run.model.head_dim();
+            let n = run.num_tokens();
+            let mut ctx = Mat::zeros(n, heads * hd);
+            for h in 0..heads {
+                let v = run.values.columns((h / run.model.group_size()) * hd, hd);
+                let c = matmul(&run.attention(l, h), &v); // (n, n) @ (n, head_dim) -> (n, head_dim)
+                ctx.columns_mut(h * hd, hd).copy_from(&c);
+            }
+            vec![Rows(ctx)]
+        }
+        _ => Vec::new(),
+    };
+    let top5 = (!run.top5_next.is_empty())
+        .then(|| run.top5_next.iter().map(|g| NextToken { id: g.id, token: g.token.clone(), prob: Num(g.prob) }).collect());
+    Report {
+        tokens: run.tokens.clone(),
+        mode: Mode::MultiHead.as_str().to_string(),
+        model: run.model.as_str().to_string(),
+        layers,
+        attention,
+        context,
+        steps: None,
+        top5_next: top5,
+    }
 }
 
 /// A short human-readable view of a report: the attention matrix of each head with token labels.
@@ -28,6 +118,13 @@ pub fn text_summary(r: &Report) -> String {
                 out.push('\n');
             }
         }
+    }
+    if let Some(top) = &r.top5_next {
+        out.push_str("\nnext token:");
+        for t in top {
+            out.push_str(&format!("  {:?} {:.3}", t.token, t.prob.0));
+        }
+        out.push('\n');
     }
     out
 }

@@ -6,9 +6,13 @@
 
 pub mod cli_models;
 pub mod layout;
+pub mod models;
+pub mod protocol;
 pub mod state;
 pub mod text;
 pub mod url;
 
+#[cfg(target_arch = "wasm32")]
+pub mod agent;
 #[cfg(target_arch = "wasm32")]
 pub mod app;

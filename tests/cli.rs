@@ -129,3 +129,89 @@ fn mistakes_exit_with_code_2_and_say_what_is_wrong() {
     assert_eq!(code, 0);
     assert!(out.contains("--mode"));
 }
+
+/// Real-model tests need `models/` (`./x models`); `./x test` sets ARCS_REQUIRE_MODELS=1 so a missing
+/// model fails there instead of skipping.
+fn models_present(file: &str) -> bool {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(file);
+    if p.exists() {
+        return true;
+    }
+    assert!(std::env::var("ARCS_REQUIRE_MODELS").as_deref() != Ok("1"), "model files missing: run scripts/fetch-models.sh ({})", p.display());
+    eprintln!("skipped: {} missing (run ./x models)", p.display());
+    false
+}
+
+fn reference(name: &str) -> Value {
+    let path = format!("{}/../shared/reference/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("reference JSON")
+}
+
+fn sentences(r: &Value) -> Vec<Value> {
+    r["sentences"].as_array().cloned().or_else(|| r.as_array().cloned()).unwrap_or_default()
+}
+
+#[test]
+fn minilm_cli_matches_hf_transformers() {
+    if !models_present("minilm/model.safetensors") {
+        return;
+    }
+    let r = reference("minilm_reference.json");
+    let s = &sentences(&r)[0];
+    let text = s["text"].as_str().or_else(|| s["sentence"].as_str()).expect("sentence text");
+    let v = json(&["--model", "minilm", "--mode", "multi-head", "--sentence", text, "--layer", "3", "--json"]);
+    assert_eq!(v["tokens"], s["tokens"]);
+    assert_eq!(v["layers"], serde_json::json!([3]));
+    let (got, want) = (&v["attention"][0], &s["attentions"][3]);
+    let mut worst = 0f32;
+    for h in 0..12 {
+        for (gr, wr) in got[h].as_array().expect("rows").iter().zip(want[h].as_array().expect("rows")) {
+            for (g, w) in gr.as_array().expect("row").iter().zip(wr.as_array().expect("row")) {
+                worst = worst.max((f(g) - f(w)).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-4, "max attention difference {worst}");
+    assert_eq!(v["context"][0].as_array().expect("context").len(), s["tokens"].as_array().expect("tokens").len());
+}
+
+#[test]
+fn smollm2_cli_matches_hf_transformers() {
+    if !models_present("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf") {
+        return;
+    }
+    let r = reference("smollm2_reference.json");
+    let s = &sentences(&r)[0];
+    let text = s["text"].as_str().or_else(|| s["sentence"].as_str()).expect("sentence text");
+    let v = json(&["--model", "smollm2", "--mode", "multi-head", "--sentence", text, "--json"]);
+    assert_eq!(v["layers"].as_array().expect("layers").len(), 30);
+    assert_eq!(v["attention"][29].as_array().expect("heads").len(), 9);
+    let want_top = &s["top5_next"][0];
+    let want_id = want_top["id"].as_u64().or_else(|| want_top["token_id"].as_u64()).or_else(|| want_top[0].as_u64());
+    assert_eq!(v["top5_next"][0]["id"].as_u64(), want_id, "top-1 next token");
+    let layer = r["attention_layers"].as_array().or_else(|| s["attention_layers"].as_array()).and_then(|a| a.first()).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let (got, want) = (&v["attention"][layer], &s["attention"][0]);
+    let mut worst = 0f32;
+    for h in 0..9 {
+        for (gr, wr) in got[h].as_array().expect("rows").iter().zip(want[h].as_array().expect("rows")) {
+            for (g, w) in gr.as_array().expect("row").iter().zip(wr.as_array().expect("row")) {
+                worst = worst.max((f(g) - f(w)).abs());
+            }
+        }
+    }
+    assert!(worst < 1e-3, "max attention difference {worst}");
+}
+
+#[test]
+fn model_cli_mistakes_exit_with_code_2() {
+    for (args, want) in [
+        (&["--model", "minilm", "--mode", "self", "--sentence", "x"][..], "use --mode multi-head"),
+        (&["--model", "minilm", "--mode", "multi-head"][..], "needs --sentence"),
+        (&["--model", "smollm2", "--mode", "multi-head", "--sentence", "x", "--seed", "3"][..], "toy model only"),
+        (&["--model", "minilm", "--mode", "multi-head", "--sentence", "x", "--layer", "6"][..], "out of range"),
+    ] {
+        let (code, _, err) = attn(args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

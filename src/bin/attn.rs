@@ -10,7 +10,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match run(&args) {
         Ok(out) => {
-            println!("{out}");
+            use std::io::Write;
+            // A closed pipe (`attn ... | head`) is the reader's choice, not an error worth a panic.
+            let _ = writeln!(std::io::stdout().lock(), "{out}");
             ExitCode::SUCCESS
         }
         Err(msg) => {

@@ -318,11 +318,17 @@ pub fn head_attention(x: &Mat, w: &HeadWeights, opts: &HeadOptions, head: usize)
     let queries = w.W_query.forward(x); // (n, d_in) -> (n, head_dim)
     let keys = w.W_key.forward(x);
     let values = w.W_value.forward(x);
+    attend(queries, keys, values, opts, head)
+}
+
+/// The book's head from the scores on, given Q, K and V. A trained model computes those with its own
+/// projections (and RoPE, and grouped-query sharing); from here on every transformer does the same.
+pub fn attend(queries: Mat, keys: Mat, values: Mat, opts: &HeadOptions, head: usize) -> HeadSteps {
     let attn_scores = matmul_t(&queries, &keys); // (n, head_dim) @ (head_dim, n) -> (n, n)
     let head_dim = keys.ncols();
     let scale = if opts.scale { 1.0 / (head_dim as f32).sqrt() } else { 1.0 };
     let scaled_scores = attn_scores.map(|s| s * scale);
-    let n = x.nrows();
+    let n = queries.nrows();
 
     let (mask, masked_scores, attn_weights_unmasked, masked_unnormalized, attn_weights) = if opts.causal {
         let visible = causal_visible(n);

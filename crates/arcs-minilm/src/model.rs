@@ -1,0 +1,513 @@
+//! Weights and the forward pass of the BERT encoder.
+
+use std::collections::HashMap;
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::kernels::{
+    axpy, dot, gelu_in_place, layer_norm_in_place, matmul_t, softmax_in_place, WeightMatrix,
+};
+use crate::{Config, Matrix, ModelError, WordPiece};
+
+/// Name under which the position table is kept once token-type embedding 0 has been added to each
+/// row: the model is only ever run with token_type_ids = 0, so the sum is all it needs.
+pub(crate) const POSITION_AND_TYPE0: &str =
+    "embeddings.position_embeddings.weight+token_type_embeddings.weight[0]";
+
+/// How the big weight matrices are held in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightFormat {
+    /// Full f32, as loaded from `model.safetensors`.
+    F32,
+    /// Quantised integers with a step per row (held as i16), as loaded from the browser bundle.
+    Quantized,
+}
+
+/// What [`MiniLm::forward`] computed inside one encoder layer. `n` = number of tokens.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerOutput {
+    /// `n x 384`: the hidden state entering the layer (for layer 0, the LayerNorm-ed embeddings).
+    pub layer_input: Matrix,
+    /// `n x 384`: `layer_input @ W_query^T + b`, all heads side by side; head `h` is columns
+    /// `h * HEAD_DIM .. (h + 1) * HEAD_DIM` (see [`Matrix::column_block`]).
+    pub queries: Matrix,
+    /// `n x 384`, laid out like `queries`.
+    pub keys: Matrix,
+    /// `n x 384`, laid out like `queries`.
+    pub values: Matrix,
+    /// `[head]` -> `n x n` post-softmax attention: row = query token, column = key token, each
+    /// row sums to 1.
+    pub attn_weights: Vec<Matrix>,
+}
+
+/// Everything [`MiniLm::forward`] exposes for one input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniLmOutput {
+    /// One entry per encoder layer, in order.
+    pub layers: Vec<LayerOutput>,
+    /// `n x 384`: output of the last layer (Hugging Face's `last_hidden_state`).
+    pub last_hidden_state: Matrix,
+}
+
+impl MiniLmOutput {
+    pub fn num_tokens(&self) -> usize {
+        self.last_hidden_state.rows()
+    }
+
+    /// Attention weights of `layer`, `head` (`n x n`, row = query). Panics if out of range.
+    pub fn attention(&self, layer: usize, head: usize) -> &Matrix {
+        &self.layers[layer].attn_weights[head]
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Linear {
+    pub(crate) weight: WeightMatrix,
+    pub(crate) bias: Vec<f32>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Matrix) -> Matrix {
+        matmul_t(x, &self.weight, &self.bias)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct LayerNorm {
+    pub(crate) gamma: Vec<f32>,
+    pub(crate) beta: Vec<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Embeddings {
+    /// `vocab x hidden`.
+    pub(crate) word: WeightMatrix,
+    /// `max_positions x hidden`, token-type-0 embedding already added.
+    pub(crate) position: WeightMatrix,
+    pub(crate) norm: LayerNorm,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EncoderLayer {
+    pub(crate) w_query: Linear,
+    pub(crate) w_key: Linear,
+    pub(crate) w_value: Linear,
+    pub(crate) out_proj: Linear,
+    pub(crate) attn_norm: LayerNorm,
+    pub(crate) ffn_up: Linear,
+    pub(crate) ffn_down: Linear,
+    pub(crate) ffn_norm: LayerNorm,
+}
+
+/// all-MiniLM-L6-v2: tokenizer plus weights, ready to run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MiniLm {
+    config: Config,
+    tokenizer: WordPiece,
+    pub(crate) embeddings: Embeddings,
+    pub(crate) layers: Vec<EncoderLayer>,
+}
+
+/// Shape of one stored tensor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TensorKind {
+    /// A weight matrix, `rows x cols` (torch layout for dense layers).
+    Matrix { rows: usize, cols: usize },
+    /// A bias or LayerNorm parameter.
+    Vector { len: usize },
+}
+
+impl TensorKind {
+    pub(crate) fn shape(&self) -> Vec<usize> {
+        match *self {
+            TensorKind::Matrix { rows, cols } => vec![rows, cols],
+            TensorKind::Vector { len } => vec![len],
+        }
+    }
+}
+
+/// A loaded tensor on its way into a [`MiniLm`].
+pub(crate) enum Loaded {
+    Matrix(WeightMatrix),
+    Vector(Vec<f32>),
+}
+
+/// A borrowed tensor of a [`MiniLm`], for writing it out.
+pub(crate) enum TensorRef<'a> {
+    Matrix(&'a WeightMatrix),
+    Vector(&'a [f32]),
+}
+
+/// Every tensor the model holds, in a fixed order (the bundle's order). Hugging Face names, except
+/// the folded position table ([`POSITION_AND_TYPE0`]); the pooler is not used and not listed.
+pub(crate) fn tensor_layout(c: &Config) -> Vec<(String, TensorKind)> {
+    let (d, ff) = (c.hidden_size, c.intermediate_size);
+    let m = |rows, cols| TensorKind::Matrix { rows, cols };
+    let v = |len| TensorKind::Vector { len };
+    let mut out = vec![
+        (
+            "embeddings.word_embeddings.weight".to_owned(),
+            m(c.vocab_size, d),
+        ),
+        (
+            POSITION_AND_TYPE0.to_owned(),
+            m(c.max_position_embeddings, d),
+        ),
+        ("embeddings.LayerNorm.weight".to_owned(), v(d)),
+        ("embeddings.LayerNorm.bias".to_owned(), v(d)),
+    ];
+    for l in 0..c.num_layers {
+        let p = format!("encoder.layer.{l}.");
+        for (suffix, kind) in [
+            ("attention.self.query.weight", m(d, d)),
+            ("attention.self.query.bias", v(d)),
+            ("attention.self.key.weight", m(d, d)),
+            ("attention.self.key.bias", v(d)),
+            ("attention.self.value.weight", m(d, d)),
+            ("attention.self.value.bias", v(d)),
+            ("attention.output.dense.weight", m(d, d)),
+            ("attention.output.dense.bias", v(d)),
+            ("attention.output.LayerNorm.weight", v(d)),
+            ("attention.output.LayerNorm.bias", v(d)),
+            ("intermediate.dense.weight", m(ff, d)),
+            ("intermediate.dense.bias", v(ff)),
+            ("output.dense.weight", m(d, ff)),
+            ("output.dense.bias", v(d)),
+            ("output.LayerNorm.weight", v(d)),
+            ("output.LayerNorm.bias", v(d)),
+        ] {
+            out.push((format!("{p}{suffix}"), kind));
+        }
+    }
+    out
+}
+
+/// Pulls named tensors out of a map filled according to [`tensor_layout`].
+struct Take(HashMap<String, Loaded>);
+
+impl Take {
+    fn matrix(&mut self, name: &str) -> Result<WeightMatrix, ModelError> {
+        match self.0.remove(name) {
+            Some(Loaded::Matrix(m)) => Ok(m),
+            _ => Err(ModelError::MissingTensor(name.to_owned())),
+        }
+    }
+
+    fn vector(&mut self, name: &str) -> Result<Vec<f32>, ModelError> {
+        match self.0.remove(name) {
+            Some(Loaded::Vector(v)) => Ok(v),
+            _ => Err(ModelError::MissingTensor(name.to_owned())),
+        }
+    }
+
+    fn linear(&mut self, prefix: &str) -> Result<Linear, ModelError> {
+        Ok(Linear {
+            weight: self.matrix(&format!("{prefix}.weight"))?,
+            bias: self.vector(&format!("{prefix}.bias"))?,
+        })
+    }
+
+    fn norm(&mut self, prefix: &str) -> Result<LayerNorm, ModelError> {
+        Ok(LayerNorm {
+            gamma: self.vector(&format!("{prefix}.weight"))?,
+            beta: self.vector(&format!("{prefix}.bias"))?,
+        })
+    }
+}
+
+/// Converts a little-endian f32 tensor, rejecting wrong dtype, shape or non-finite values.
+fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
+    let view = st
+        .tensor(name)
+        .map_err(|_| ModelError::MissingTensor(name.to_owned()))?;
+    if view.dtype() != Dtype::F32 {
+        return Err(ModelError::WrongDtype {
+            name: name.to_owned(),
+            expected: "F32",
+            found: format!("{:?}", view.dtype()),
+        });
+    }
+    if view.shape() != shape {
+        return Err(ModelError::WrongShape {
+            name: name.to_owned(),
+            expected: shape.to_vec(),
+            found: view.shape().to_vec(),
+        });
+    }
+    let values: Vec<f32> = view
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    // safetensors already checked data length against shape; re-check so a bug there cannot
+    // turn into an out-of-bounds panic later.
+    if values.len() != shape.iter().product::<usize>() {
+        return Err(ModelError::SafeTensors(format!(
+            "tensor `{name}` has the wrong number of bytes"
+        )));
+    }
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(ModelError::NonFinite(name.to_owned()));
+    }
+    Ok(values)
+}
+
+impl MiniLm {
+    /// Loads Hugging Face's f32 `model.safetensors` (BertModel, the pooler is ignored) and the text
+    /// of `vocab.txt`. Every tensor's presence, dtype and shape is checked.
+    pub fn from_safetensors(bytes: &[u8], vocab_txt: &str) -> Result<MiniLm, ModelError> {
+        let config = Config::MINILM_L6_V2;
+        let tokenizer = WordPiece::from_vocab(vocab_txt)?;
+        let st =
+            SafeTensors::deserialize(bytes).map_err(|e| ModelError::SafeTensors(e.to_string()))?;
+        let mut loaded = HashMap::new();
+        for (name, kind) in tensor_layout(&config) {
+            let tensor = if name == POSITION_AND_TYPE0 {
+                let d = config.hidden_size;
+                let mut pos = f32_tensor(
+                    &st,
+                    "embeddings.position_embeddings.weight",
+                    &[config.max_position_embeddings, d],
+                )?;
+                let types = f32_tensor(&st, "embeddings.token_type_embeddings.weight", &[2, d])?;
+                for row in pos.chunks_exact_mut(d) {
+                    for (p, t) in row.iter_mut().zip(&types[..d]) {
+                        *p += t;
+                    }
+                }
+                Loaded::Matrix(matrix_from(&name, pos, &kind)?)
+            } else {
+                let values = f32_tensor(&st, &name, &kind.shape())?;
+                match kind {
+                    TensorKind::Matrix { .. } => Loaded::Matrix(matrix_from(&name, values, &kind)?),
+                    TensorKind::Vector { .. } => Loaded::Vector(values),
+                }
+            };
+            loaded.insert(name, tensor);
+        }
+        MiniLm::assemble(config, tokenizer, loaded)
+    }
+
+    /// Builds the model from tensors named as in [`tensor_layout`] (shapes already validated).
+    pub(crate) fn assemble(
+        config: Config,
+        tokenizer: WordPiece,
+        loaded: HashMap<String, Loaded>,
+    ) -> Result<MiniLm, ModelError> {
+        let mut t = Take(loaded);
+        let embeddings = Embeddings {
+            word: t.matrix("embeddings.word_embeddings.weight")?,
+            position: t.matrix(POSITION_AND_TYPE0)?,
+            norm: t.norm("embeddings.LayerNorm")?,
+        };
+        if tokenizer.vocab_size() != embeddings.word.rows() {
+            return Err(ModelError::VocabSizeMismatch {
+                vocab: tokenizer.vocab_size(),
+                embeddings: embeddings.word.rows(),
+            });
+        }
+        let mut layers = Vec::with_capacity(config.num_layers);
+        for l in 0..config.num_layers {
+            let p = format!("encoder.layer.{l}");
+            layers.push(EncoderLayer {
+                w_query: t.linear(&format!("{p}.attention.self.query"))?,
+                w_key: t.linear(&format!("{p}.attention.self.key"))?,
+                w_value: t.linear(&format!("{p}.attention.self.value"))?,
+                out_proj: t.linear(&format!("{p}.attention.output.dense"))?,
+                attn_norm: t.norm(&format!("{p}.attention.output.LayerNorm"))?,
+                ffn_up: t.linear(&format!("{p}.intermediate.dense"))?,
+                ffn_down: t.linear(&format!("{p}.output.dense"))?,
+                ffn_norm: t.norm(&format!("{p}.output.LayerNorm"))?,
+            });
+        }
+        Ok(MiniLm {
+            config,
+            tokenizer,
+            embeddings,
+            layers,
+        })
+    }
+
+    /// All tensors in [`tensor_layout`] order.
+    pub(crate) fn tensors(&self) -> Vec<TensorRef<'_>> {
+        let mut out = vec![
+            TensorRef::Matrix(&self.embeddings.word),
+            TensorRef::Matrix(&self.embeddings.position),
+            TensorRef::Vector(&self.embeddings.norm.gamma),
+            TensorRef::Vector(&self.embeddings.norm.beta),
+        ];
+        for layer in &self.layers {
+            for lin in [
+                &layer.w_query,
+                &layer.w_key,
+                &layer.w_value,
+                &layer.out_proj,
+            ] {
+                out.push(TensorRef::Matrix(&lin.weight));
+                out.push(TensorRef::Vector(&lin.bias));
+            }
+            out.push(TensorRef::Vector(&layer.attn_norm.gamma));
+            out.push(TensorRef::Vector(&layer.attn_norm.beta));
+            for lin in [&layer.ffn_up, &layer.ffn_down] {
+                out.push(TensorRef::Matrix(&lin.weight));
+                out.push(TensorRef::Vector(&lin.bias));
+            }
+            out.push(TensorRef::Vector(&layer.ffn_norm.gamma));
+            out.push(TensorRef::Vector(&layer.ffn_norm.beta));
+        }
+        out
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn tokenizer(&self) -> &WordPiece {
+        &self.tokenizer
+    }
+
+    /// Whether the weights are full f32 (safetensors) or int8 (bundle).
+    pub fn weight_format(&self) -> WeightFormat {
+        match self.embeddings.word {
+            WeightMatrix::F32(_) => WeightFormat::F32,
+            WeightMatrix::Quantized { .. } => WeightFormat::Quantized,
+        }
+    }
+
+    /// Runs the encoder on `ids` (as from [`WordPiece::encode`], `[CLS]`/`[SEP]` included, token
+    /// type 0, no padding) and returns every layer's intermediate values.
+    pub fn forward(&self, ids: &[u32]) -> Result<MiniLmOutput, ModelError> {
+        let c = &self.config;
+        let n = ids.len();
+        if n == 0 {
+            return Err(ModelError::EmptyInput);
+        }
+        if n > c.max_position_embeddings {
+            return Err(ModelError::TooLong {
+                tokens: n,
+                max: c.max_position_embeddings,
+            });
+        }
+        if let Some(&id) = ids
+            .iter()
+            .find(|&&id| id as usize >= self.embeddings.word.rows())
+        {
+            return Err(ModelError::InvalidTokenId {
+                id,
+                vocab_size: self.embeddings.word.rows(),
+            });
+        }
+
+        let d = c.hidden_size;
+        let mut hidden = Matrix::zeros(n, d); // n x d
+        let mut position_row = vec![0.0f32; d];
+        for (i, &id) in ids.iter().enumerate() {
+            let row = hidden.row_mut(i);
+            self.embeddings.word.row_into(id as usize, row);
+            self.embeddings.position.row_into(i, &mut position_row);
+            axpy(row, 1.0, &position_row);
+        }
+        layer_norm_in_place(
+            &mut hidden,
+            &self.embeddings.norm.gamma,
+            &self.embeddings.norm.beta,
+            c.layer_norm_eps,
+        );
+
+        let mut layers = Vec::with_capacity(self.layers.len());
+        for layer in &self.layers {
+            let (out, next) = layer.forward(hidden, c);
+            layers.push(out);
+            hidden = next;
+        }
+        Ok(MiniLmOutput {
+            layers,
+            last_hidden_state: hidden,
+        })
+    }
+}
+
+fn matrix_from(
+    name: &str,
+    values: Vec<f32>,
+    kind: &TensorKind,
+) -> Result<WeightMatrix, ModelError> {
+    let (rows, cols) = match *kind {
+        TensorKind::Matrix { rows, cols } => (rows, cols),
+        TensorKind::Vector { len } => (1, len),
+    };
+    let found = vec![values.len()];
+    Matrix::from_vec(rows, cols, values)
+        .map(WeightMatrix::F32)
+        .ok_or_else(|| ModelError::WrongShape {
+            name: name.to_owned(),
+            expected: kind.shape(),
+            found,
+        })
+}
+
+impl EncoderLayer {
+    /// One post-LayerNorm BERT layer. Takes ownership of its input so it can be handed back in
+    /// the [`LayerOutput`] without a copy; returns that record and the next hidden state.
+    fn forward(&self, x: Matrix, c: &Config) -> (LayerOutput, Matrix) {
+        let n = x.rows();
+        let head_dim = c.head_dim;
+        // All heads at once: n x (num_heads * head_dim); head h owns columns h*head_dim..(h+1)*head_dim,
+        // which is exactly torch's view(n, num_heads, head_dim) without the transpose.
+        let queries = self.w_query.forward(&x);
+        let keys = self.w_key.forward(&x);
+        let values = self.w_value.forward(&x);
+
+        let scale = 1.0 / (head_dim as f32).sqrt();
+        let mut context_vec = Matrix::zeros(n, c.hidden_size); // n x d, heads concatenated back
+        let mut attn_weights = Vec::with_capacity(c.num_heads);
+        for h in 0..c.num_heads {
+            let cols = h * head_dim..(h + 1) * head_dim; // this head's slice of each row
+            let mut weights = Matrix::zeros(n, n); // attn_scores, softmaxed in place: n_query x n_key
+            for i in 0..n {
+                let query = &queries.row(i)[cols.clone()];
+                let attn_scores = weights.row_mut(i);
+                for (j, s) in attn_scores.iter_mut().enumerate() {
+                    *s = dot(query, &keys.row(j)[cols.clone()]) * scale;
+                }
+                softmax_in_place(attn_scores);
+                let ctx = &mut context_vec.row_mut(i)[cols.clone()];
+                for (j, &w) in weights.row(i).iter().enumerate() {
+                    axpy(ctx, w, &values.row(j)[cols.clone()]);
+                }
+            }
+            attn_weights.push(weights);
+        }
+
+        let mut attn_out = self.out_proj.forward(&context_vec); // n x d
+        axpy(attn_out.data_mut(), 1.0, x.data());
+        layer_norm_in_place(
+            &mut attn_out,
+            &self.attn_norm.gamma,
+            &self.attn_norm.beta,
+            c.layer_norm_eps,
+        );
+
+        let mut ffn_hidden = self.ffn_up.forward(&attn_out); // n x intermediate
+        gelu_in_place(ffn_hidden.data_mut());
+        let mut out = self.ffn_down.forward(&ffn_hidden); // n x d
+        axpy(out.data_mut(), 1.0, attn_out.data());
+        layer_norm_in_place(
+            &mut out,
+            &self.ffn_norm.gamma,
+            &self.ffn_norm.beta,
+            c.layer_norm_eps,
+        );
+
+        (
+            LayerOutput {
+                layer_input: x,
+                queries,
+                keys,
+                values,
+                attn_weights,
+            },
+            out,
+        )
+    }
+}

@@ -1,0 +1,244 @@
+//! The model worker: downloads, verifies, caches and runs the real models off the page's thread, so
+//! hovering never waits for a forward pass.
+//!
+//! Files come from the manifest next to the app (`models/manifest.json`), are checked against its length
+//! and sha256, kept in the browser's Cache Storage (so a reload does not download them again) and
+//! joined when a model is split into pieces. The last forward pass is kept: asking for another layer of
+//! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
+//! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
+
+use crate::models::{run_minilm, run_smollm2, ModelKind, ModelRun};
+use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
+use futures::{FutureExt, Sink, SinkExt, StreamExt};
+use std::pin::Pin;
+use sha2::{Digest, Sha256};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, ReadableStreamDefaultReader, Response, WorkerGlobalScope};
+use yew_agent::prelude::*;
+
+/// Cache Storage bucket for model files; file names carry content hashes, so one bucket serves every
+/// release and stale files are deleted when the manifest no longer lists them.
+const CACHE_NAME: &str = "attention-arcs-models";
+
+enum Loaded {
+    MiniLm(Box<arcs_minilm::MiniLm>),
+    SmolLm2(Box<arcs_smollm2::SmolLm2>),
+}
+
+fn scope() -> Result<WorkerGlobalScope, String> {
+    js_sys::global().dyn_into::<WorkerGlobalScope>().map_err(|_| "not running in a worker".to_string())
+}
+
+fn js_err(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| js_sys::Reflect::get(&e, &JsValue::from_str("message")).ok().and_then(|m| m.as_string()))
+        .unwrap_or_else(|| "the browser refused".to_string())
+}
+
+fn now() -> f64 {
+    js_sys::Date::now()
+}
+
+async fn fetch(url: &str) -> Result<Response, String> {
+    let resp: Response = JsFuture::from(scope()?.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not reach {url} ({})", js_err(e)))?
+        .dyn_into()
+        .map_err(|_| "fetch returned no response".to_string())?;
+    if !resp.ok() {
+        return Err(format!("{url} answered HTTP {}", resp.status()));
+    }
+    Ok(resp)
+}
+
+async fn open_cache() -> Option<Cache> {
+    // Cache Storage exists only in secure contexts (https, localhost); elsewhere we simply re-download.
+    let caches = scope().ok()?.caches().ok()?;
+    JsFuture::from(caches.open(CACHE_NAME)).await.ok()?.dyn_into().ok()
+}
+
+/// Reads a response body, reporting progress every ~1 MB.
+async fn read_body(resp: &Response, expected: u64, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+    let body = resp.body().ok_or("the download has no body")?;
+    let reader: ReadableStreamDefaultReader = body.get_reader().dyn_into().map_err(|_| "cannot read the download".to_string())?;
+    let mut out: Vec<u8> = Vec::with_capacity(expected.min(crate::protocol::MAX_MODEL_BYTES) as usize);
+    let mut last = 0u64;
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("the download was cut ({})", js_err(e)))?;
+        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+        if done {
+            break;
+        }
+        let value = js_sys::Reflect::get(&chunk, &JsValue::from_str("value")).map_err(js_err)?;
+        let bytes: js_sys::Uint8Array = value.dyn_into().map_err(|_| "unexpected download chunk".to_string())?;
+        let start = out.len();
+        out.resize(start + bytes.length() as usize, 0);
+        bytes.copy_to(&mut out[start..]);
+        if out.len() as u64 > expected {
+            return Err(format!("the download is larger than the {expected} bytes the manifest promised"));
+        }
+        if out.len() as u64 - last > 1 << 20 {
+            last = out.len() as u64;
+            progress(last);
+        }
+    }
+    Ok(out)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One model file: from the cache if it is there, else downloaded, verified and cached.
+async fn get_file(
+    base: &str,
+    f: &ManifestFile,
+    cache: Option<&Cache>,
+    done_before: u64,
+    send: &mut impl FnMut(u64, &str),
+) -> Result<(Vec<u8>, bool), String> {
+    let url = format!("{base}{}", f.name);
+    if let Some(c) = cache {
+        if let Ok(hit) = JsFuture::from(c.match_with_str(&url)).await {
+            if let Ok(resp) = hit.dyn_into::<Response>() {
+                send(done_before, "reading from the browser cache");
+                if let Ok(bytes) = read_body(&resp, f.bytes, |_| {}).await {
+                    if bytes.len() as u64 == f.bytes {
+                        return Ok((bytes, true));
+                    }
+                }
+                let _ = JsFuture::from(c.delete_with_str(&url)).await;
+            }
+        }
+    }
+    let resp = fetch(&url).await?;
+    let bytes = read_body(&resp, f.bytes, |n| send(done_before + n, "downloading")).await?;
+    if bytes.len() as u64 != f.bytes {
+        return Err(format!("{} arrived with {} of {} bytes: the download was cut; retry", f.name, bytes.len(), f.bytes));
+    }
+    send(done_before + f.bytes, "checking");
+    let got = hex(&Sha256::digest(&bytes));
+    if !got.eq_ignore_ascii_case(&f.sha256) {
+        return Err(format!("{} is corrupt (sha256 {got}, expected {}); retry", f.name, f.sha256));
+    }
+    if let Some(c) = cache {
+        let copy = js_sys::Uint8Array::from(bytes.as_slice());
+        if let Ok(r) = Response::new_with_opt_buffer_source(Some(&copy)) {
+            let _ = JsFuture::from(c.put_with_str(&url, &r)).await;
+        }
+    }
+    Ok((bytes, false))
+}
+
+/// Drops cached files the manifest no longer lists (a new release replaces its models cleanly).
+async fn prune_cache(cache: &Cache, base: &str, manifest: &Manifest) {
+    let keep: Vec<String> =
+        [&manifest.minilm, &manifest.smollm2].into_iter().flatten().flat_map(|m| m.files.iter()).map(|f| format!("{base}{}", f.name)).collect();
+    let Ok(keys) = JsFuture::from(cache.keys()).await else { return };
+    let keys: js_sys::Array = keys.unchecked_into();
+    for k in keys.iter() {
+        if let Ok(req) = k.dyn_into::<web_sys::Request>() {
+            let url = req.url();
+            if !keep.contains(&url) {
+                let _ = JsFuture::from(cache.delete_with_str(&url)).await;
+            }
+        }
+    }
+}
+
+async fn load(kind: ModelKind, base: &str, send: &mut impl FnMut(WorkerOut)) -> Result<(Loaded, u64, bool), String> {
+    let manifest_resp = fetch(&format!("{base}manifest.json")).await.map_err(|e| format!("the model files are not published next to the app: {e}"))?;
+    let text = JsFuture::from(manifest_resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
+    let manifest = Manifest::parse(&text)?;
+    let Some(entry) = manifest.model(kind) else {
+        return Err(format!("{} is not published with this copy of the app", kind.label()));
+    };
+    let cache = open_cache().await;
+    if let Some(c) = &cache {
+        prune_cache(c, base, &manifest).await;
+    }
+    let total: u64 = entry.files.iter().map(|f| f.bytes).sum();
+    let mut bytes: Vec<u8> = Vec::with_capacity(total as usize);
+    let mut all_cached = true;
+    for f in &entry.files {
+        let before = bytes.len() as u64;
+        let mut progress = |loaded: u64, stage: &str| send(WorkerOut::Progress { model: kind, stage: stage.to_string(), loaded, total });
+        let (part, cached) = get_file(base, f, cache.as_ref(), before, &mut progress).await?;
+        all_cached &= cached;
+        bytes.extend_from_slice(&part);
+    }
+    send(WorkerOut::Progress { model: kind, stage: "preparing the weights".into(), loaded: total, total });
+    let loaded = match kind {
+        ModelKind::MiniLm => Loaded::MiniLm(Box::new(arcs_minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?)),
+        ModelKind::SmolLm2 => Loaded::SmolLm2(Box::new(arcs_smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?)),
+    };
+    Ok((loaded, total, all_cached))
+}
+
+/// The last forward pass, per model, for re-slicing another layer without recomputing.
+struct LastRun {
+    model: ModelKind,
+    text: String,
+    run: ModelRun,
+}
+
+#[reactor]
+pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
+    let mut minilm: Option<Loaded> = None;
+    let mut smollm2: Option<Loaded> = None;
+    let mut last: Option<LastRun> = None;
+    while let Some(mut msg) = scope.next().await {
+        // Requests that queued up during the last pass: only the newest matters.
+        while let Some(Some(newer)) = scope.next().now_or_never() {
+            msg = newer;
+        }
+        let WorkerIn::Run { id, model, base, text, layer } = msg;
+        let slot = match model {
+            ModelKind::MiniLm => &mut minilm,
+            ModelKind::SmolLm2 => &mut smollm2,
+        };
+        if slot.is_none() {
+            let t0 = now();
+            let result = {
+                // The output sink is an unbounded channel: queuing synchronously here and letting the
+                // worker's executor post it during the download's awaits gives live progress.
+                let mut send = |m: WorkerOut| {
+                    let _ = Pin::new(&mut scope).start_send(m);
+                };
+                load(model, &base, &mut send).await
+            };
+            match result {
+                Ok((loaded, bytes, from_cache)) => {
+                    *slot = Some(loaded);
+                    let _ = scope.send(WorkerOut::Ready { model, load_ms: now() - t0, bytes, from_cache }).await;
+                }
+                Err(message) => {
+                    let _ = scope.send(WorkerOut::LoadFailed { model, message }).await;
+                    continue;
+                }
+            }
+        }
+        let t0 = now();
+        let reuse = last.as_ref().is_some_and(|l| l.model == model && l.text == text && l.run.layer == layer);
+        let result = if reuse {
+            last.as_ref().map(|l| Ok(l.run.clone())).unwrap_or_else(|| Err("no previous run".into()))
+        } else {
+            match slot.as_ref() {
+                Some(Loaded::MiniLm(m)) => run_minilm(m, &text, layer),
+                Some(Loaded::SmolLm2(m)) => run_smollm2(m, &text, layer),
+                None => Err("the model is not loaded".into()),
+            }
+        };
+        let out = match result {
+            Ok(run) => {
+                last = Some(LastRun { model, text: text.clone(), run: run.clone() });
+                WorkerOut::Done { id, run: Box::new(run), forward_ms: now() - t0 }
+            }
+            Err(message) => WorkerOut::Failed { id, message },
+        };
+        if scope.send(out).await.is_err() {
+            break;
+        }
+    }
+}

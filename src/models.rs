@@ -1,0 +1,329 @@
+//! Real models behind one shape: what a forward pass gives the app (and the CLI), whichever model ran.
+//!
+//! Platform-agnostic: the web worker and the native CLI both call [`run_minilm`] / [`run_smollm2`], and
+//! the app turns a [`ModelRun`] into the book's steps with `arcs_core::attention::attend`.
+
+use arcs_core::tensor::Mat;
+use serde::{Deserialize, Serialize};
+
+/// The real models the app knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ModelKind {
+    MiniLm,
+    SmolLm2,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 2] = [ModelKind::MiniLm, ModelKind::SmolLm2];
+
+    /// The name in links and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::MiniLm => "minilm",
+            ModelKind::SmolLm2 => "smollm2",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ModelKind> {
+        ModelKind::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelKind::MiniLm => "MiniLM-L6 (real encoder)",
+            ModelKind::SmolLm2 => "SmolLM2-135M (causal LLM)",
+        }
+    }
+
+    pub fn num_layers(self) -> usize {
+        match self {
+            ModelKind::MiniLm => arcs_minilm::NUM_LAYERS,
+            ModelKind::SmolLm2 => arcs_smollm2::NUM_LAYERS,
+        }
+    }
+
+    pub fn num_heads(self) -> usize {
+        match self {
+            ModelKind::MiniLm => arcs_minilm::NUM_HEADS,
+            ModelKind::SmolLm2 => arcs_smollm2::NUM_HEADS,
+        }
+    }
+
+    /// Query heads per key/value head (grouped-query attention); 1 for classic multi-head attention.
+    pub fn group_size(self) -> usize {
+        match self {
+            ModelKind::MiniLm => 1,
+            ModelKind::SmolLm2 => arcs_smollm2::NUM_HEADS / arcs_smollm2::NUM_KV_HEADS,
+        }
+    }
+
+    pub fn head_dim(self) -> usize {
+        match self {
+            ModelKind::MiniLm => arcs_minilm::HEAD_DIM,
+            ModelKind::SmolLm2 => arcs_smollm2::HEAD_DIM,
+        }
+    }
+
+    /// Whether the model was trained with the causal mask (its attention never looks right).
+    pub fn is_causal(self) -> bool {
+        self == ModelKind::SmolLm2
+    }
+
+    /// Most tokens the app sends to the model (memory for every layer's attention grows with n²).
+    pub fn max_tokens(self) -> usize {
+        match self {
+            ModelKind::MiniLm => 256,
+            ModelKind::SmolLm2 => 256,
+        }
+    }
+}
+
+/// A next-token guess.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Guess {
+    pub id: u32,
+    pub token: String,
+    pub prob: f32,
+}
+
+/// A row-major block of f32 numbers, sent between worker and page as raw little-endian bytes (one
+/// typed array instead of a JS array of numbers).
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Floats(pub Vec<f32>);
+
+impl Serialize for Floats {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::with_capacity(self.0.len() * 4);
+        for x in &self.0 {
+            bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        s.serialize_bytes(&bytes)
+    }
+}
+
+impl<'de> Deserialize<'de> for Floats {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Floats;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("little-endian f32 bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Floats, E> {
+                if b.len() % 4 != 0 {
+                    return Err(E::custom("float block length is not a multiple of 4"));
+                }
+                Ok(Floats(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, b: Vec<u8>) -> Result<Floats, E> {
+                self.visit_bytes(&b)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Floats, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(b) = seq.next_element::<u8>()? {
+                    bytes.push(b);
+                }
+                self.visit_bytes(&bytes)
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+/// A matrix in transit: shape plus row-major numbers.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Block {
+    pub rows: usize,
+    pub cols: usize,
+    pub data: Floats,
+}
+
+impl Block {
+    pub fn from_row_major(rows: usize, cols: usize, data: Vec<f32>) -> Self {
+        Block { rows, cols, data: Floats(data) }
+    }
+
+    /// Columns `start..start+len` as a matrix (one head's slice of Q, K or V).
+    pub fn columns(&self, start: usize, len: usize) -> Mat {
+        Mat::from_fn(self.rows, len, |i, j| self.data.0.get(i * self.cols + start + j).copied().unwrap_or(f32::NAN))
+    }
+
+    pub fn to_mat(&self) -> Mat {
+        self.columns(0, self.cols)
+    }
+}
+
+/// One forward pass, as the app needs it: every layer's attention, and the details of one layer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelRun {
+    pub model: ModelKind,
+    pub text: String,
+    pub tokens: Vec<String>,
+    /// Byte span of each token in `text` (None for added tokens such as [CLS]).
+    pub offsets: Vec<Option<(usize, usize)>>,
+    /// `[layer][head]` attention, each `n x n`, flattened layer-major then head then row.
+    pub attention: Floats,
+    /// The layer whose inputs and Q/K/V are included.
+    pub layer: usize,
+    /// The hidden state entering `layer`, `n x hidden`.
+    pub layer_input: Block,
+    /// Q (`n x heads*head_dim`), K and V (`n x kv_heads*head_dim`) of `layer`; head h is columns
+    /// `h*head_dim..`, and query head h reads key/value head `h / group_size`.
+    pub queries: Block,
+    pub keys: Block,
+    pub values: Block,
+    /// Causal LLMs: the five likeliest next tokens after the text, and the guess after every position.
+    pub top5_next: Vec<Guess>,
+    pub next_per_position: Vec<Guess>,
+}
+
+impl ModelRun {
+    pub fn num_tokens(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// Attention of one layer and head.
+    pub fn attention(&self, layer: usize, head: usize) -> Mat {
+        let n = self.num_tokens();
+        let heads = self.model.num_heads();
+        let start = (layer * heads + head) * n * n;
+        let d = &self.attention.0;
+        Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN))
+    }
+
+    /// One weight without building a matrix (for ranking heads).
+    pub fn weight(&self, layer: usize, head: usize, query: usize, key: usize) -> f32 {
+        let n = self.num_tokens();
+        let idx = ((layer * self.model.num_heads() + head) * n + query) * n + key;
+        self.attention.0.get(idx).copied().unwrap_or(f32::NAN)
+    }
+
+    /// Heads ranked by how much `query` attends to `key`, strongest first: "which head links these words?"
+    pub fn rank_heads(&self, query: usize, key: usize) -> Vec<(usize, usize, f32)> {
+        let mut all: Vec<(usize, usize, f32)> = (0..self.model.num_layers())
+            .flat_map(|l| (0..self.model.num_heads()).map(move |h| (l, h)))
+            .map(|(l, h)| (l, h, self.weight(l, h, query, key)))
+            .collect();
+        all.sort_by(|a, b| b.2.total_cmp(&a.2));
+        all
+    }
+}
+
+/// Removes the columns of `hidden` keys from an attention matrix and renormalises each row over what is
+/// left: "hide [CLS]/[SEP]" or "hide the first-token sink". Rows that put everything on hidden keys become
+/// all zero rather than dividing by zero.
+pub fn hide_and_renormalize(m: &Mat, hidden: &[usize]) -> Mat {
+    let mut out = m.clone();
+    for i in 0..out.nrows() {
+        for &j in hidden {
+            if j < out.ncols() {
+                out[(i, j)] = 0.0;
+            }
+        }
+        let sum: f32 = out.row(i).iter().sum();
+        if sum > 0.0 {
+            for j in 0..out.ncols() {
+                out[(i, j)] /= sum;
+            }
+        }
+    }
+    out
+}
+
+fn flatten_heads<'a>(n: usize, heads: impl Iterator<Item = &'a [f32]>, out: &mut Vec<f32>) {
+    for h in heads {
+        debug_assert_eq!(h.len(), n * n);
+        out.extend_from_slice(h);
+    }
+}
+
+/// SmolLM2 on a text: all attention, one layer's details, the next-token guesses.
+pub fn run_smollm2(model: &arcs_smollm2::SmolLm2, text: &str, layer: usize) -> Result<ModelRun, String> {
+    let enc = model.tokenize(text).map_err(|e| e.to_string())?;
+    if enc.ids.is_empty() {
+        return Err("The sentence has no tokens for SmolLM2. Type a few words.".into());
+    }
+    let max = ModelKind::SmolLm2.max_tokens();
+    if enc.ids.len() > max {
+        return Err(format!("The sentence has {} SmolLM2 tokens; the limit here is {max}.", enc.ids.len()));
+    }
+    let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
+    let n = enc.ids.len();
+    let mut attention = Vec::with_capacity(arcs_smollm2::NUM_LAYERS * arcs_smollm2::NUM_HEADS * n * n);
+    for l in &out.layers {
+        flatten_heads(n, l.attn_weights.iter().map(|m| m.data.as_slice()), &mut attention);
+    }
+    let layer = layer.min(arcs_smollm2::NUM_LAYERS - 1);
+    let lt = &out.layers[layer];
+    let block = |m: &arcs_smollm2::Matrix| Block::from_row_major(m.rows, m.cols, m.data.clone());
+    let guess = |t: &arcs_smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
+    Ok(ModelRun {
+        model: ModelKind::SmolLm2,
+        text: text.to_string(),
+        tokens: enc.tokens,
+        offsets: enc.offsets.into_iter().map(Some).collect(),
+        attention: Floats(attention),
+        layer,
+        layer_input: block(&lt.layer_input),
+        queries: block(&lt.queries),
+        keys: block(&lt.keys),
+        values: block(&lt.values),
+        top5_next: out.top5_next.iter().map(guess).collect(),
+        next_per_position: out.argmax_next_per_position.iter().map(guess).collect(),
+    })
+}
+
+/// MiniLM on a text: all attention and one layer's details.
+pub fn run_minilm(model: &arcs_minilm::MiniLm, text: &str, layer: usize) -> Result<ModelRun, String> {
+    let enc = model.tokenizer().encode(text);
+    let max = ModelKind::MiniLm.max_tokens();
+    if enc.ids.len() > max {
+        return Err(format!("The sentence has {} MiniLM tokens; the limit here is {max}.", enc.ids.len()));
+    }
+    let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
+    let n = enc.ids.len();
+    let mut attention = Vec::with_capacity(arcs_minilm::NUM_LAYERS * arcs_minilm::NUM_HEADS * n * n);
+    for l in &out.layers {
+        flatten_heads(n, l.attn_weights.iter().map(|m| m.data()), &mut attention);
+    }
+    let layer = layer.min(arcs_minilm::NUM_LAYERS - 1);
+    let lo = &out.layers[layer];
+    let block = |m: &arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
+    Ok(ModelRun {
+        model: ModelKind::MiniLm,
+        text: text.to_string(),
+        tokens: enc.tokens,
+        offsets: enc.offsets,
+        attention: Floats(attention),
+        layer,
+        layer_input: block(&lo.layer_input),
+        queries: block(&lo.queries),
+        keys: block(&lo.keys),
+        values: block(&lo.values),
+        top5_next: Vec::new(),
+        next_per_position: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hiding_keys_renormalises_rows() {
+        let m = Mat::from_row_slice(2, 3, &[0.5, 0.25, 0.25, 1.0, 0.0, 0.0]);
+        let h = hide_and_renormalize(&m, &[0]);
+        assert_eq!(h.row(0).iter().copied().collect::<Vec<_>>(), vec![0.0, 0.5, 0.5]);
+        assert_eq!(h.row(1).iter().copied().collect::<Vec<_>>(), vec![0.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn floats_survive_a_serde_round_trip() {
+        let b = Block::from_row_major(2, 2, vec![1.5, -0.0, f32::INFINITY, 3.25]);
+        let json = serde_json::to_string(&b).expect("ser");
+        let back: Block = serde_json::from_str(&json).expect("de");
+        assert_eq!(back.data.0[0], 1.5);
+        assert_eq!(back.data.0[2], f32::INFINITY);
+        assert_eq!(back.columns(1, 1)[(1, 0)], 3.25);
+    }
+}

@@ -9,8 +9,7 @@
 
 use crate::models::{run_minilm, run_smollm2, ModelKind, ModelRun};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
-use futures::{FutureExt, Sink, SinkExt, StreamExt};
-use std::pin::Pin;
+use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -58,8 +57,23 @@ async fn open_cache() -> Option<Cache> {
     JsFuture::from(caches.open(CACHE_NAME)).await.ok()?.dyn_into().ok()
 }
 
-/// Reads a response body, reporting progress every ~1 MB.
-async fn read_body(resp: &Response, expected: u64, mut progress: impl FnMut(u64)) -> Result<Vec<u8>, String> {
+/// Sends loading progress to the page as the download goes.
+struct Progress<'a> {
+    scope: &'a mut ReactorScope<WorkerIn, WorkerOut>,
+    model: ModelKind,
+    total: u64,
+}
+
+impl Progress<'_> {
+    async fn report(&mut self, loaded: u64, stage: &str) {
+        let msg = WorkerOut::Progress { model: self.model, stage: stage.to_string(), loaded, total: self.total };
+        let _ = self.scope.send(msg).await;
+    }
+}
+
+/// Reads a response body, reporting progress every ~1 MB (offset by `before`, the bytes of earlier
+/// pieces) when a reporter is given.
+async fn read_body(resp: &Response, expected: u64, before: u64, mut progress: Option<&mut Progress<'_>>) -> Result<Vec<u8>, String> {
     let body = resp.body().ok_or("the download has no body")?;
     let reader: ReadableStreamDefaultReader = body.get_reader().dyn_into().map_err(|_| "cannot read the download".to_string())?;
     let mut out: Vec<u8> = Vec::with_capacity(expected.min(crate::protocol::MAX_MODEL_BYTES) as usize);
@@ -80,7 +94,9 @@ async fn read_body(resp: &Response, expected: u64, mut progress: impl FnMut(u64)
         }
         if out.len() as u64 - last > 1 << 20 {
             last = out.len() as u64;
-            progress(last);
+            if let Some(p) = progress.as_deref_mut() {
+                p.report(before + last, "downloading").await;
+            }
         }
     }
     Ok(out)
@@ -91,19 +107,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// One model file: from the cache if it is there, else downloaded, verified and cached.
-async fn get_file(
-    base: &str,
-    f: &ManifestFile,
-    cache: Option<&Cache>,
-    done_before: u64,
-    send: &mut impl FnMut(u64, &str),
-) -> Result<(Vec<u8>, bool), String> {
+async fn get_file(base: &str, f: &ManifestFile, cache: Option<&Cache>, done_before: u64, progress: &mut Progress<'_>) -> Result<(Vec<u8>, bool), String> {
     let url = format!("{base}{}", f.name);
     if let Some(c) = cache {
         if let Ok(hit) = JsFuture::from(c.match_with_str(&url)).await {
             if let Ok(resp) = hit.dyn_into::<Response>() {
-                send(done_before, "reading from the browser cache");
-                if let Ok(bytes) = read_body(&resp, f.bytes, |_| {}).await {
+                progress.report(done_before, "reading from the browser cache").await;
+                if let Ok(bytes) = read_body(&resp, f.bytes, done_before, None).await {
                     if bytes.len() as u64 == f.bytes {
                         return Ok((bytes, true));
                     }
@@ -113,11 +123,11 @@ async fn get_file(
         }
     }
     let resp = fetch(&url).await?;
-    let bytes = read_body(&resp, f.bytes, |n| send(done_before + n, "downloading")).await?;
+    let bytes = read_body(&resp, f.bytes, done_before, Some(progress)).await?;
     if bytes.len() as u64 != f.bytes {
         return Err(format!("{} arrived with {} of {} bytes: the download was cut; retry", f.name, bytes.len(), f.bytes));
     }
-    send(done_before + f.bytes, "checking");
+    progress.report(done_before + f.bytes, "checking").await;
     let got = hex(&Sha256::digest(&bytes));
     if !got.eq_ignore_ascii_case(&f.sha256) {
         return Err(format!("{} is corrupt (sha256 {got}, expected {}); retry", f.name, f.sha256));
@@ -147,7 +157,7 @@ async fn prune_cache(cache: &Cache, base: &str, manifest: &Manifest) {
     }
 }
 
-async fn load(kind: ModelKind, base: &str, send: &mut impl FnMut(WorkerOut)) -> Result<(Loaded, u64, bool), String> {
+async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, WorkerOut>) -> Result<(Loaded, u64, bool), String> {
     let manifest_resp = fetch(&format!("{base}manifest.json")).await.map_err(|e| format!("the model files are not published next to the app: {e}"))?;
     let text = JsFuture::from(manifest_resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
     let manifest = Manifest::parse(&text)?;
@@ -159,16 +169,16 @@ async fn load(kind: ModelKind, base: &str, send: &mut impl FnMut(WorkerOut)) -> 
         prune_cache(c, base, &manifest).await;
     }
     let total: u64 = entry.files.iter().map(|f| f.bytes).sum();
+    let mut progress = Progress { scope, model: kind, total };
     let mut bytes: Vec<u8> = Vec::with_capacity(total as usize);
     let mut all_cached = true;
     for f in &entry.files {
         let before = bytes.len() as u64;
-        let mut progress = |loaded: u64, stage: &str| send(WorkerOut::Progress { model: kind, stage: stage.to_string(), loaded, total });
         let (part, cached) = get_file(base, f, cache.as_ref(), before, &mut progress).await?;
         all_cached &= cached;
         bytes.extend_from_slice(&part);
     }
-    send(WorkerOut::Progress { model: kind, stage: "preparing the weights".into(), loaded: total, total });
+    progress.report(total, "preparing the weights").await;
     let loaded = match kind {
         ModelKind::MiniLm => Loaded::MiniLm(Box::new(arcs_minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?)),
         ModelKind::SmolLm2 => Loaded::SmolLm2(Box::new(arcs_smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?)),
@@ -200,14 +210,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         };
         if slot.is_none() {
             let t0 = now();
-            let result = {
-                // The output sink is an unbounded channel: queuing synchronously here and letting the
-                // worker's executor post it during the download's awaits gives live progress.
-                let mut send = |m: WorkerOut| {
-                    let _ = Pin::new(&mut scope).start_send(m);
-                };
-                load(model, &base, &mut send).await
-            };
+            let result = load(model, &base, &mut scope).await;
             match result {
                 Ok((loaded, bytes, from_cache)) => {
                     *slot = Some(loaded);

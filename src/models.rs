@@ -3,7 +3,8 @@
 //! Platform-agnostic: the web worker and the native CLI both call [`run_minilm`] / [`run_smollm2`], and
 //! the app turns a [`ModelRun`] into the book's steps with `arcs_core::attention::attend`.
 
-use arcs_core::tensor::Mat;
+use arcs_core::attention::{attend, simplified, Attention, HeadOptions, HeadSteps, Mode, Normalization};
+use arcs_core::tensor::{matmul, Mat};
 use serde::{Deserialize, Serialize};
 
 /// The real models the app knows.
@@ -237,6 +238,72 @@ fn flatten_heads<'a>(n: usize, heads: impl Iterator<Item = &'a [f32]>, out: &mut
     }
 }
 
+/// Token positions "hide special tokens" removes: [CLS] and [SEP] for the encoder, the first token (the
+/// attention sink most heads park on) for the causal LLM.
+pub fn special_positions(run: &ModelRun) -> Vec<usize> {
+    let n = run.num_tokens();
+    match run.model {
+        ModelKind::MiniLm => (0..n).filter(|&i| run.tokens[i] == "[CLS]" || run.tokens[i] == "[SEP]").collect(),
+        ModelKind::SmolLm2 => (0..n.min(1)).collect(),
+    }
+}
+
+/// A model run seen through one of the book's four modes, as the app draws it:
+/// - multi-head: every head of the run's layer, with the model's own attention weights;
+/// - self: one head, with its real Q, K and V (query head `head` reads key/value head `head / group`);
+/// - causal: the same head with the causal mask applied to its scores (for the encoder this is not what
+///   it computes: it was trained to look both ways);
+/// - simplified: softmax(X Xᵀ) on the layer's input.
+///
+/// `hide` removes [`special_positions`] from every row and renormalises what is left.
+pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Attention {
+    let kind = run.model;
+    let (hd, group) = (kind.head_dim(), kind.group_size());
+    let layer = run.layer;
+    let inputs = run.layer_input.to_mat();
+    let hidden = if hide { special_positions(run) } else { Vec::new() };
+    let head_steps = |h: usize, causal: bool, model_weights: bool| {
+        let q = run.queries.columns(h * hd, hd); // (n, heads*head_dim) -> (n, head_dim) of head h
+        let k = run.keys.columns((h / group) * hd, hd);
+        let v = run.values.columns((h / group) * hd, hd);
+        let opts = HeadOptions { causal, ..HeadOptions::default() };
+        let mut steps = attend(q, k, v, &opts, h);
+        if model_weights {
+            // Show the model's own numbers (equal to ours within float rounding).
+            steps.attn_weights = run.attention(layer, h);
+        }
+        if !hidden.is_empty() {
+            steps.attn_weights = hide_and_renormalize(&steps.attn_weights, &hidden);
+            steps.context_vec = matmul(&steps.attn_weights, &steps.values); // (n, n) @ (n, head_dim)
+        }
+        steps
+    };
+    let head = head.min(kind.num_heads() - 1);
+    let (heads, concat) = match mode {
+        Mode::Simplified => {
+            let mut s = simplified(&inputs, Normalization::Softmax);
+            if !hidden.is_empty() {
+                s.attn_weights = hide_and_renormalize(&s.attn_weights, &hidden);
+                s.context_vec = matmul(&s.attn_weights, &inputs);
+            }
+            (vec![s], None)
+        }
+        Mode::SelfAttention => (vec![head_steps(head, kind.is_causal(), true)], None),
+        Mode::Causal => (vec![head_steps(head, true, kind.is_causal())], None),
+        Mode::MultiHead => {
+            let heads: Vec<HeadSteps> = (0..kind.num_heads()).map(|h| head_steps(h, kind.is_causal(), true)).collect();
+            let n = run.num_tokens();
+            let mut concat = Mat::zeros(n, heads.len() * hd);
+            for (h, s) in heads.iter().enumerate() {
+                concat.columns_mut(h * hd, hd).copy_from(&s.context_vec); // num_heads x (n, head_dim) -> (n, d)
+            }
+            (heads, Some(concat))
+        }
+    };
+    let context = concat.clone().unwrap_or_else(|| heads[0].context_vec.clone());
+    Attention { mode, tokens: run.tokens.clone(), inputs, heads, concat: None, context, sum_normalized: None, naive_softmax: None }
+}
+
 /// SmolLM2 on a text: all attention, one layer's details, the next-token guesses.
 pub fn run_smollm2(model: &arcs_smollm2::SmolLm2, text: &str, layer: usize) -> Result<ModelRun, String> {
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
@@ -315,6 +382,58 @@ mod tests {
         let h = hide_and_renormalize(&m, &[0]);
         assert_eq!(h.row(0).iter().copied().collect::<Vec<_>>(), vec![0.0, 0.5, 0.5]);
         assert_eq!(h.row(1).iter().copied().collect::<Vec<_>>(), vec![0.0, 0.0, 0.0]);
+    }
+
+    /// A two-layer, two-head fake run whose attention we know: the conversions must pick the right
+    /// slices and keep the model's numbers.
+    fn fake_run() -> ModelRun {
+        let n = 3;
+        let kind = ModelKind::SmolLm2;
+        let (heads, hd) = (kind.num_heads(), kind.head_dim());
+        let layers = kind.num_layers();
+        let mut attention = vec![0.0; layers * heads * n * n];
+        for l in 0..layers {
+            for h in 0..heads {
+                for i in 0..n {
+                    for j in 0..=i {
+                        attention[((l * heads + h) * n + i) * n + j] = 1.0 / (i + 1) as f32;
+                    }
+                }
+            }
+        }
+        let cols = |c: usize| Block::from_row_major(n, c, (0..n * c).map(|x| (x % 7) as f32 * 0.1).collect());
+        ModelRun {
+            model: kind,
+            text: "a b c".into(),
+            tokens: vec!["a".into(), " b".into(), " c".into()],
+            offsets: vec![Some((0, 1)), Some((1, 3)), Some((3, 5))],
+            attention: Floats(attention),
+            layer: 2,
+            layer_input: cols(arcs_smollm2::HIDDEN),
+            queries: cols(heads * hd),
+            keys: cols(arcs_smollm2::KV_DIM),
+            values: cols(arcs_smollm2::KV_DIM),
+            top5_next: Vec::new(),
+            next_per_position: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn modes_on_a_model_run() {
+        let run = fake_run();
+        let mh = to_attention(&run, Mode::MultiHead, 0, false);
+        assert_eq!(mh.heads.len(), 9);
+        assert_eq!(mh.heads[4].attn_weights, run.attention(2, 4));
+        assert_eq!(mh.context.shape(), (3, 9 * 64));
+        let one = to_attention(&run, Mode::SelfAttention, 5, false);
+        assert_eq!(one.heads.len(), 1);
+        assert_eq!(one.heads[0].keys, run.keys.columns(64, 64), "query head 5 reads key/value head 1");
+        let hidden = to_attention(&run, Mode::SelfAttention, 5, true);
+        assert_eq!(hidden.heads[0].attn_weights[(0, 0)], 0.0, "the sink is hidden");
+        assert!((hidden.heads[0].attn_weights.row(2).sum() - 1.0).abs() < 1e-6);
+        let simple = to_attention(&run, Mode::Simplified, 0, false);
+        assert_eq!(simple.heads[0].attn_scores.shape(), (3, 3));
+        assert_eq!(run.rank_heads(2, 0)[0].2, 1.0 / 3.0);
     }
 
     #[test]

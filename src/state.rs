@@ -7,6 +7,7 @@
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
 use arcs_core::request::{Request, Source};
 use arcs_core::book;
+use crate::models::ModelKind;
 
 /// What the centre of the page shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +94,13 @@ pub struct ViewState {
     pub top_k: usize,
     /// Arcs below this weight are not drawn on long inputs.
     pub threshold: f32,
+    /// A real model instead of the toy engine.
+    pub model: Option<ModelKind>,
+    /// Real models: the layer and the head the single-head modes show.
+    pub layer: usize,
+    pub head: usize,
+    /// Real models: hide [CLS]/[SEP] (encoder) or the first-token sink (LLM) and renormalise.
+    pub hide_special: bool,
 }
 
 impl Default for ViewState {
@@ -116,6 +124,10 @@ impl Default for ViewState {
             view: View::Arcs,
             top_k: DEFAULT_TOP_K,
             threshold: 0.0,
+            model: None,
+            layer: 0,
+            head: 0,
+            hide_special: false,
         }
     }
 }
@@ -150,6 +162,12 @@ pub enum Action {
     SetView(View),
     SetTopK(usize),
     SetThreshold(f32),
+    SetModel(Option<ModelKind>),
+    SetLayer(usize),
+    SetHead(usize),
+    SetHideSpecial(bool),
+    /// Jump to one head of a real model (from the overview grid or "which head links these words?").
+    OpenHead { layer: usize, head: usize },
     /// A whole state, e.g. decoded from a link.
     Replace(Box<ViewState>),
 }
@@ -157,7 +175,7 @@ pub enum Action {
 impl ViewState {
     /// Whether the sentence is the book's, which brings the book's own embeddings and weights.
     pub fn is_book(&self) -> bool {
-        self.sentence.trim() == book::SENTENCE
+        self.model.is_none() && self.sentence.trim() == book::SENTENCE
     }
 
     /// The engine request for this view.
@@ -179,6 +197,25 @@ impl ViewState {
         }
     }
 
+    /// Keeps layer and head inside the chosen model.
+    fn clamp_to_model(&mut self) {
+        match self.model {
+            Some(m) => {
+                self.layer = self.layer.min(m.num_layers() - 1);
+                self.head = self.head.min(m.num_heads() - 1);
+            }
+            None => {
+                self.layer = 0;
+                self.head = 0;
+            }
+        }
+    }
+
+    /// Whether the toy engine draws this view (else a real model's run does).
+    pub fn is_toy(&self) -> bool {
+        self.model.is_none()
+    }
+
     pub fn head_visible(&self, h: usize) -> bool {
         h >= MAX_HEADS || self.hidden_heads & (1u64 << h) == 0
     }
@@ -195,6 +232,9 @@ impl ViewState {
                 s.pinned = false;
             }
             Action::UseBookExample => {
+                s.model = None;
+                s.layer = 0;
+                s.head = 0;
                 s.sentence = book::SENTENCE.to_string();
                 s.d_in = book::D_IN;
                 s.d_out = book::D_OUT;
@@ -249,7 +289,35 @@ impl ViewState {
             Action::SetView(v) => s.view = v,
             Action::SetTopK(k) => s.top_k = k.clamp(1, 64),
             Action::SetThreshold(t) => s.threshold = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 },
-            Action::Replace(new) => s = *new,
+            Action::SetModel(m) => {
+                if m != s.model {
+                    s.model = m;
+                    // Token indices differ between tokenizers.
+                    s.focus = None;
+                    s.pinned = false;
+                    s.hidden_heads = 0;
+                    s.clamp_to_model();
+                }
+            }
+            Action::SetLayer(l) => {
+                s.layer = l;
+                s.clamp_to_model();
+            }
+            Action::SetHead(h) => {
+                s.head = h;
+                s.clamp_to_model();
+            }
+            Action::SetHideSpecial(b) => s.hide_special = b,
+            Action::OpenHead { layer, head } => {
+                s.layer = layer;
+                s.head = head;
+                s.mode = Mode::SelfAttention;
+                s.clamp_to_model();
+            }
+            Action::Replace(new) => {
+                s = *new;
+                s.clamp_to_model();
+            }
         }
         s
     }
@@ -303,5 +371,16 @@ mod tests {
         assert_eq!((s.d_out, s.dropout, s.heads), (1, 0.0, MAX_HEADS));
         let s = s.apply(Action::ToggleHead(1)).apply(Action::ToggleHead(3));
         assert!(s.head_visible(0) && !s.head_visible(1) && !s.head_visible(3));
+    }
+
+    #[test]
+    fn models_clamp_layer_and_head() {
+        let s = ViewState::default().apply(Action::SetModel(Some(ModelKind::MiniLm))).apply(Action::SetLayer(99)).apply(Action::SetHead(99));
+        assert_eq!((s.layer, s.head), (5, 11));
+        assert!(!s.is_book(), "a real model never uses the book's embeddings");
+        let s = s.apply(Action::OpenHead { layer: 3, head: 1 });
+        assert_eq!((s.layer, s.head, s.mode), (3, 1, Mode::SelfAttention));
+        let s = s.apply(Action::SetModel(None));
+        assert_eq!((s.layer, s.head), (0, 0));
     }
 }

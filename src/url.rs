@@ -4,6 +4,7 @@
 //! written, so links stay short. Reading never fails: every part that is unknown or malformed falls
 //! back to its default and yields a notice the page shows, so a mangled link still opens a working view.
 
+use crate::models::ModelKind;
 use crate::state::{HeadView, View, ViewState, MAX_HEADS};
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
 
@@ -81,6 +82,10 @@ pub fn encode(s: &ViewState) -> String {
     num("v", s.view != d.view, s.view.as_str().to_string());
     num("k", s.top_k != d.top_k, s.top_k.to_string());
     num("th", s.threshold != d.threshold, s.threshold.to_string());
+    num("model", s.model.is_some(), s.model.map(|m| m.as_str().to_string()).unwrap_or_default());
+    num("l", s.layer != d.layer, s.layer.to_string());
+    num("hd", s.head != d.head, s.head.to_string());
+    num("special", s.hide_special, "hide".into());
     parts.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
@@ -183,12 +188,31 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
                 Ok(x) if (0.0..=1.0).contains(&x) => s.threshold = x,
                 _ => bad("threshold", "0".into()),
             },
+            "model" => match ModelKind::parse(&value) {
+                Some(m) => s.model = Some(m),
+                None if value == "toy" => s.model = None,
+                None => bad("model", "the toy model".into()),
+            },
+            "l" => match value.parse::<usize>() {
+                Ok(x) if x < 64 => s.layer = x,
+                _ => bad("layer", "0".into()),
+            },
+            "hd" => match value.parse::<usize>() {
+                Ok(x) if x < MAX_HEADS => s.head = x,
+                _ => bad("head", "0".into()),
+            },
+            "special" => match value.as_str() {
+                "hide" => s.hide_special = true,
+                "show" => s.hide_special = false,
+                _ => bad("special-token setting", "show".into()),
+            },
             _ => notes.push(format!("The link has an unknown part “{shown_key}”; it was ignored.")),
         }
     }
     if s.focus.is_none() {
         s.pinned = false;
     }
+    let s = ViewState::default().apply(crate::state::Action::Replace(Box::new(s)));
     (s, notes)
 }
 
@@ -216,7 +240,12 @@ mod tests {
             .apply(Action::SetHeadView(HeadView::Max))
             .apply(Action::SetView(View::Heatmap))
             .apply(Action::SetTopK(7))
-            .apply(Action::SetThreshold(0.125));
+            .apply(Action::SetThreshold(0.125))
+            .apply(Action::SetModel(Some(ModelKind::SmolLm2)))
+            .apply(Action::SetLayer(13))
+            .apply(Action::SetHead(8))
+            .apply(Action::SetHideSpecial(true))
+            .apply(Action::TogglePin(3));
         let link = encode(&s);
         assert!(!link.contains(' ') && !link.contains('<') && !link.contains('#'));
         let (back, notes) = decode(&format!("#{link}"));
@@ -229,11 +258,13 @@ mod tests {
 
     #[test]
     fn malformed_parts_fall_back_with_notices() {
-        let (s, notes) = decode("#m=sideways&seed=-3&dout=0&h=999&p=1.5&f=x&zzz=1&s=%E0%A4&mask=&v=3d&hide=1.z&k=0&th=nan");
+        let (s, notes) = decode("#m=sideways&seed=-3&dout=0&h=999&p=1.5&f=x&zzz=1&s=%E0%A4&mask=&v=3d&hide=1.z&k=0&th=nan&model=gpt9&l=x&hd=-1&special=maybe");
         assert_eq!(s.mode, Mode::SelfAttention);
         assert_eq!(s.seed, 123);
         assert_eq!(s.sentence, ViewState::default().sentence, "broken sentence keeps the default");
-        assert_eq!(notes.len(), 13, "{notes:#?}");
+        assert_eq!(notes.len(), 17, "{notes:#?}");
+        let (s, _) = decode("#model=minilm&l=40&hd=40");
+        assert_eq!((s.layer, s.head), (5, 11), "clamped to the model");
         assert!(notes.iter().any(|n| n.contains("unknown part “zzz”")));
         assert!(notes.iter().any(|n| n.contains("mode “sideways”")));
     }

@@ -115,7 +115,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                 <label for="sentence" class="visually-hidden">{ "Sentence" }</label>
                 <input id="sentence" type="text" data-testid="sentence-input" value={v.sentence.clone()} {oninput}
                        placeholder="Type any sentence" autocomplete="off" spellcheck="false" maxlength="20000" />
-                if toy { <button class="link" onclick={book}>{ "Book example" }</button> }
+                if !v.is_book() { <button class="link" onclick={book}>{ "Book example" }</button> }
             </div>
             <p class={budget_class} data-testid="token-budget">
                 { format!("{} / {MAX_TOKENS} tokens", props.tokens) }
@@ -124,6 +124,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
             <div class="modes" role="group" aria-label="Attention mode">
                 { for Mode::ALL.into_iter().map(mode_button) }
             </div>
+            if props.view.model.is_none() {
             <div class="options">
                 if toy { { seed } }
                 if toy && v.mode != Mode::Simplified { { d_in } }
@@ -152,6 +153,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                     </label>
                 }
             </div>
+            }
         </section>
     }
 }

@@ -139,7 +139,9 @@ pub fn set_root_theme(dark: bool) {
 /// Publishes measurements on `window.__arcsPerf` for the browser benchmark script (nothing is sent
 /// anywhere; the script reads it from the page).
 pub fn publish_perf<T: Serialize>(perf: &T) {
-    if let (Some(w), Ok(v)) = (web_sys::window(), serde_wasm_bindgen::to_value(perf)) {
+    // JSON-compatible: maps become plain objects the script can JSON.stringify.
+    let ser = serde_wasm_bindgen::Serializer::json_compatible();
+    if let (Some(w), Ok(v)) = (web_sys::window(), perf.serialize(&ser)) {
         let _ = js_sys::Reflect::set(&w, &JsValue::from_str("__arcsPerf"), &v);
     }
 }

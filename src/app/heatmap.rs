@@ -213,3 +213,41 @@ pub fn SmallMultiples(props: &SmallMultiplesProps) -> Html {
         </div>
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct MiniCanvasProps {
+    pub weights: Shared<Mat>,
+    /// CSS size in pixels (the canvas holds one pixel per cell and is scaled up crisply).
+    pub size: u32,
+    pub dark: bool,
+}
+
+/// A thumbnail of one attention matrix: one pixel per cell, painted in a single `putImageData`.
+#[component]
+pub fn MiniCanvas(props: &MiniCanvasProps) -> Html {
+    let canvas = use_node_ref();
+    let n = props.weights.nrows().max(1) as u32;
+    {
+        let canvas = canvas.clone();
+        use_effect_with((props.weights.clone(), props.dark), move |(m, dark)| {
+            let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
+            let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
+            let n = m.nrows();
+            let mut rgba = Vec::with_capacity(n * n * 4);
+            for i in 0..n {
+                for j in 0..n {
+                    let hex = heat_colour(m[(i, j)], *dark);
+                    let p = |k: usize| u8::from_str_radix(&hex[k..k + 2], 16).unwrap_or(0);
+                    rgba.extend_from_slice(&[p(1), p(3), p(5), 255]);
+                }
+            }
+            if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), n as u32, n as u32) {
+                let _ = ctx.put_image_data(&img, 0.0, 0.0);
+            }
+        });
+    }
+    html! {
+        <canvas ref={canvas} class="mini-canvas" width={n.to_string()} height={n.to_string()}
+                style={format!("width:{0}px;height:{0}px", props.size)} aria-hidden="true"></canvas>
+    }
+}

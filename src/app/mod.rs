@@ -5,9 +5,16 @@ mod arcs;
 mod controls;
 pub mod dom;
 mod heatmap;
+mod model;
 mod steps;
 
+use crate::agent::ModelWorker;
+use crate::models::{self as real, ModelKind, ModelRun};
+use crate::protocol::{WorkerIn, WorkerOut};
 use crate::state::{Action, HeadView, ViewState};
+use model::Status;
+use std::collections::HashMap;
+use yew_agent::reactor::{use_reactor_bridge, ReactorEvent, ReactorProvider};
 use crate::text;
 use crate::url;
 use arcs_core::attention::{Attention, Mode};
@@ -90,6 +97,74 @@ pub fn drawn_weights(a: &Attention, v: &ViewState) -> Vec<(Option<usize>, Rc<Mat
     }
 }
 
+/// The real models' side of the page: load status per model and the newest forward pass.
+#[derive(Clone, PartialEq, Default)]
+pub struct ModelState {
+    pub status: HashMap<ModelKind, Status>,
+    pub run: Option<Rc<ModelRun>>,
+    pub run_error: Option<String>,
+    pub forward_ms: Option<f64>,
+    /// The id of the newest request; answers to older ones are dropped (no stale result is drawn).
+    pub latest: u64,
+}
+
+pub enum ModelMsg {
+    Sent(u64, ModelKind),
+    Out(WorkerOut),
+}
+
+impl Reducible for ModelState {
+    type Action = ModelMsg;
+    fn reduce(self: Rc<Self>, msg: ModelMsg) -> Rc<Self> {
+        let mut s = (*self).clone();
+        match msg {
+            ModelMsg::Sent(id, kind) => {
+                s.latest = id;
+                if matches!(s.status.get(&kind), None | Some(Status::Idle) | Some(Status::Failed(_))) {
+                    s.status.insert(kind, Status::Loading { stage: "starting".into(), loaded: 0, total: 0 });
+                }
+            }
+            ModelMsg::Out(WorkerOut::Progress { model, stage, loaded, total }) => {
+                s.status.insert(model, Status::Loading { stage, loaded, total });
+            }
+            ModelMsg::Out(WorkerOut::Ready { model, load_ms, bytes, from_cache }) => {
+                s.status.insert(model, Status::Ready { load_ms, bytes, from_cache });
+                PERF.with(|p| {
+                    let mut p = p.borrow_mut();
+                    p.model_ready_ms.insert(model.as_str().to_string(), load_ms);
+                    p.model_from_cache.insert(model.as_str().to_string(), from_cache);
+                    dom::publish_perf(&*p);
+                });
+            }
+            ModelMsg::Out(WorkerOut::LoadFailed { model, message }) => {
+                s.status.insert(model, Status::Failed(message));
+            }
+            ModelMsg::Out(WorkerOut::Done { id, run, forward_ms }) => {
+                if id != s.latest {
+                    return self;
+                }
+                PERF.with(|p| {
+                    let mut p = p.borrow_mut();
+                    p.last_forward_ms = forward_ms;
+                    p.last_forward_tokens = run.num_tokens();
+                    p.forwards += 1;
+                    dom::publish_perf(&*p);
+                });
+                s.run = Some(Rc::new(*run));
+                s.run_error = None;
+                s.forward_ms = Some(forward_ms);
+            }
+            ModelMsg::Out(WorkerOut::Failed { id, message }) => {
+                if id != s.latest {
+                    return self;
+                }
+                s.run_error = Some(message);
+            }
+        }
+        Rc::new(s)
+    }
+}
+
 /// What the browser benchmark reads from `window.__arcsPerf`.
 #[derive(Serialize, Default, Clone)]
 struct Perf {
@@ -99,6 +174,12 @@ struct Perf {
     last_compute_ms: f64,
     last_tokens: usize,
     computes: u32,
+    /// Real models: time from request to ready, whether it came from the cache, and the last forward.
+    model_ready_ms: HashMap<String, f64>,
+    model_from_cache: HashMap<String, bool>,
+    last_forward_ms: f64,
+    last_forward_tokens: usize,
+    forwards: u32,
 }
 
 thread_local! {
@@ -123,8 +204,24 @@ fn compute(req: &arcs_core::Request) -> Result<Rc<Attention>, RequestError> {
 /// feel live.
 const TYPING_DEBOUNCE_MS: u32 = 120;
 
+/// The app: the model worker's provider around the page. The worker (and with it the model code) is
+/// started only when a real model is first asked for, so the toy modes never wait for it.
 #[component]
 pub fn App() -> Html {
+    html! {
+        <ReactorProvider<ModelWorker> path="worker.js">
+            <Main />
+        </ReactorProvider<ModelWorker>>
+    }
+}
+
+fn models_base_url() -> String {
+    let href = dom::href();
+    web_sys::Url::new_with_base("models/", &href).map(|u| u.href()).unwrap_or_else(|_| "models/".to_string())
+}
+
+#[component]
+fn Main() -> Html {
     let (initial, initial_notes) = use_memo((), |_| url::decode(&dom::location_hash())).as_ref().clone();
     let state = use_reducer(move || AppState { view: initial });
     let notices = use_state(move || initial_notes);
@@ -220,17 +317,66 @@ pub fn App() -> Html {
     }
     let result = use_memo((*settled).clone(), compute);
 
+    // Real models: ask the worker whenever the model, the (settled) sentence or the layer changes.
+    let models = use_reducer(ModelState::default);
+    let bridge = {
+        let models = models.clone();
+        use_reactor_bridge::<ModelWorker, _>(move |ev| {
+            if let ReactorEvent::Output(out) = ev {
+                models.dispatch(ModelMsg::Out(out));
+            }
+        })
+    };
+    let next_id = use_mut_ref(|| 0u64);
+    let retry_tick = use_state(|| 0u32);
+    {
+        let text = match &settled.source {
+            arcs_core::Source::Sentence(t) => t.clone(),
+            arcs_core::Source::Book => arcs_core::book::SENTENCE.to_string(),
+        };
+        let bridge = bridge.clone();
+        let models = models.clone();
+        let next_id = next_id.clone();
+        use_effect_with((v.model, text, v.layer, *retry_tick), move |(model, text, layer, _)| {
+            if let Some(model) = *model {
+                let id = {
+                    let mut n = next_id.borrow_mut();
+                    *n += 1;
+                    *n
+                };
+                models.dispatch(ModelMsg::Sent(id, model));
+                bridge.send(WorkerIn::Run { id, model, base: models_base_url(), text: text.clone(), layer: *layer });
+            }
+        });
+    }
+    let on_retry = {
+        let retry_tick = retry_tick.clone();
+        Callback::from(move |_| retry_tick.set(*retry_tick + 1))
+    };
+    let model_run: Option<Rc<ModelRun>> = match (v.model, &models.run) {
+        (Some(m), Some(run)) if run.model == m => Some(run.clone()),
+        _ => None,
+    };
+    let model_view = {
+        let key = (model_run.clone().map(Shared), v.mode, v.head, v.hide_special);
+        use_memo(key, |(run, mode, head, hide)| run.as_ref().map(|r| Rc::new(real::to_attention(r, *mode, *head, *hide))))
+    };
+
     let svg_ref = use_node_ref();
     let status = use_state(String::new);
 
     // Keep the last good result on screen while an error is shown, so a typo never blanks the page.
     let last_good = use_mut_ref(|| None::<Rc<Attention>>);
-    let (attention, error) = match result.as_ref() {
-        Ok(a) => {
-            *last_good.borrow_mut() = Some(a.clone());
-            (Some(a.clone()), None)
+    let (attention, error) = if v.model.is_some() {
+        ((*model_view).clone(), None)
+    } else {
+        match result.as_ref() {
+            Ok(a) => {
+                *last_good.borrow_mut() = Some(a.clone());
+                (Some(a.clone()), None)
+            }
+            Err(e) => (last_good.borrow().clone(), Some(e.to_string())),
         }
-        Err(e) => (last_good.borrow().clone(), Some(e.to_string())),
     };
 
     {
@@ -264,9 +410,13 @@ pub fn App() -> Html {
     let on_export_json = {
         let status = status.clone();
         let attention = attention.clone();
+        let model_run = model_run.clone();
         Callback::from(move |_: MouseEvent| {
             let Some(a) = &attention else { return };
-            let json = Report::from_attention(a, true).to_json();
+            let json = match &model_run {
+                Some(run) => crate::cli_models::report(run, None).to_json(),
+                None => Report::from_attention(a, true).to_json(),
+            };
             match dom::download_text("attention.json", &json, "application/json") {
                 Ok(()) => status.set("Exported attention.json.".into()),
                 Err(e) => status.set(format!("Export failed: {e}")),
@@ -327,6 +477,9 @@ pub fn App() -> Html {
                 </div>
             }
             <controls::Controls view={v.clone()} ondispatch={dispatch.clone()} tokens={n_tokens} />
+            <model::ModelBar view={v.clone()} status={v.model.and_then(|m| models.status.get(&m).cloned()).unwrap_or(Status::Idle)}
+                             run_error={if v.model.is_some() { models.run_error.clone() } else { None }} forward_ms={models.forward_ms}
+                             ondispatch={dispatch.clone()} onretry={on_retry} />
             if let Some(e) = &error {
                 <div class="error" role="alert" data-testid="error">{ e.clone() }
                     if attention.is_some() { <span class="stale">{ " Showing the last sentence that worked." }</span> }
@@ -336,16 +489,31 @@ pub fn App() -> Html {
                 <section class="explain" aria-label="What this mode shows">
                     <h2>{ text::mode_label(v.mode) }</h2>
                     <p>{ text::mode_why(v.mode) }</p>
-                    if v.is_book() {
+                    if let Some(m) = v.model {
+                        <p class="source">{ format!("{}: layer {}, {}.", m.label(), v.layer, if v.mode == Mode::MultiHead { "all heads".to_string() } else { format!("head {}", v.head) }) }</p>
+                        if v.mode == Mode::Causal && !m.is_causal() {
+                            <p class="source">{ "This encoder was trained to look both ways: the mask here is applied for comparison, it is not what the model computes." }</p>
+                        }
+                        if v.mode == Mode::Simplified {
+                            <p class="source">{ "Simplified: softmax(X Xᵀ) on the hidden states entering this layer." }</p>
+                        }
+                    } else if v.is_book() {
                         <p class="source">{ "Book example: the chapter's embeddings and weights." }</p>
                     } else {
                         <p class="source">{ format!("Toy model: seeded embeddings and weights (seed {}).", v.seed) }</p>
                     }
                 </section>
+                <div class="main-col">
                 if let Some(a) = &attention {
                     <arcs::Visual attention={Shared(a.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} svg_ref={svg_ref.clone()} />
+                    if let Some(run) = &model_run {
+                        <model::ModelPanels run={Shared(run.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} />
+                    }
                     <steps::Steps attention={Shared(a.clone())} view={v.clone()} ondispatch={dispatch.clone()} />
+                } else if v.model.is_some() {
+                    <p class="hint" data-testid="model-wait">{ "The model's attention appears here once it has loaded." }</p>
                 }
+                </div>
             </main>
             <footer class="share">
                 <button data-testid="copy-link" onclick={on_copy}>{ "Copy link" }</button>

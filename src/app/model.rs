@@ -1,0 +1,250 @@
+//! Real-model panels: the model switch with its loading state, layer/head pickers, the layers x heads
+//! overview, "which head links these words?" and the next-word guesses.
+
+use super::heatmap::MiniCanvas;
+use super::Shared;
+use crate::models::{ModelKind, ModelRun};
+use crate::state::{Action, ViewState};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlSelectElement;
+use yew::prelude::*;
+
+/// Where a model is in its life in this tab.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Idle,
+    Loading { stage: String, loaded: u64, total: u64 },
+    Ready { load_ms: f64, bytes: u64, from_cache: bool },
+    Failed(String),
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ModelBarProps {
+    pub view: ViewState,
+    pub status: Status,
+    /// An error of the last forward pass (too many tokens, ...).
+    pub run_error: Option<String>,
+    pub forward_ms: Option<f64>,
+    pub ondispatch: Callback<Action>,
+    pub onretry: Callback<()>,
+}
+
+fn select_value(e: &Event) -> Option<String> {
+    e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()).map(|s| s.value())
+}
+
+/// The model switch, and for a real model its layer/head pickers and loading state.
+#[component]
+pub fn ModelBar(props: &ModelBarProps) -> Html {
+    let v = &props.view;
+    let d = props.ondispatch.clone();
+    let button = |m: Option<ModelKind>, label: &str| {
+        let d = d.clone();
+        let on = v.model == m;
+        html! {
+            <button class={classes!("model", on.then_some("on"))} data-model={m.map_or("toy", |m| m.as_str())} aria-pressed={on.to_string()}
+                    onclick={move |_: MouseEvent| d.emit(Action::SetModel(m))}>{ label.to_string() }</button>
+        }
+    };
+    let pickers = match v.model {
+        Some(m) => {
+            let d1 = d.clone();
+            let d2 = d.clone();
+            let d3 = d.clone();
+            let on_layer = Callback::from(move |e: Event| {
+                if let Some(l) = select_value(&e).and_then(|s| s.parse().ok()) {
+                    d1.emit(Action::SetLayer(l));
+                }
+            });
+            let on_head = Callback::from(move |e: Event| {
+                if let Some(h) = select_value(&e).and_then(|s| s.parse().ok()) {
+                    d2.emit(Action::SetHead(h));
+                }
+            });
+            let special = if m == ModelKind::MiniLm { "hide [CLS]/[SEP] and renormalise" } else { "hide the first-token sink and renormalise" };
+            html! {
+                <div class="options">
+                    <label class="field"><span>{ "layer" }</span>
+                        <select data-testid="layer" onchange={on_layer}>
+                            { for (0..m.num_layers()).map(|l| html! { <option value={l.to_string()} selected={l == v.layer}>{ l.to_string() }</option> }) }
+                        </select>
+                    </label>
+                    <label class="field"><span>{ "head" }</span>
+                        <select data-testid="head" onchange={on_head}>
+                            { for (0..m.num_heads()).map(|h| html! { <option value={h.to_string()} selected={h == v.head}>{ h.to_string() }</option> }) }
+                        </select>
+                    </label>
+                    <label class="field check">
+                        <input type="checkbox" data-testid="hide-special" checked={v.hide_special}
+                               onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d3.emit(Action::SetHideSpecial(t.checked())) }} />
+                        <span>{ special }</span>
+                    </label>
+                </div>
+            }
+        }
+        None => Html::default(),
+    };
+    let status = match (&v.model, &props.status) {
+        (None, _) => Html::default(),
+        (Some(m), Status::Idle) => html! { <p class="model-status" data-testid="model-status">{ format!("{} will load when needed.", m.label()) }</p> },
+        (Some(m), Status::Loading { stage, loaded, total }) => {
+            let pct = if *total > 0 { (*loaded as f64 / *total as f64 * 100.0).min(100.0) } else { 0.0 };
+            html! {
+                <div class="model-status" data-testid="model-status" role="status" aria-live="polite">
+                    <progress max="100" value={format!("{pct:.0}")} aria-label={format!("Loading {}", m.label())}></progress>
+                    <span>{ format!("{} — {stage}: {:.1} / {:.1} MB", m.label(), *loaded as f64 / 1e6, *total as f64 / 1e6) }</span>
+                    <span class="note">{ " The toy model stays usable meanwhile." }</span>
+                </div>
+            }
+        }
+        (Some(m), Status::Ready { load_ms, bytes, from_cache }) => html! {
+            <p class="model-status ready" data-testid="model-status" data-ready="true">
+                { format!("{} ready: {:.1} MB {} in {:.1} s", m.label(), *bytes as f64 / 1e6, if *from_cache { "from the browser cache" } else { "downloaded" }, load_ms / 1000.0) }
+                if let Some(ms) = props.forward_ms { { format!(" · last forward pass {ms:.0} ms") } }
+            </p>
+        },
+        (Some(m), Status::Failed(msg)) => {
+            let retry = props.onretry.clone();
+            html! {
+                <div class="error" role="alert" data-testid="model-error">
+                    { format!("{} could not be loaded: {msg}", m.label()) }
+                    <button onclick={move |_: MouseEvent| retry.emit(())}>{ "Retry" }</button>
+                    <span class="note">{ " The toy model works without it." }</span>
+                </div>
+            }
+        }
+    };
+    let run_error = props.run_error.as_ref().map_or(Html::default(), |e| html! { <div class="error" role="alert" data-testid="error">{ e.clone() }</div> });
+    html! {
+        <div class="model-bar">
+            <div class="models" role="group" aria-label="Model">
+                { button(None, "Toy (the engine)") }
+                { button(Some(ModelKind::MiniLm), ModelKind::MiniLm.label()) }
+                { button(Some(ModelKind::SmolLm2), ModelKind::SmolLm2.label()) }
+            </div>
+            { pickers }
+            { status }
+            { run_error }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ModelPanelsProps {
+    pub run: Shared<ModelRun>,
+    pub view: ViewState,
+    pub dark: bool,
+    pub ondispatch: Callback<Action>,
+}
+
+/// Panels that only a real model has.
+#[component]
+pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
+    let run = &props.run;
+    let v = &props.view;
+    let d = props.ondispatch.clone();
+    let n = run.num_tokens();
+    let kind = run.model;
+    let query = use_state(|| None::<usize>);
+    let key = use_state(|| None::<usize>);
+
+    let gqa = if kind.group_size() > 1 {
+        html! { <p class="note">{ format!("Grouped-query attention: {} query heads share each key/value head, so heads {}–{} read the same K and V.", kind.group_size(), (v.head / kind.group_size()) * kind.group_size(), (v.head / kind.group_size()) * kind.group_size() + kind.group_size() - 1) }</p> }
+    } else {
+        html! { <p class="note">{ "This encoder was trained to look both ways; causal mode masks its scores to show the difference." }</p> }
+    };
+
+    // The whole model at a glance: one small grid per layer and head; click to open that head.
+    let overview: Html = (0..kind.num_layers())
+        .map(|l| {
+            let cells: Html = (0..kind.num_heads())
+                .map(|h| {
+                    let d = d.clone();
+                    let on = l == v.layer && h == v.head;
+                    html! {
+                        <button class={classes!("cell", on.then_some("on"))} data-testid="overview-cell" data-layer={l.to_string()} data-head={h.to_string()}
+                                title={format!("layer {l} head {h}")} aria-label={format!("open layer {l} head {h}")}
+                                onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
+                            <MiniCanvas weights={Shared(std::rc::Rc::new(run.attention(l, h)))} size={36} dark={props.dark} />
+                        </button>
+                    }
+                })
+                .collect();
+            html! { <div class="overview-row"><span class="row-label">{ format!("L{l}") }</span>{ cells }</div> }
+        })
+        .collect();
+
+    // "Which head links these words?"
+    let pick = |state: UseStateHandle<Option<usize>>, label: &str, testid: &str| {
+        let onchange = Callback::from(move |e: Event| state.set(select_value(&e).and_then(|s| s.parse().ok())));
+        html! {
+            <label class="field"><span>{ label.to_string() }</span>
+                <select data-testid={testid.to_string()} {onchange}>
+                    <option value="">{ "—" }</option>
+                    { for run.tokens.iter().enumerate().map(|(i, t)| html! { <option value={i.to_string()}>{ format!("{i}: {t}") }</option> }) }
+                </select>
+            </label>
+        }
+    };
+    let ranking = match (*query, *key) {
+        (Some(q), Some(k)) if q < n && k < n => {
+            let list: Html = run
+                .rank_heads(q, k)
+                .into_iter()
+                .take(8)
+                .map(|(l, h, w)| {
+                    let d = d.clone();
+                    html! { <li><button class="chip" data-testid="rank" data-layer={l.to_string()} data-head={h.to_string()} data-weight={w.to_string()}
+                                        onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
+                        { format!("layer {l} head {h}: {w:.2}") }</button></li> }
+                })
+                .collect();
+            html! { <ol class="ranking">{ list }</ol> }
+        }
+        _ => html! { <p class="hint">{ "Pick a query token and a key token." }</p> },
+    };
+
+    let next = if run.top5_next.is_empty() {
+        Html::default()
+    } else {
+        let top: Html = run
+            .top5_next
+            .iter()
+            .map(|g| {
+                html! { <li data-testid="next-token"><span class="bar" style={format!("width:{:.0}%", g.prob * 100.0)}></span>
+                    <code>{ format!("{:?}", g.token) }</code>{ format!(" {:.1}%", g.prob * 100.0) }</li> }
+            })
+            .collect();
+        let at = v.focus.filter(|&f| f < run.next_per_position.len()).map_or(Html::default(), |i| {
+            let g = &run.next_per_position[i];
+            let actual = run.tokens.get(i + 1).map_or("(end)".to_string(), |t| format!("{t:?}"));
+            html! { <p data-testid="guess-at">{ format!("After {:?} the model expects ", run.tokens[i]) }<code>{ format!("{:?}", g.token) }</code>
+                { format!(" ({:.0}%); the text has {actual}.", g.prob * 100.0) }</p> }
+        });
+        html! {
+            <section class="panel next" aria-label="Next word" data-testid="next-word">
+                <h3>{ "Next word" }</h3>
+                <p class="note">{ "Causal attention exists for this: predicting the next token from the ones before it." }</p>
+                <ol>{ top }</ol>
+                { at }
+                if v.focus.is_none() { <p class="hint">{ "Hover a token to see the model's guess at that point." }</p> }
+            </section>
+        }
+    };
+
+    html! {
+        <div class="model-panels">
+            { gqa }
+            { next }
+            <section class="panel" aria-label="Which head links these words?">
+                <h3>{ "Which head links these words?" }</h3>
+                <div class="options">{ pick(query.clone(), "from (query)", "rank-query") }{ pick(key.clone(), "to (key)", "rank-key") }</div>
+                { ranking }
+            </section>
+            <section class="panel" aria-label="Every layer and head">
+                <h3>{ format!("Every layer and head ({} × {}): click one to open it", kind.num_layers(), kind.num_heads()) }</h3>
+                <div class="overview" data-testid="overview">{ overview }</div>
+            </section>
+        </div>
+    }
+}

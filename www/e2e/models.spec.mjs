@@ -1,0 +1,103 @@
+// Real models through the real UI path: page -> worker -> download (verified, cached) -> forward -> arcs.
+// The drawn weights are checked against HF transformers' numbers in ../shared/reference.
+import { test, expect } from '@playwright/test';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const REF = path.resolve('../shared/reference');
+const minilm = JSON.parse(fs.readFileSync(path.join(REF, 'minilm_reference.json'), 'utf8'));
+const smollm2 = JSON.parse(fs.readFileSync(path.join(REF, 'smollm2_reference.json'), 'utf8'));
+const SHOTS = path.resolve('test-results/screenshots');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+test.setTimeout(180_000);
+
+test.beforeEach(async ({ page, baseURL }) => {
+  const origin = new URL(baseURL).origin;
+  page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
+  page.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) throw new Error(`request to another origin: ${u}`);
+  });
+});
+
+async function ready(page) {
+  await page.waitForSelector('[data-testid="model-status"][data-ready="true"]', { timeout: 150_000 });
+  await page.waitForSelector('path[data-from]');
+}
+
+async function focusedWeights(page) {
+  return page.$$eval('path[data-focused="true"]', (ps) => ps.map((p) => ({ head: +p.dataset.head, to: +p.dataset.to, w: +p.dataset.weight })));
+}
+
+test('MiniLM in the browser draws HF transformers\' attention (bundle tolerance 2e-2)', async ({ page }) => {
+  const s = minilm.sentences.find((x) => x.id === 's4_animal_it');
+  await page.goto('./#model=minilm&m=multi-head&l=3&s=' + encodeURIComponent(s.text));
+  await ready(page);
+  await expect(page.locator('[data-token-index]')).toHaveCount(s.tokens.length);
+  const it = s.tokens.indexOf('it');
+  await page.hover(`[data-token-index="${it}"]`);
+  const got = await focusedWeights(page);
+  expect(got.length).toBeGreaterThan(12 * 10);
+  let worst = 0;
+  for (const { head, to, w } of got) worst = Math.max(worst, Math.abs(w - s.attentions[3][head][it][to]));
+  expect(worst).toBeLessThan(2e-2);
+  await page.screenshot({ path: `${SHOTS}/minilm-multi-head.png`, fullPage: true });
+
+  // "Which head links these words?" finds layer 3 head 1 for it -> animal.
+  await page.getByTestId('rank-query').selectOption(String(it));
+  await page.getByTestId('rank-key').selectOption(String(s.tokens.indexOf('animal')));
+  const first = page.getByTestId('rank').first();
+  await expect(first).toHaveAttribute('data-layer', '3');
+  await expect(first).toHaveAttribute('data-head', '1');
+  await first.click();
+  await expect(page.locator('button[data-mode="self"]')).toHaveAttribute('aria-pressed', 'true');
+  await page.hover(`[data-token-index="${it}"]`);
+  const animal = s.tokens.indexOf('animal');
+  const w = +(await page.locator(`path[data-focused="true"][data-to="${animal}"]`).getAttribute('data-weight'));
+  expect(Math.abs(w - s.attentions[3][1][it][animal])).toBeLessThan(2e-2);
+  expect(w).toBeGreaterThan(0.6);
+  expect(page.url()).toContain('model=minilm');
+  expect(page.url()).toContain('l=3');
+  await page.screenshot({ path: `${SHOTS}/minilm-it-animal.png`, fullPage: true });
+
+  // A reload takes the model from the browser cache.
+  await page.reload();
+  await ready(page);
+  await expect(page.getByTestId('model-status')).toContainText('from the browser cache');
+});
+
+test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {
+  const s = smollm2.sentences[0];
+  const layer = 13;
+  await page.goto('./#model=smollm2&m=multi-head&l=13&s=' + encodeURIComponent(s.text));
+  await ready(page);
+  await expect(page.locator('[data-token-index]')).toHaveCount(s.token_ids.length);
+  const q = s.token_ids.length - 2; // "jumped"
+  await page.hover(`[data-token-index="${q}"]`);
+  const got = await focusedWeights(page);
+  expect(got.length).toBeGreaterThan(9 * 5);
+  let worst = 0;
+  const li = s.attention_layers.indexOf(layer);
+  for (const { head, to, w } of got) worst = Math.max(worst, Math.abs(w - s.attention[li][head][q][to]));
+  expect(worst).toBeLessThan(1e-3);
+  // Causal: nothing to the right.
+  expect(got.every(({ to }) => to <= q)).toBe(true);
+  await expect(page.getByTestId('next-token').first()).toContainText(JSON.stringify(s.top5_next[0].text));
+  await expect(page.getByTestId('guess-at')).toBeVisible();
+  await page.screenshot({ path: `${SHOTS}/smollm2-multi-head.png`, fullPage: true });
+});
+
+test('a model that cannot be fetched says so, offers a retry, and the toy keeps working', async ({ page }) => {
+  await page.route('**/models/manifest.json', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  await page.goto('./#model=minilm&s=hello%20world');
+  await expect(page.getByTestId('model-error')).toContainText('could not be loaded', { timeout: 60_000 });
+  await page.click('button[data-model="toy"]');
+  await page.waitForSelector('path[data-from]');
+  await expect(page.locator('[data-token-index]')).toHaveCount(2);
+  await page.unroute('**/models/manifest.json');
+  await page.route('**/models/minilm-*.bundle', (r) => r.fulfill({ status: 200, body: Buffer.alloc(1000) }));
+  await page.click('button[data-model="minilm"]');
+  await page.getByRole('button', { name: 'Retry' }).click();
+  await expect(page.getByTestId('model-error')).toContainText(/cut|corrupt|larger/, { timeout: 60_000 });
+});

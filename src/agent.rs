@@ -7,7 +7,7 @@
 //! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
-use crate::models::{run_minilm, run_smollm2, ModelKind, ModelRun};
+use crate::models::{forward_minilm, forward_smollm2, Forward, ModelKind};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
@@ -186,18 +186,13 @@ async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, Wo
     Ok((loaded, total, all_cached))
 }
 
-/// The last forward pass, per model, for re-slicing another layer without recomputing.
-struct LastRun {
-    model: ModelKind,
-    text: String,
-    run: ModelRun,
-}
 
 #[reactor]
 pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut minilm: Option<Loaded> = None;
     let mut smollm2: Option<Loaded> = None;
-    let mut last: Option<LastRun> = None;
+    // The last forward pass: another layer of the same sentence is sliced from it, not recomputed.
+    let mut last: Option<Forward> = None;
     while let Some(mut msg) = scope.next().await {
         // Requests that queued up during the last pass: only the newest matters.
         while let Some(Some(newer)) = scope.next().now_or_never() {
@@ -223,22 +218,25 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             }
         }
         let t0 = now();
-        let reuse = last.as_ref().is_some_and(|l| l.model == model && l.text == text && l.run.layer == layer);
-        let result = if reuse {
-            last.as_ref().map(|l| Ok(l.run.clone())).unwrap_or_else(|| Err("no previous run".into()))
-        } else {
-            match slot.as_ref() {
-                Some(Loaded::MiniLm(m)) => run_minilm(m, &text, layer),
-                Some(Loaded::SmolLm2(m)) => run_smollm2(m, &text, layer),
+        let fresh = match &last {
+            Some(f) if f.model == model && f.text == text => None,
+            _ => Some(match slot.as_ref() {
+                Some(Loaded::MiniLm(m)) => forward_minilm(m, &text),
+                Some(Loaded::SmolLm2(m)) => forward_smollm2(m, &text),
                 None => Err("the model is not loaded".into()),
-            }
+            }),
         };
-        let out = match result {
-            Ok(run) => {
-                last = Some(LastRun { model, text: text.clone(), run: run.clone() });
-                WorkerOut::Done { id, run: Box::new(run), forward_ms: now() - t0 }
+        match fresh {
+            Some(Ok(f)) => last = Some(f),
+            Some(Err(message)) => {
+                let _ = scope.send(WorkerOut::Failed { id, message }).await;
+                continue;
             }
-            Err(message) => WorkerOut::Failed { id, message },
+            None => {}
+        }
+        let out = match &last {
+            Some(f) => WorkerOut::Done { id, run: Box::new(f.run(layer)), forward_ms: now() - t0 },
+            None => WorkerOut::Failed { id, message: "no forward pass".into() },
         };
         if scope.send(out).await.is_err() {
             break;

@@ -47,14 +47,14 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
                 }
             }
             .map_err(|e| e.to_string())?;
-            models::run_minilm(&m, text, args.layer.unwrap_or(0))?
+            models::forward_minilm(&m, text)?.run(args.layer.unwrap_or(0))
         }
         ModelKind::SmolLm2 => {
             if args.weights_path.is_some() {
                 return Err("--weights does not apply to smollm2".into());
             }
             let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?).map_err(|e| e.to_string())?;
-            models::run_smollm2(&m, text, args.layer.unwrap_or(0))?
+            models::forward_smollm2(&m, text)?.run(args.layer.unwrap_or(0))
         }
     };
     Ok(report(&run, args.layer))

@@ -53,6 +53,25 @@ pub fn layout_tokens(tokens: &[String], min_width: f32) -> TokenLayout {
     TokenLayout { x, w, width: cursor + MARGIN }
 }
 
+/// Words made of several WordPieces: `(first, last, word)` for each run of a piece followed by `##`
+/// continuations, e.g. `sit ##ting` -> (i, i+1, "sitting"). Single-piece words are left out.
+pub fn piece_groups(tokens: &[String]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut j = i;
+        while j + 1 < tokens.len() && tokens[j + 1].starts_with("##") {
+            j += 1;
+        }
+        if j > i {
+            let word: String = tokens[i..=j].iter().map(|t| t.strip_prefix("##").unwrap_or(t)).collect();
+            out.push((i, j, word));
+        }
+        i = j + 1;
+    }
+    out
+}
+
 /// One arc: query `from` attends to key `to` with `weight`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Arc {
@@ -176,6 +195,13 @@ mod tests {
         assert!(arcs.iter().any(|a| a.from == 8 && a.to == best));
         let (arcs, _) = select_arcs(&[(None, &m)], None, 3, 0.9);
         assert!(arcs.iter().all(|a| a.weight >= 0.9));
+    }
+
+    #[test]
+    fn word_pieces_group_into_words() {
+        let t: Vec<String> = ["[CLS]", "sit", "##ting", "##s", "on", "em", "##bed", "[SEP]"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(piece_groups(&t), vec![(1, 3, "sittings".to_string()), (5, 6, "embed".to_string())]);
+        assert!(piece_groups(&["##x".to_string()]).is_empty());
     }
 
     #[test]

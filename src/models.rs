@@ -304,69 +304,112 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
     Attention { mode, tokens: run.tokens.clone(), inputs, heads, concat: None, context, sum_normalized: None, naive_softmax: None }
 }
 
-/// SmolLM2 on a text: all attention, one layer's details, the next-token guesses.
-pub fn run_smollm2(model: &arcs_smollm2::SmolLm2, text: &str, layer: usize) -> Result<ModelRun, String> {
+/// One layer's hidden input and Q, K, V.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LayerBlocks {
+    pub layer_input: Block,
+    pub queries: Block,
+    pub keys: Block,
+    pub values: Block,
+}
+
+/// A whole forward pass, kept by the worker so that another layer of the same sentence is a slice,
+/// not a second pass.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Forward {
+    pub model: ModelKind,
+    pub text: String,
+    pub tokens: Vec<String>,
+    pub offsets: Vec<Option<(usize, usize)>>,
+    pub attention: Floats,
+    pub layers: Vec<LayerBlocks>,
+    pub top5_next: Vec<Guess>,
+    pub next_per_position: Vec<Guess>,
+}
+
+impl Forward {
+    /// The run the app needs for `layer` (clamped to the model).
+    pub fn run(&self, layer: usize) -> ModelRun {
+        let layer = layer.min(self.layers.len().saturating_sub(1));
+        let l = self.layers[layer].clone();
+        ModelRun {
+            model: self.model,
+            text: self.text.clone(),
+            tokens: self.tokens.clone(),
+            offsets: self.offsets.clone(),
+            attention: self.attention.clone(),
+            layer,
+            layer_input: l.layer_input,
+            queries: l.queries,
+            keys: l.keys,
+            values: l.values,
+            top5_next: self.top5_next.clone(),
+            next_per_position: self.next_per_position.clone(),
+        }
+    }
+}
+
+fn check_len(kind: ModelKind, n: usize) -> Result<(), String> {
+    let name = if kind == ModelKind::MiniLm { "MiniLM" } else { "SmolLM2" };
+    if n == 0 {
+        return Err(format!("The sentence has no tokens for {name}. Type a few words."));
+    }
+    if n > kind.max_tokens() {
+        return Err(format!("The sentence has {n} {name} tokens; the limit here is {}. Shorten it.", kind.max_tokens()));
+    }
+    Ok(())
+}
+
+/// SmolLM2 on a text: every layer's attention and details, and the next-token guesses.
+pub fn forward_smollm2(model: &arcs_smollm2::SmolLm2, text: &str) -> Result<Forward, String> {
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
-    if enc.ids.is_empty() {
-        return Err("The sentence has no tokens for SmolLM2. Type a few words.".into());
-    }
-    let max = ModelKind::SmolLm2.max_tokens();
-    if enc.ids.len() > max {
-        return Err(format!("The sentence has {} SmolLM2 tokens; the limit here is {max}.", enc.ids.len()));
-    }
+    check_len(ModelKind::SmolLm2, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
     let n = enc.ids.len();
     let mut attention = Vec::with_capacity(arcs_smollm2::NUM_LAYERS * arcs_smollm2::NUM_HEADS * n * n);
     for l in &out.layers {
         flatten_heads(n, l.attn_weights.iter().map(|m| m.data.as_slice()), &mut attention);
     }
-    let layer = layer.min(arcs_smollm2::NUM_LAYERS - 1);
-    let lt = &out.layers[layer];
     let block = |m: &arcs_smollm2::Matrix| Block::from_row_major(m.rows, m.cols, m.data.clone());
     let guess = |t: &arcs_smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
-    Ok(ModelRun {
+    Ok(Forward {
         model: ModelKind::SmolLm2,
         text: text.to_string(),
         tokens: enc.tokens,
         offsets: enc.offsets.into_iter().map(Some).collect(),
         attention: Floats(attention),
-        layer,
-        layer_input: block(&lt.layer_input),
-        queries: block(&lt.queries),
-        keys: block(&lt.keys),
-        values: block(&lt.values),
+        layers: out
+            .layers
+            .iter()
+            .map(|l| LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
+            .collect(),
         top5_next: out.top5_next.iter().map(guess).collect(),
         next_per_position: out.argmax_next_per_position.iter().map(guess).collect(),
     })
 }
 
-/// MiniLM on a text: all attention and one layer's details.
-pub fn run_minilm(model: &arcs_minilm::MiniLm, text: &str, layer: usize) -> Result<ModelRun, String> {
+/// MiniLM on a text: every layer's attention and details.
+pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward, String> {
     let enc = model.tokenizer().encode(text);
-    let max = ModelKind::MiniLm.max_tokens();
-    if enc.ids.len() > max {
-        return Err(format!("The sentence has {} MiniLM tokens; the limit here is {max}.", enc.ids.len()));
-    }
+    check_len(ModelKind::MiniLm, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
     let n = enc.ids.len();
     let mut attention = Vec::with_capacity(arcs_minilm::NUM_LAYERS * arcs_minilm::NUM_HEADS * n * n);
     for l in &out.layers {
         flatten_heads(n, l.attn_weights.iter().map(|m| m.data()), &mut attention);
     }
-    let layer = layer.min(arcs_minilm::NUM_LAYERS - 1);
-    let lo = &out.layers[layer];
     let block = |m: &arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
-    Ok(ModelRun {
+    Ok(Forward {
         model: ModelKind::MiniLm,
         text: text.to_string(),
         tokens: enc.tokens,
         offsets: enc.offsets,
         attention: Floats(attention),
-        layer,
-        layer_input: block(&lo.layer_input),
-        queries: block(&lo.queries),
-        keys: block(&lo.keys),
-        values: block(&lo.values),
+        layers: out
+            .layers
+            .iter()
+            .map(|l| LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
+            .collect(),
         top5_next: Vec::new(),
         next_per_position: Vec::new(),
     })

@@ -101,6 +101,8 @@ pub struct ViewState {
     pub head: usize,
     /// Real models: hide [CLS]/[SEP] (encoder) or the first-token sink (LLM) and renormalise.
     pub hide_special: bool,
+    /// MiniLM: draw each word's WordPieces ("sit ##ting") joined under the arcs.
+    pub join_pieces: bool,
 }
 
 impl Default for ViewState {
@@ -128,6 +130,7 @@ impl Default for ViewState {
             layer: 0,
             head: 0,
             hide_special: false,
+            join_pieces: false,
         }
     }
 }
@@ -166,6 +169,7 @@ pub enum Action {
     SetLayer(usize),
     SetHead(usize),
     SetHideSpecial(bool),
+    SetJoinPieces(bool),
     /// Jump to one head of a real model (from the overview grid or "which head links these words?").
     OpenHead { layer: usize, head: usize },
     /// A whole state, e.g. decoded from a link.
@@ -308,6 +312,7 @@ impl ViewState {
                 s.clamp_to_model();
             }
             Action::SetHideSpecial(b) => s.hide_special = b,
+            Action::SetJoinPieces(b) => s.join_pieces = b,
             Action::OpenHead { layer, head } => {
                 s.layer = layer;
                 s.head = head;

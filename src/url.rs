@@ -86,6 +86,7 @@ pub fn encode(s: &ViewState) -> String {
     num("l", s.layer != d.layer, s.layer.to_string());
     num("hd", s.head != d.head, s.head.to_string());
     num("special", s.hide_special, "hide".into());
+    num("pieces", s.join_pieces, "join".into());
     parts.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
@@ -206,6 +207,11 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
                 "show" => s.hide_special = false,
                 _ => bad("special-token setting", "show".into()),
             },
+            "pieces" => match value.as_str() {
+                "join" => s.join_pieces = true,
+                "split" => s.join_pieces = false,
+                _ => bad("word-piece setting", "split".into()),
+            },
             _ => notes.push(format!("The link has an unknown part “{shown_key}”; it was ignored.")),
         }
     }
@@ -245,6 +251,7 @@ mod tests {
             .apply(Action::SetLayer(13))
             .apply(Action::SetHead(8))
             .apply(Action::SetHideSpecial(true))
+            .apply(Action::SetJoinPieces(true))
             .apply(Action::TogglePin(3));
         let link = encode(&s);
         assert!(!link.contains(' ') && !link.contains('<') && !link.contains('#'));

@@ -23,11 +23,13 @@ pub struct VisualProps {
     pub dark: bool,
     pub ondispatch: Callback<Action>,
     pub svg_ref: NodeRef,
+    /// A key token whose arc from the focused token is being read in the steps panel.
+    pub term: Option<usize>,
 }
 
 /// Vertical geometry of the arc view.
 const BASELINE: f32 = 250.0;
-const HEIGHT: f32 = 310.0;
+const HEIGHT: f32 = 330.0;
 /// Short sentences are spread to this width so their arcs are readable.
 const MIN_WIDTH: f32 = 860.0;
 /// Colour of the focused token's arcs when heads are not coloured.
@@ -80,7 +82,11 @@ pub fn Visual(props: &VisualProps) -> Html {
     let lift = |head: Option<usize>| head.map_or(0.0, |h| h as f32 * 3.0);
 
     let arc_el = |arc: &layout::Arc, focused: Option<bool>| {
-        let (w, o) = arc_style(arc.weight, focused);
+        let (mut w, o) = arc_style(arc.weight, focused);
+        let is_term = focused == Some(true) && props.term == Some(arc.to);
+        if is_term {
+            w += 4.0;
+        }
         let stroke = match (focused, arc.head) {
             (Some(true), None) => if props.dark { FOCUS_DARK } else { FOCUS_LIGHT },
             _ => colour_of(arc.head),
@@ -92,7 +98,7 @@ pub fn Visual(props: &VisualProps) -> Html {
                   stroke-opacity={format!("{o:.3}")} stroke-linecap="round"
                   data-from={arc.from.to_string()} data-to={arc.to.to_string()} data-weight={arc.weight.to_string()}
                   data-head={head_attr(arc.head, v.head_view, a.mode)}
-                  data-focused={focused.filter(|&f| f).map(|_| "true")} />
+                  data-focused={focused.filter(|&f| f).map(|_| "true")} data-term={is_term.then_some("true")} />
         }
     };
     // The focused token's arcs are drawn whole (never pruned) on top of the rest.
@@ -129,6 +135,23 @@ pub fn Visual(props: &VisualProps) -> Html {
     };
 
     let text_fill = if props.dark { "#e8e8e8" } else { "#1a1a1a" };
+    // WordPieces joined into the words that were typed, drawn as brackets under the tokens.
+    let joined: Html = if v.join_pieces {
+        layout::piece_groups(&a.tokens)
+            .into_iter()
+            .map(|(i, j, word)| {
+                let (x0, x1) = (tlayout.x[i] - tlayout.w[i] / 2.0, tlayout.x[j] + tlayout.w[j] / 2.0);
+                let y = BASELINE + 54.0;
+                html! { <g data-testid="joined-word">
+                    <path d={format!("M{x0:.1} {:.1}V{y:.1}H{x1:.1}V{:.1}", y - 6.0, y - 6.0)} fill="none" stroke={text_fill} stroke-width="1.2" />
+                    <text x={format!("{:.1}", (x0 + x1) / 2.0)} y={format!("{:.1}", y + 14.0)} text-anchor="middle" font-size="13"
+                          font-family="system-ui, sans-serif" fill={text_fill}>{ word }</text>
+                </g> }
+            })
+            .collect()
+    } else {
+        Html::default()
+    };
     let token_nodes: Html = a
         .tokens
         .iter()
@@ -301,6 +324,7 @@ pub fn Visual(props: &VisualProps) -> Html {
                     <g class="base" opacity={if focus.is_some() { "0.45" } else { "1" }}>{ base_nodes }</g>
                     <g class="focus">{ focus_nodes }</g>
                     { labels }
+                    { joined }
                     { token_nodes }
                 </svg>
             </div>

@@ -364,6 +364,11 @@ fn Main() -> Html {
 
     let svg_ref = use_node_ref();
     let status = use_state(String::new);
+    let term = use_state(|| None::<usize>);
+    let on_term = {
+        let term = term.clone();
+        Callback::from(move |t: Option<usize>| term.set(t))
+    };
 
     // Keep the last good result on screen while an error is shown, so a typo never blanks the page.
     let last_good = use_mut_ref(|| None::<Rc<Attention>>);
@@ -505,11 +510,11 @@ fn Main() -> Html {
                 </section>
                 <div class="main-col">
                 if let Some(a) = &attention {
-                    <arcs::Visual attention={Shared(a.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} svg_ref={svg_ref.clone()} />
+                    <arcs::Visual attention={Shared(a.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} svg_ref={svg_ref.clone()} term={*term} />
                     if let Some(run) = &model_run {
                         <model::ModelPanels run={Shared(run.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} />
                     }
-                    <steps::Steps attention={Shared(a.clone())} view={v.clone()} ondispatch={dispatch.clone()} />
+                    <steps::Steps attention={Shared(a.clone())} view={v.clone()} ondispatch={dispatch.clone()} onterm={on_term.clone()} />
                 } else if v.model.is_some() {
                     <p class="hint" data-testid="model-wait">{ "The model's attention appears here once it has loaded." }</p>
                 }

@@ -51,6 +51,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
             let d1 = d.clone();
             let d2 = d.clone();
             let d3 = d.clone();
+            let d4 = d.clone();
             let on_layer = Callback::from(move |e: Event| {
                 if let Some(l) = select_value(&e).and_then(|s| s.parse().ok()) {
                     d1.emit(Action::SetLayer(l));
@@ -79,6 +80,13 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                                onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d3.emit(Action::SetHideSpecial(t.checked())) }} />
                         <span>{ special }</span>
                     </label>
+                    if m == ModelKind::MiniLm {
+                        <label class="field check">
+                            <input type="checkbox" data-testid="join-pieces" checked={v.join_pieces}
+                                   onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d4.emit(Action::SetJoinPieces(t.checked())) }} />
+                            <span>{ "show word pieces joined (sit ##ting → sitting)" }</span>
+                        </label>
+                    }
                 </div>
             }
         }

@@ -13,6 +13,8 @@ pub struct StepsProps {
     pub attention: Shared<Attention>,
     pub view: ViewState,
     pub ondispatch: Callback<Action>,
+    /// Hovering a term of the weighted sum names its key token (the arc view highlights that arc).
+    pub onterm: Callback<Option<usize>>,
 }
 
 /// Rows shown around the focused one in a long matrix.
@@ -122,7 +124,7 @@ fn head_steps(h: &HeadSteps, tokens: &[String], focus: Option<usize>, simplified
 }
 
 /// z_i = Σ_j a_ij v_j for the focused token, term by term; hovering a term highlights its key token.
-fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, d: &Callback<Action>) -> Html {
+fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Option<usize>>) -> Html {
     let n = h.attn_weights.ncols();
     let used = h.attn_weights_dropout.as_ref().unwrap_or(&h.attn_weights);
     let dims = h.values.ncols().min(4);
@@ -136,9 +138,10 @@ fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, d: &Callback<Action>
     let terms: Html = (0..n)
         .filter(|&j| used[(i, j)] != 0.0)
         .map(|j| {
-            let d = d.clone();
+            let (enter, leave) = (onterm.clone(), onterm.clone());
             html! {
-                <li data-to={j.to_string()} onmouseenter={move |_: MouseEvent| d.emit(Action::Hover(j))}>
+                <li data-to={j.to_string()} data-testid="sum-term" onmouseenter={move |_: MouseEvent| enter.emit(Some(j))}
+                    onmouseleave={move |_: MouseEvent| leave.emit(None)}>
                     <span class="w">{ format!("{:.3}", used[(i, j)]) }</span>{ " × v(" }<b>{ tokens[j].clone() }</b>{ ") = " }
                     <code>{ vec_str(&h.values.map(|x| x * used[(i, j)]), j) }</code>
                 </li>
@@ -189,9 +192,9 @@ pub fn Steps(props: &StepsProps) -> Html {
         _ => Html::default(),
     };
     let sum = match (focus, a.mode) {
-        (Some(i), m) if m != Mode::MultiHead => weighted_sum(first, &a.tokens, i, &props.ondispatch),
+        (Some(i), m) if m != Mode::MultiHead => weighted_sum(first, &a.tokens, i, &props.onterm),
         (Some(i), _) => a.heads.iter().enumerate().find(|(h, _)| props.view.head_visible(*h)).map_or(Html::default(), |(_, hs)| {
-            html! { <>{ weighted_sum(hs, &a.tokens, i, &props.ondispatch) }<p class="note">{ "(first visible head)" }</p></> }
+            html! { <>{ weighted_sum(hs, &a.tokens, i, &props.onterm) }<p class="note">{ "(first visible head)" }</p></> }
         }),
         (None, _) => html! { <p class="hint">{ "Hover or tab to a token to see its context vector built term by term." }</p> },
     };

@@ -79,6 +79,10 @@ test('hover and pin: highlighted arcs carry the engine\'s weights', async ({ pag
   await page.hover('[data-token-index="0"]');
   await expect(page.locator('path[data-focused="true"][data-from="3"]')).toHaveCount(4);
   await page.screenshot({ path: `${SHOTS}/pinned.png`, fullPage: true });
+  // Each term of the context vector's weighted sum points at its arc.
+  await page.hover('[data-testid="sum-term"][data-to="1"]');
+  await expect(page.locator('path[data-term="true"]')).toHaveCount(1);
+  await expect(page.locator('path[data-term="true"]')).toHaveAttribute('data-to', '1');
   await page.keyboard.press('Escape');
   await page.mouse.move(5, 5);
   await expect(page.locator('path[data-focused="true"]')).toHaveCount(0);

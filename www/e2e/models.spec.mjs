@@ -65,6 +65,13 @@ test('MiniLM in the browser draws HF transformers\' attention (bundle tolerance 
   await page.reload();
   await ready(page);
   await expect(page.getByTestId('model-status')).toContainText('from the browser cache');
+
+  // WordPieces map back to the typed words on request; the setting is part of the link.
+  await page.getByTestId('sentence-input').fill('Embeddings are sitting');
+  await page.getByTestId('join-pieces').check();
+  await expect(page.getByTestId('joined-word').first()).toBeVisible();
+  await expect(page.getByTestId('joined-word')).toContainText(['embeddings']);
+  expect(page.url()).toContain('pieces=join');
 });
 
 test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {

@@ -1,0 +1,157 @@
+// Browser benchmark (`./x bench`): serves dist/ on localhost, drives Debian's Chromium with Playwright and
+// writes bench/out/browser.json. Figures are medians of several runs; nothing here is asserted.
+//   node bench/browser.mjs [--runs 5]
+import { chromium } from 'playwright';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
+const PORT = 8199;
+const BASE = `http://127.0.0.1:${PORT}/`;
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--enable-precise-memory-info'];
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs.length });
+const words = (n) => Array.from({ length: n }, (_, i) => ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'then', 'it', 'ran', 'to', 'home'][i % 12]).join(' ');
+
+const server = spawn('python3', ['-m', 'http.server', String(PORT), '--bind', '127.0.0.1', '--directory', 'dist'], { stdio: 'ignore' });
+await new Promise((r) => setTimeout(r, 800));
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const out = { when: new Date().toISOString(), machine: `${process.platform} ${process.arch}`, runs: RUNS };
+
+async function freshPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const bytes = { total: 0 };
+  page.on('response', async (r) => { try { bytes.total += (await r.body()).length; } catch { /* redirects, aborted */ } });
+  return { context, page, bytes };
+}
+
+async function perf(page) { return page.evaluate(() => window.__arcsPerf || {}); }
+
+async function waitPerf(page, pred, timeout = 180_000) {
+  const t0 = Date.now();
+  for (;;) {
+    const p = await perf(page);
+    if (pred(p)) return p;
+    if (Date.now() - t0 > timeout) throw new Error('timed out waiting for the page');
+    await page.waitForTimeout(50);
+  }
+}
+
+try {
+  // Navigation to first arcs (cold context each run).
+  const firstArcs = [];
+  for (let i = 0; i < RUNS; i++) {
+    const { context, page } = await freshPage();
+    await page.goto(BASE);
+    await page.waitForSelector('path[data-from]');
+    firstArcs.push((await perf(page)).first_arcs_ms);
+    await context.close();
+  }
+  out.navigation_to_first_arcs_ms = spread(firstArcs);
+
+  // Toy recompute per keystroke and hover repaint.
+  {
+    const { context, page } = await freshPage();
+    await page.goto(BASE);
+    await page.waitForSelector('path[data-from]');
+    out.toy_recompute_ms = {};
+    out.hover_repaint_ms = {};
+    for (const n of [16, 64, 256]) {
+      await page.getByTestId('sentence-input').fill(words(n));
+      await page.waitForFunction((n) => document.querySelectorAll('[data-token-index]').length === n, n);
+      const xs = [];
+      for (let k = 0; k < RUNS; k++) {
+        for (const m of ['self', 'causal']) {
+          await page.click(`button[data-mode="${m}"]`);
+          xs.push((await perf(page)).last_compute_ms);
+        }
+      }
+      out.toy_recompute_ms[n] = spread(xs);
+      // Hover: time from the event to the frame after the DOM changed, minus an empty frame's time.
+      const hover = await page.evaluate(async ({ n, runs }) => {
+        const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+        const base = [];
+        for (let i = 0; i < runs; i++) { const t = performance.now(); await frame(); base.push(performance.now() - t); }
+        const xs = [];
+        for (let i = 0; i < runs * 2; i++) {
+          const el = document.querySelector(`[data-token-index="${(i * 7 + 3) % n}"]`);
+          await frame();
+          const t = performance.now();
+          el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+          el.dispatchEvent(new MouseEvent('mouseenter'));
+          await new Promise((r) => setTimeout(r, 0));
+          const script = performance.now() - t;
+          await frame();
+          xs.push({ script, frame: performance.now() - t });
+        }
+        base.sort((a, b) => a - b);
+        return { xs, emptyFrame: base[Math.floor(base.length / 2)] };
+      }, { n, runs: RUNS });
+      out.hover_repaint_ms[n] = {
+        script_and_dom: spread(hover.xs.map((x) => x.script)),
+        to_next_frame: spread(hover.xs.map((x) => x.frame)),
+        empty_frame: hover.emptyFrame,
+      };
+    }
+    await context.close();
+  }
+
+  // Real models through the worker: time to ready (cold, then warm from the browser cache), forward
+  // times, bytes downloaded, memory.
+  for (const model of ['minilm', 'smollm2']) {
+    const r = {};
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    let bytes = 0;
+    context.on('response', async (resp) => { try { bytes += (await resp.body()).length; } catch { /* ignore */ } });
+    for (const phase of ['cold', 'warm']) {
+      const page = await context.newPage();
+      const t0 = Date.now();
+      await page.goto(`${BASE}#model=${model}&m=multi-head&s=${encodeURIComponent(words(8))}`);
+      const p = await waitPerf(page, (p) => p.model_ready_ms && p.model_ready_ms[model] !== undefined && p.forwards > 0);
+      r[`ready_${phase}_ms`] = { worker_load_ms: p.model_ready_ms[model], page_to_first_model_arcs_ms: Date.now() - t0, from_cache: p.model_from_cache[model] };
+      if (phase === 'cold') {
+        r.bytes_downloaded_cold = bytes;
+        for (const n of [8, 32, 128]) {
+          const xs = [];
+          let toks = 0;
+          for (let k = 0; k < Math.max(3, Math.min(RUNS, n >= 128 ? 3 : RUNS)); k++) {
+            const before = (await perf(page)).forwards;
+            await page.getByTestId('sentence-input').fill(words(n) + (k % 2 ? ' .' : ''));
+            const q = await waitPerf(page, (q) => q.forwards > before);
+            xs.push(q.last_forward_ms);
+            toks = q.last_forward_tokens;
+          }
+          r[`forward_ms_${n}`] = { ...spread(xs), tokens: toks };
+        }
+        const cdp = await context.newCDPSession(page);
+        await cdp.send('Performance.enable');
+        const m = await cdp.send('Performance.getMetrics');
+        const get = (k) => (m.metrics.find((x) => x.name === k) || {}).value;
+        r.page_js_heap_used_mb = get('JSHeapUsedSize') / 1e6;
+        r.page_js_heap_total_mb = get('JSHeapTotalSize') / 1e6;
+      }
+      await page.close();
+    }
+    out[model] = r;
+    await context.close();
+  }
+
+  const dist = 'dist';
+  for (const f of fs.readdirSync(dist)) {
+    if (f.endsWith('.wasm')) {
+      const raw = fs.readFileSync(path.join(dist, f));
+      out[`wasm_${f.startsWith('worker') ? 'worker' : 'app'}`] = { file: f, raw_bytes: raw.length, gzip_bytes: zlib.gzipSync(raw, { level: 9 }).length };
+    }
+  }
+} finally {
+  await browser.close();
+  server.kill();
+}
+fs.mkdirSync('bench/out', { recursive: true });
+fs.writeFileSync('bench/out/browser.json', JSON.stringify(out, null, 2) + '\n');
+console.log(JSON.stringify(out, null, 2));

@@ -1,0 +1,57 @@
+//! Native forward-pass timings of the real models (`./x bench`): medians of several runs at 8, 32 and
+//! 128 tokens, written to bench/out/native-models.json. Needs models/ (`./x models`).
+
+use attention_arcs::models::{forward_minilm, forward_smollm2};
+use std::time::Instant;
+
+fn sentence(tokens: usize) -> String {
+    // Plain words that each tokenizer keeps as about one token apiece.
+    let words = ["the", "cat", "sat", "on", "a", "mat", "and", "then", "it", "ran", "to", "home"];
+    (0..tokens).map(|i| words[i % words.len()]).collect::<Vec<_>>().join(" ")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn time(reps: usize, mut f: impl FnMut() -> usize) -> (f64, Vec<f64>, usize) {
+    let mut n = 0;
+    let samples: Vec<f64> = (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            n = f();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    (median(samples.clone()), samples, n)
+}
+
+fn main() -> Result<(), String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |p: &str| std::fs::read(root.join(p)).map_err(|e| format!("{p}: {e} (run ./x models)"));
+    let mut out = serde_json::Map::new();
+
+    let t = Instant::now();
+    let minilm = arcs_minilm::MiniLm::from_bundle(&read("models/minilm/minilm.bundle")?).map_err(|e| e.to_string())?;
+    out.insert("minilm_load_bundle_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
+    let t = Instant::now();
+    let smol = arcs_smollm2::SmolLm2::from_gguf(read("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?).map_err(|e| e.to_string())?;
+    out.insert("smollm2_load_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
+
+    for n in [8usize, 32, 128] {
+        let text = sentence(n);
+        let (med, samples, toks) = time(7, || forward_minilm(&minilm, &text).map(|f| f.tokens.len()).unwrap_or(0));
+        eprintln!("minilm  {toks:4} tokens: median {med:8.1} ms");
+        out.insert(format!("minilm_forward_ms_{n}"), serde_json::json!({"median": med, "samples": samples, "tokens": toks}));
+        let reps = if n >= 128 { 3 } else { 5 };
+        let (med, samples, toks) = time(reps, || forward_smollm2(&smol, &text).map(|f| f.tokens.len()).unwrap_or(0));
+        eprintln!("smollm2 {toks:4} tokens: median {med:8.1} ms");
+        out.insert(format!("smollm2_forward_ms_{n}"), serde_json::json!({"median": med, "samples": samples, "tokens": toks}));
+    }
+    let dir = root.join("bench/out");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("native-models.json"), text).map_err(|e| e.to_string())?;
+    Ok(())
+}

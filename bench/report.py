@@ -65,7 +65,7 @@ if isinstance(br, dict):
     for model in ["minilm", "smollm2"]:
         m = br.get(model)
         if isinstance(m, dict):
-            md.append(f"- {model}: ready cold {m['ready_cold_ms']['worker_load_ms']:.0f} ms, warm (browser cache) {m['ready_warm_ms']['worker_load_ms']:.0f} ms; {m.get('bytes_downloaded_cold', 0) / 1e6:.1f} MB downloaded; page JS heap {m.get('page_js_heap_used_mb', 0):.0f} MB.")
+            md.append(f"- {model}: ready cold {m['ready_cold_ms']['worker_load_ms']:.0f} ms, warm (browser cache) {m['ready_warm_ms']['worker_load_ms']:.0f} ms; {m.get('bytes_downloaded_cold', 0) / 1e6:.1f} MB downloaded; page JS heap {m.get('page_js_heap_used_mb', 0):.0f} MB; worker wasm memory peak {m.get('worker_wasm_memory_peak_mb', 0):.0f} MB.")
     for k in ["wasm_app", "wasm_worker"]:
         if k in br:
             md.append(f"- {k.replace('_', ' ')}: {br[k]['raw_bytes'] / 1e3:.0f} KB raw, {br[k]['gzip_bytes'] / 1e3:.0f} KB gzip.")

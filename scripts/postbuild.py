@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""After `trunk build`: move trunk's inline bootstrap <script type="module"> into its own file.
+"""After `trunk build`: make dist/ a self-contained, offline-capable static site.
 
-The page's Content-Security-Policy allows only the app's own scripts ('self'), no inline code; trunk
-writes a small inline loader, so it becomes dist/boot-<hash>.js. Idempotent.
+1. Move trunk's inline bootstrap <script type="module"> into dist/boot-<hash>.js: the page's
+   Content-Security-Policy allows only the app's own scripts ('self'), no inline code.
+2. Write dist/sw.js (the service worker) from scripts/sw-template.js with this release's file list and
+   version, so the app works offline after the first visit and a new release replaces the old cleanly.
+Idempotent.
 """
 import hashlib
+import json
 import pathlib
 import re
 import sys
@@ -22,3 +26,15 @@ if m:
     index.write_text(html, encoding="utf-8")
 if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html):
     sys.exit("postbuild: an inline script is left in index.html; the CSP would block it")
+
+# The service worker: every app file of this release, versioned by their combined hash.
+files = sorted(p.name for p in dist.iterdir() if p.is_file() and p.name not in ("sw.js",))
+digest = hashlib.sha256()
+for name in files:
+    digest.update(name.encode())
+    digest.update((dist / name).read_bytes())
+version = digest.hexdigest()[:16]
+app_files = ["./"] + [f"./{n}" for n in files if n != "index.html"]
+template = (pathlib.Path(__file__).parent / "sw-template.js").read_text(encoding="utf-8")
+sw = template.replace("__VERSION__", version).replace("__APP_FILES__", json.dumps(app_files))
+(dist / "sw.js").write_text(sw, encoding="utf-8")

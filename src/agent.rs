@@ -35,6 +35,14 @@ fn js_err(e: JsValue) -> String {
         .unwrap_or_else(|| "the browser refused".to_string())
 }
 
+fn wasm_memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0, |b| b.byte_length() as u64)
+}
+
 fn now() -> f64 {
     js_sys::Date::now()
 }
@@ -235,7 +243,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             None => {}
         }
         let out = match &last {
-            Some(f) => WorkerOut::Done { id, run: Box::new(f.run(layer)), forward_ms: now() - t0 },
+            Some(f) => WorkerOut::Done { id, run: Box::new(f.run(layer)), forward_ms: now() - t0, wasm_memory_bytes: wasm_memory_bytes() },
             None => WorkerOut::Failed { id, message: "no forward pass".into() },
         };
         if scope.send(out).await.is_err() {

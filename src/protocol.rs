@@ -20,7 +20,8 @@ pub enum WorkerOut {
     Progress { model: ModelKind, stage: String, loaded: u64, total: u64 },
     Ready { model: ModelKind, load_ms: f64, bytes: u64, from_cache: bool },
     LoadFailed { model: ModelKind, message: String },
-    Done { id: u64, run: Box<ModelRun>, forward_ms: f64 },
+    /// `wasm_memory_bytes`: the worker's WebAssembly memory, which only grows, so it is its peak.
+    Done { id: u64, run: Box<ModelRun>, forward_ms: f64, wasm_memory_bytes: u64 },
     Failed { id: u64, message: String },
 }
 

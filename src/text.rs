@@ -58,6 +58,8 @@ pub fn step_formula(step: &str) -> &'static str {
         "context_vec" => "context_vec = attn_weights V",
         "concat" => "concatenate the heads' context vectors",
         "output" => "out_proj(concat)",
+        "sum-normalised" => "attn_scores / row sum (section 3.3.1)",
+        "naive softmax" => "exp(s) / Σ exp(s), no max subtraction",
         _ => "",
     }
 }

@@ -145,3 +145,18 @@ pub fn publish_perf<T: Serialize>(perf: &T) {
         let _ = js_sys::Reflect::set(&w, &JsValue::from_str("__arcsPerf"), &v);
     }
 }
+
+/// Registers the service worker that keeps the app (and opened models) available offline. Only where
+/// browsers allow it (https or localhost); elsewhere the app simply stays online-only.
+pub fn register_service_worker() {
+    let Some(w) = web_sys::window() else { return };
+    if !w.is_secure_context() {
+        return;
+    }
+    let sw = w.navigator().service_worker();
+    // A relative URL: the worker's scope is the folder the app is served from, whatever the sub-path.
+    let promise = sw.register("sw.js");
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = JsFuture::from(promise).await;
+    });
+}

@@ -133,13 +133,14 @@ impl Reducible for ModelState {
                     let mut p = p.borrow_mut();
                     p.model_ready_ms.insert(model.as_str().to_string(), load_ms);
                     p.model_from_cache.insert(model.as_str().to_string(), from_cache);
+                    p.model_bytes.insert(model.as_str().to_string(), bytes);
                     dom::publish_perf(&*p);
                 });
             }
             ModelMsg::Out(WorkerOut::LoadFailed { model, message }) => {
                 s.status.insert(model, Status::Failed(message));
             }
-            ModelMsg::Out(WorkerOut::Done { id, run, forward_ms }) => {
+            ModelMsg::Out(WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes }) => {
                 if id != s.latest {
                     return self;
                 }
@@ -148,6 +149,7 @@ impl Reducible for ModelState {
                     p.last_forward_ms = forward_ms;
                     p.last_forward_tokens = run.num_tokens();
                     p.forwards += 1;
+                    p.worker_wasm_memory_bytes = p.worker_wasm_memory_bytes.max(wasm_memory_bytes);
                     dom::publish_perf(&*p);
                 });
                 s.run = Some(Rc::new(*run));
@@ -177,9 +179,13 @@ struct Perf {
     /// Real models: time from request to ready, whether it came from the cache, and the last forward.
     model_ready_ms: HashMap<String, f64>,
     model_from_cache: HashMap<String, bool>,
+    /// Size of each model as published (what a cold load downloads).
+    model_bytes: HashMap<String, u64>,
     last_forward_ms: f64,
     last_forward_tokens: usize,
     forwards: u32,
+    /// Peak WebAssembly memory of the model worker (it never shrinks).
+    worker_wasm_memory_bytes: u64,
 }
 
 thread_local! {
@@ -203,6 +209,7 @@ fn compute(req: &arcs_core::Request) -> Result<Rc<Attention>, RequestError> {
 /// Debounce for recomputing while typing: long enough to skip the middle of a word, short enough to
 /// feel live.
 const TYPING_DEBOUNCE_MS: u32 = 120;
+const URL_DEBOUNCE_MS: u32 = 250;
 
 /// The app: the model worker's provider around the page. The worker (and with it the model code) is
 /// started only when a real model is first asked for, so the toy modes never wait for it.
@@ -248,9 +255,16 @@ fn Main() -> Html {
         })
     };
 
+    use_effect_with((), |_| dom::register_service_worker());
     // The share link follows the view.
-    use_effect_with(v.clone(), |v| {
-        let _ = dom::replace_hash(&url::encode(v));
+    // Written a moment after the last change: browsers throttle history updates, and hovering across a
+    // sentence changes the view many times a second.
+    let hash_timer = use_mut_ref(|| None::<Timeout>);
+    use_effect_with(v.clone(), move |v| {
+        let fragment = url::encode(v);
+        *hash_timer.borrow_mut() = Some(Timeout::new(URL_DEBOUNCE_MS, move || {
+            let _ = dom::replace_hash(&fragment);
+        }));
     });
     // A link pasted into the address bar of an open page.
     {
@@ -401,8 +415,12 @@ fn Main() -> Html {
 
     let on_copy = {
         let status = status.clone();
+        let v = v.clone();
         Callback::from(move |_: MouseEvent| {
             let status = status.clone();
+            // The link of the view as it is now (the address bar catches up a moment later).
+            let fragment = url::encode(&v);
+            let _ = dom::replace_hash(&fragment);
             let link = dom::href();
             wasm_bindgen_futures::spawn_local(async move {
                 match dom::copy_text(&link).await {

@@ -54,22 +54,89 @@ fn visible_rows(n: usize, focus: Option<usize>) -> Vec<Option<usize>> {
     out
 }
 
-fn matrix(name: &str, m: &Mat, row_labels: &[String], focus: Option<usize>) -> Html {
-    matrix_with(name, text::step_formula(name), m, row_labels, focus)
+/// Which matrix of an [`Attention`] a [`MatrixView`] shows.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sel {
+    Inputs,
+    Head(usize, Step),
+    Concat,
+    Output,
+    SumNormalized,
+    NaiveSoftmax,
 }
 
-fn matrix_with(name: &str, formula: &str, m: &Mat, row_labels: &[String], focus: Option<usize>) -> Html {
-    let formula = formula.to_string();
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Step {
+    Queries,
+    Keys,
+    Values,
+    Scores,
+    Scaled,
+    Masked,
+    Unmasked,
+    MaskedUnnormalized,
+    Weights,
+    KeepMask,
+    Dropout,
+    Context,
+}
+
+impl Sel {
+    fn get(self, a: &Attention) -> Option<&Mat> {
+        Some(match self {
+            Sel::Inputs => &a.inputs,
+            Sel::Concat => a.concat.as_ref()?,
+            Sel::Output => &a.context,
+            Sel::SumNormalized => a.sum_normalized.as_ref()?,
+            Sel::NaiveSoftmax => a.naive_softmax.as_ref()?,
+            Sel::Head(h, step) => {
+                let hs = a.heads.get(h)?;
+                match step {
+                    Step::Queries => &hs.queries,
+                    Step::Keys => &hs.keys,
+                    Step::Values => &hs.values,
+                    Step::Scores => &hs.attn_scores,
+                    Step::Scaled => &hs.scaled_scores,
+                    Step::Masked => hs.masked_scores.as_ref()?,
+                    Step::Unmasked => hs.attn_weights_unmasked.as_ref()?,
+                    Step::MaskedUnnormalized => hs.masked_unnormalized.as_ref()?,
+                    Step::Weights => &hs.attn_weights,
+                    Step::KeepMask => hs.keep_mask.as_ref()?,
+                    Step::Dropout => hs.attn_weights_dropout.as_ref()?,
+                    Step::Context => &hs.context_vec,
+                }
+            }
+        })
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct MatrixProps {
+    attention: Shared<Attention>,
+    sel: Sel,
+    name: AttrValue,
+    formula: AttrValue,
+    /// The focused row, only for matrices too long to show whole (short ones highlight it with CSS, so
+    /// hovering re-renders none of them).
+    window: Option<usize>,
+}
+
+/// One labelled matrix. A component so that hovering, which changes only the highlighted row, skips
+/// re-rendering every matrix that shows all its rows.
+#[component]
+fn MatrixView(props: &MatrixProps) -> Html {
+    let a = &props.attention;
+    let Some(m) = props.sel.get(a) else { return Html::default() };
     let (rows, cols) = m.shape();
     let shown_cols = cols.min(MAX_COLS);
-    let body: Html = visible_rows(rows, focus)
+    let body: Html = visible_rows(rows, props.window)
         .into_iter()
         .map(|r| match r {
             None => html! { <tr class="gap"><th>{ "⋮" }</th><td colspan={(shown_cols + 1).to_string()}></td></tr> },
             Some(i) => {
-                let label: String = row_labels.get(i).map_or_else(|| i.to_string(), |t| t.chars().take(10).collect());
+                let label: String = a.tokens.get(i).map_or_else(|| i.to_string(), |t| t.chars().take(10).collect());
                 html! {
-                    <tr class={classes!((focus == Some(i)).then_some("focus"))}>
+                    <tr data-row={i.to_string()}>
                         <th scope="row">{ label }</th>
                         { for (0..shown_cols).map(|j| html! { <td>{ fmt(m[(i, j)]) }</td> }) }
                         if cols > shown_cols { <td class="more">{ format!("… +{}", cols - shown_cols) }</td> }
@@ -79,47 +146,55 @@ fn matrix_with(name: &str, formula: &str, m: &Mat, row_labels: &[String], focus:
         })
         .collect();
     html! {
-        <figure class="matrix" data-step={name.to_string()}>
-            <figcaption><code>{ name.to_string() }</code><span class="shape">{ format!("{rows} × {cols}") }</span>
-                <span class="formula">{ formula }</span></figcaption>
+        <figure class="matrix" data-step={props.name.clone()}>
+            <figcaption><code>{ props.name.clone() }</code><span class="shape">{ format!("{rows} × {cols}") }</span>
+                <span class="formula">{ props.formula.clone() }</span></figcaption>
             <table><tbody>{ body }</tbody></table>
         </figure>
     }
 }
 
-fn head_steps(h: &HeadSteps, tokens: &[String], focus: Option<usize>, simplified: bool) -> Html {
+fn matrix(a: &Shared<Attention>, sel: Sel, name: &'static str, formula: &str, focus: Option<usize>) -> Html {
+    let rows = sel.get(a).map_or(0, |m| m.nrows());
+    let window = if rows > 12 { focus } else { None };
+    html! { <MatrixView attention={a.clone()} sel={sel} name={name} formula={AttrValue::from(formula.to_string())} window={window} /> }
+}
+
+fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified: bool) -> Html {
+    let hs = &a.heads[h];
+    let f = text::step_formula;
     let mut out: Vec<Html> = Vec::new();
     if !simplified {
-        out.push(matrix("queries", &h.queries, tokens, focus));
-        out.push(matrix("keys", &h.keys, tokens, focus));
-        out.push(matrix("values", &h.values, tokens, focus));
+        out.push(matrix(a, Sel::Head(h, Step::Queries), "queries", f("queries"), focus));
+        out.push(matrix(a, Sel::Head(h, Step::Keys), "keys", f("keys"), focus));
+        out.push(matrix(a, Sel::Head(h, Step::Values), "values", f("values"), focus));
     }
-    out.push(matrix("attn_scores", &h.attn_scores, tokens, focus));
+    out.push(matrix(a, Sel::Head(h, Step::Scores), "attn_scores", f("attn_scores"), focus));
     if !simplified {
-        out.push(matrix("scaled_scores", &h.scaled_scores, tokens, focus));
+        out.push(matrix(a, Sel::Head(h, Step::Scaled), "scaled_scores", f("scaled_scores"), focus));
     }
-    for (name, m) in [
-        ("masked_scores", &h.masked_scores),
-        ("attn_weights_unmasked", &h.attn_weights_unmasked),
-        ("masked_unnormalized", &h.masked_unnormalized),
+    for (present, step, name) in [
+        (hs.masked_scores.is_some(), Step::Masked, "masked_scores"),
+        (hs.attn_weights_unmasked.is_some(), Step::Unmasked, "attn_weights_unmasked"),
+        (hs.masked_unnormalized.is_some(), Step::MaskedUnnormalized, "masked_unnormalized"),
     ] {
-        if let Some(m) = m {
-            out.push(matrix(name, m, tokens, focus));
+        if present {
+            out.push(matrix(a, Sel::Head(h, step), name, f(name), focus));
         }
     }
-    let weights_formula = match (simplified, h.mask.is_some()) {
+    let weights_formula = match (simplified, hs.mask.is_some()) {
         (true, _) => "attn_weights = softmax(attn_scores)",
         (false, false) => "attn_weights = softmax(scaled)",
-        (false, true) => text::step_formula("attn_weights"),
+        (false, true) => f("attn_weights"),
     };
-    out.push(matrix_with("attn_weights", weights_formula, &h.attn_weights, tokens, focus));
-    if let Some(k) = &h.keep_mask {
-        out.push(matrix("keep_mask", k, tokens, focus));
+    out.push(matrix(a, Sel::Head(h, Step::Weights), "attn_weights", weights_formula, focus));
+    if hs.keep_mask.is_some() {
+        out.push(matrix(a, Sel::Head(h, Step::KeepMask), "keep_mask", f("keep_mask"), focus));
     }
-    if let Some(w) = &h.attn_weights_dropout {
-        out.push(matrix("attn_weights_dropout", w, tokens, focus));
+    if hs.attn_weights_dropout.is_some() {
+        out.push(matrix(a, Sel::Head(h, Step::Dropout), "attn_weights_dropout", f("attn_weights_dropout"), focus));
     }
-    out.push(matrix("context_vec", &h.context_vec, tokens, focus));
+    out.push(matrix(a, Sel::Head(h, Step::Context), "context_vec", f("context_vec"), focus));
     out.into_iter().collect()
 }
 
@@ -164,6 +239,7 @@ pub fn Steps(props: &StepsProps) -> Html {
     let focus = props.view.focus.filter(|&f| f < n);
     let simplified = a.mode == Mode::Simplified;
     let first = &a.heads[0];
+    let shared = &props.attention;
     let per_head: Html = if a.mode == Mode::MultiHead {
         a.heads
             .iter()
@@ -172,25 +248,33 @@ pub fn Steps(props: &StepsProps) -> Html {
             .map(|(h, hs)| html! {
                 <details class="head-steps" open={h == 0}>
                     <summary>{ format!("head {h} (head_dim = {})", hs.values.ncols()) }</summary>
-                    <div class="matrices">{ head_steps(hs, &a.tokens, focus, false) }</div>
+                    <div class="matrices">{ head_steps(shared, h, focus, false) }</div>
                 </details>
             })
             .collect()
     } else {
-        html! { <div class="matrices">{ head_steps(first, &a.tokens, focus, simplified) }</div> }
+        html! { <div class="matrices">{ head_steps(shared, 0, focus, simplified) }</div> }
     };
-    let variants = match (&a.sum_normalized, &a.naive_softmax) {
-        (Some(s), Some(nv)) => html! { <div class="matrices">
-            { matrix("sum-normalised", s, &a.tokens, focus) }{ matrix("naive softmax", nv, &a.tokens, focus) }
-        </div> },
-        _ => Html::default(),
+    let variants = if a.sum_normalized.is_some() {
+        html! { <div class="matrices">
+            { matrix(shared, Sel::SumNormalized, "sum-normalised", text::step_formula("sum-normalised"), focus) }
+            { matrix(shared, Sel::NaiveSoftmax, "naive softmax", text::step_formula("naive softmax"), focus) }
+        </div> }
+    } else {
+        Html::default()
     };
-    let tail = match (&a.concat, a.mode) {
-        (Some(c), Mode::MultiHead) => html! { <div class="matrices">
-            { matrix("concat", c, &a.tokens, focus) }{ matrix("output", &a.context, &a.tokens, focus) }
-        </div> },
-        _ => Html::default(),
+    let tail = if a.concat.is_some() && a.mode == Mode::MultiHead {
+        html! { <div class="matrices">
+            { matrix(shared, Sel::Concat, "concat", text::step_formula("concat"), focus) }
+            { matrix(shared, Sel::Output, "output", text::step_formula("output"), focus) }
+        </div> }
+    } else {
+        Html::default()
     };
+    // The focused row is highlighted by one CSS rule, not by re-rendering every matrix.
+    let highlight = focus.map_or(String::new(), |i| {
+        format!(".steps tr[data-row=\"{i}\"] > * {{ background: var(--accent-bg); color: var(--ink); font-weight: 600; }}")
+    });
     let sum = match (focus, a.mode) {
         (Some(i), m) if m != Mode::MultiHead => weighted_sum(first, &a.tokens, i, &props.onterm),
         (Some(i), _) => a.heads.iter().enumerate().find(|(h, _)| props.view.head_visible(*h)).map_or(Html::default(), |(_, hs)| {
@@ -201,8 +285,9 @@ pub fn Steps(props: &StepsProps) -> Html {
     html! {
         <section class="steps" aria-label="Steps" data-testid="steps">
             <h2>{ "Step by step" }</h2>
+            <style>{ highlight }</style>
             { sum }
-            { matrix("inputs", &a.inputs, &a.tokens, focus) }
+            { matrix(shared, Sel::Inputs, "inputs", text::step_formula("inputs"), focus) }
             { per_head }
             { variants }
             { tail }

@@ -109,7 +109,7 @@ test('keyboard: tab to a token, arrows move, Enter pins, Escape unpins', async (
   await expect(page.locator('path[data-focused="true"][data-from="1"]')).toHaveCount(6);
   await page.keyboard.press('Enter');
   await expect(page.locator('[data-token-index="1"]')).toHaveAttribute('aria-pressed', 'true');
-  expect(page.url()).toContain('pin=1');
+  await expect.poll(() => page.url()).toContain('pin=1');
   await page.keyboard.press('Escape');
   await expect(page.locator('[data-token-index="1"]')).toHaveAttribute('aria-pressed', 'false');
 });

@@ -215,6 +215,12 @@ impl ViewState {
         }
     }
 
+    /// The view without the hovered/pinned token: what panels that do not follow the focus compare, so
+    /// hovering does not re-render them.
+    pub fn without_focus(&self) -> ViewState {
+        ViewState { focus: None, pinned: false, ..self.clone() }
+    }
+
     /// Whether the toy engine draws this view (else a real model's run does).
     pub fn is_toy(&self) -> bool {
         self.model.is_none()

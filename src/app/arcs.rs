@@ -46,6 +46,120 @@ fn head_attr(head: Option<usize>, hv: HeadView, mode: Mode) -> Option<AttrValue>
     })
 }
 
+/// One arc, ready to draw: every attribute precomputed once per result, so re-rendering is cloning.
+#[derive(Clone, PartialEq)]
+struct ArcDraw {
+    key: AttrValue,
+    from: usize,
+    d: AttrValue,
+    stroke: &'static str,
+    width: AttrValue,
+    opacity: AttrValue,
+    data_from: AttrValue,
+    data_to: AttrValue,
+    data_weight: AttrValue,
+    data_head: Option<AttrValue>,
+}
+
+fn arc_html(a: &ArcDraw, focused: bool, term: bool) -> Html {
+    html! {
+        <path key={a.key.as_str()} d={a.d.clone()} fill="none" stroke={a.stroke} stroke-width={a.width.clone()}
+              stroke-opacity={a.opacity.clone()} stroke-linecap="round"
+              data-from={a.data_from.clone()} data-to={a.data_to.clone()} data-weight={a.data_weight.clone()}
+              data-head={a.data_head.clone()} data-focused={focused.then_some("true")} data-term={term.then_some("true")} />
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct ArcRowProps {
+    arcs: Shared<Vec<ArcDraw>>,
+    start: usize,
+    end: usize,
+    /// The focused token's row is drawn by the focus layer instead.
+    hidden: bool,
+}
+
+/// The base arcs of one query token. A component so that hovering re-renders only the rows of the
+/// token that lost and the token that gained the focus.
+#[component]
+fn ArcRow(props: &ArcRowProps) -> Html {
+    if props.hidden {
+        return Html::default();
+    }
+    props.arcs[props.start..props.end].iter().map(|a| arc_html(a, false, false)).collect()
+}
+
+#[derive(Properties, PartialEq)]
+struct TokenProps {
+    index: usize,
+    label: AttrValue,
+    aria: AttrValue,
+    x: f32,
+    w: f32,
+    focused: bool,
+    pinned: bool,
+    dark: bool,
+    count: usize,
+    ondispatch: Callback<Action>,
+}
+
+/// One token box: hover shows its arcs, click or Enter pins, arrows move along the sentence.
+#[component]
+fn TokenView(props: &TokenProps) -> Html {
+    let (i, n, d) = (props.index, props.count, props.ondispatch.clone());
+    let on_enter = {
+        let d = d.clone();
+        move |_: MouseEvent| d.emit(Action::Hover(i))
+    };
+    let on_leave = {
+        let d = d.clone();
+        move |_: MouseEvent| d.emit(Action::Unhover)
+    };
+    let on_click = {
+        let d = d.clone();
+        move |_: MouseEvent| d.emit(Action::TogglePin(i))
+    };
+    let on_focus = {
+        let d = d.clone();
+        move |_: FocusEvent| d.emit(Action::Hover(i))
+    };
+    let on_key = move |e: KeyboardEvent| match e.key().as_str() {
+        "ArrowRight" | "ArrowDown" => {
+            e.prevent_default();
+            d.emit(Action::MoveFocus(1, n));
+        }
+        "ArrowLeft" | "ArrowUp" => {
+            e.prevent_default();
+            d.emit(Action::MoveFocus(-1, n));
+        }
+        "Home" => d.emit(Action::MoveFocus(-(n as isize), n)),
+        "End" => d.emit(Action::MoveFocus(n as isize, n)),
+        "Enter" | " " => {
+            e.prevent_default();
+            d.emit(Action::TogglePin(i));
+        }
+        _ => {}
+    };
+    let (x, w) = (props.x, props.w);
+    let bg = match (props.focused, props.dark) {
+        (true, false) => "#ffe2b3",
+        (true, true) => "#6a4a10",
+        (false, false) => "#f1f3f6",
+        (false, true) => "#2a2f3a",
+    };
+    let text_fill = if props.dark { "#e8e8e8" } else { "#1a1a1a" };
+    html! {
+        <g class="token" data-token-index={i.to_string()} tabindex="0" role="button"
+           aria-pressed={(props.focused && props.pinned).to_string()} aria-label={props.aria.clone()}
+           onmouseenter={on_enter} onmouseleave={on_leave} onclick={on_click} onfocus={on_focus} onkeydown={on_key}>
+            <rect x={format!("{:.1}", x - w / 2.0)} y={format!("{:.1}", BASELINE + 4.0)} width={format!("{w:.1}")} height="26" rx="5"
+                  fill={bg} stroke={if props.focused { "#e69f00" } else { "none" }} stroke-width="2" />
+            <text x={format!("{x:.1}")} y={format!("{:.1}", BASELINE + 22.0)} text-anchor="middle" font-size="14"
+                  font-family="system-ui, sans-serif" fill={text_fill}>{ props.label.clone() }</text>
+        </g>
+    }
+}
+
 #[component]
 pub fn Visual(props: &VisualProps) -> Html {
     let a = &props.attention;
@@ -81,42 +195,71 @@ pub fn Visual(props: &VisualProps) -> Html {
     };
     let lift = |head: Option<usize>| head.map_or(0.0, |h| h as f32 * 3.0);
 
-    let arc_el = |arc: &layout::Arc, focused: Option<bool>| {
-        let (mut w, o) = arc_style(arc.weight, focused);
-        let is_term = focused == Some(true) && props.term == Some(arc.to);
-        if is_term {
+    let draw = |arc: &layout::Arc, focused: bool| -> ArcDraw {
+        let (mut w, o) = arc_style(arc.weight, if focused { Some(true) } else { None });
+        if focused && props.term == Some(arc.to) {
             w += 4.0;
         }
         let stroke = match (focused, arc.head) {
-            (Some(true), None) => if props.dark { FOCUS_DARK } else { FOCUS_LIGHT },
+            (true, None) => if props.dark { FOCUS_DARK } else { FOCUS_LIGHT },
             _ => colour_of(arc.head),
         };
-        let dpath = arc_path(&tlayout, arc.from, arc.to, BASELINE, lift(arc.head));
-        html! {
-            <path key={format!("{}-{}-{}", arc.from, arc.to, arc.head.map_or(-1, |h| h as i64))}
-                  d={dpath} fill="none" stroke={stroke} stroke-width={format!("{w:.2}")}
-                  stroke-opacity={format!("{o:.3}")} stroke-linecap="round"
-                  data-from={arc.from.to_string()} data-to={arc.to.to_string()} data-weight={arc.weight.to_string()}
-                  data-head={head_attr(arc.head, v.head_view, a.mode)}
-                  data-focused={focused.filter(|&f| f).map(|_| "true")} data-term={is_term.then_some("true")} />
+        ArcDraw {
+            key: AttrValue::from(format!("{}-{}-{}", arc.from, arc.to, arc.head.map_or(-1, |h| h as i64))),
+            from: arc.from,
+            d: AttrValue::from(arc_path(&tlayout, arc.from, arc.to, BASELINE, lift(arc.head))),
+            stroke,
+            width: AttrValue::from(format!("{w:.2}")),
+            opacity: AttrValue::from(format!("{o:.3}")),
+            data_from: AttrValue::from(arc.from.to_string()),
+            data_to: AttrValue::from(arc.to.to_string()),
+            data_weight: AttrValue::from(arc.weight.to_string()),
+            data_head: head_attr(arc.head, v.head_view, a.mode),
         }
     };
-    // The focused token's arcs are drawn whole (never pruned) on top of the rest.
-    let focus_arcs: Vec<layout::Arc> = match focus {
-        Some(i) => weights
-            .iter()
-            .flat_map(|(h, m)| {
-                (0..n).filter_map(move |j| {
-                    let w = m[(i, j)];
-                    (w > 0.0 && w.is_finite() && w >= v.threshold).then_some(layout::Arc { from: i, to: j, head: *h, weight: w })
-                })
-            })
-            .collect(),
-        None => Vec::new(),
+    // Base arcs grouped by query token (strongest last within a row, so they paint on top), each row
+    // a component: hovering re-renders two rows, not every arc.
+    let base_draw = {
+        let key = (base.clone(), tlayout.clone(), props.dark);
+        use_memo(key, |_| {
+            let mut arcs: Vec<&layout::Arc> = base_arcs.iter().collect();
+            arcs.sort_by(|x, y| x.from.cmp(&y.from).then(x.weight.total_cmp(&y.weight)));
+            let draws: Vec<ArcDraw> = arcs.into_iter().map(|arc| draw(arc, false)).collect();
+            let mut rows = vec![(0usize, 0usize); n];
+            let mut k = 0;
+            for (i, row) in rows.iter_mut().enumerate() {
+                let start = k;
+                while k < draws.len() && draws[k].from == i {
+                    k += 1;
+                }
+                *row = (start, k);
+            }
+            (Shared(std::rc::Rc::new(draws)), rows)
+        })
     };
-    let dimmed = focus.map(|_| false);
-    let base_nodes: Html = base_arcs.iter().filter(|arc| Some(arc.from) != focus).map(|arc| arc_el(arc, dimmed)).collect();
-    let focus_nodes: Html = focus_arcs.iter().map(|arc| arc_el(arc, Some(true))).collect();
+    let base_nodes: Html = base_draw
+        .1
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, end))| html! { <ArcRow key={i} arcs={base_draw.0.clone()} start={start} end={end} hidden={focus == Some(i)} /> })
+        .collect();
+    // The focused token's arcs are drawn whole (never pruned) on top of the rest.
+    let focus_nodes: Html = match focus {
+        Some(i) => {
+            let mut arcs: Vec<layout::Arc> = weights
+                .iter()
+                .flat_map(|(h, m)| {
+                    (0..n).filter_map(move |j| {
+                        let w = m[(i, j)];
+                        (w > 0.0 && w.is_finite() && w >= v.threshold).then_some(layout::Arc { from: i, to: j, head: *h, weight: w })
+                    })
+                })
+                .collect();
+            arcs.sort_by(|x, y| x.weight.total_cmp(&y.weight));
+            arcs.iter().map(|arc| arc_html(&draw(arc, true), true, props.term == Some(arc.to))).collect()
+        }
+        None => Html::default(),
+    };
 
     // Weight labels under the keys of the focused token (one head or the combined view only).
     let labels: Html = match (focus, weights.len()) {
@@ -157,60 +300,10 @@ pub fn Visual(props: &VisualProps) -> Html {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let on_enter = {
-                let d = d.clone();
-                move |_: MouseEvent| d.emit(Action::Hover(i))
-            };
-            let on_leave = {
-                let d = d.clone();
-                move |_: MouseEvent| d.emit(Action::Unhover)
-            };
-            let on_click = {
-                let d = d.clone();
-                move |_: MouseEvent| d.emit(Action::TogglePin(i))
-            };
-            let on_focus = {
-                let d = d.clone();
-                move |_: FocusEvent| d.emit(Action::Hover(i))
-            };
-            let on_key = {
-                let d = d.clone();
-                move |e: KeyboardEvent| match e.key().as_str() {
-                    "ArrowRight" | "ArrowDown" => {
-                        e.prevent_default();
-                        d.emit(Action::MoveFocus(1, n));
-                    }
-                    "ArrowLeft" | "ArrowUp" => {
-                        e.prevent_default();
-                        d.emit(Action::MoveFocus(-1, n));
-                    }
-                    "Home" => d.emit(Action::MoveFocus(-(n as isize), n)),
-                    "End" => d.emit(Action::MoveFocus(n as isize, n)),
-                    "Enter" | " " => {
-                        e.prevent_default();
-                        d.emit(Action::TogglePin(i));
-                    }
-                    _ => {}
-                }
-            };
-            let is_focus = focus == Some(i);
-            let (x, w) = (tlayout.x[i], tlayout.w[i]);
-            let label: String = t.chars().take(24).collect();
-            let bg = match (is_focus, props.dark) {
-                (true, false) => "#ffe2b3",
-                (true, true) => "#6a4a10",
-                (false, false) => "#f1f3f6",
-                (false, true) => "#2a2f3a",
-            };
             html! {
-                <g key={i} class="token" data-token-index={i.to_string()} tabindex="0" role="button"
-                   aria-pressed={(is_focus && v.pinned).to_string()} aria-label={format!("token {}: {}", i + 1, t)}
-                   onmouseenter={on_enter} onmouseleave={on_leave} onclick={on_click} onfocus={on_focus} onkeydown={on_key}>
-                    <rect x={format!("{:.1}", x - w / 2.0)} y={format!("{:.1}", BASELINE + 4.0)} width={format!("{w:.1}")} height="26" rx="5"
-                          fill={bg} stroke={if is_focus { "#e69f00" } else { "none" }} stroke-width="2" />
-                    <text x={format!("{x:.1}")} y={format!("{:.1}", BASELINE + 22.0)} text-anchor="middle" font-size="14"
-                          font-family="system-ui, sans-serif" fill={text_fill}>{ label }</text>
-                </g>
+                <TokenView key={i} index={i} label={AttrValue::from(t.chars().take(24).collect::<String>())}
+                           aria={AttrValue::from(format!("token {}: {}", i + 1, t))} x={tlayout.x[i]} w={tlayout.w[i]}
+                           focused={focus == Some(i)} pinned={v.pinned} dark={props.dark} count={n} ondispatch={d.clone()} />
             }
         })
         .collect();
@@ -320,11 +413,17 @@ pub fn Visual(props: &VisualProps) -> Html {
                      width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={format!("0 0 {width:.0} {HEIGHT:.0}")}
                      role="group" aria-label="Arcs from each token to the tokens it attends to"
                      onmouseleave={{ let d = d.clone(); move |_: MouseEvent| d.emit(Action::Unhover) }}>
-                    <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} fill={bg} />
-                    <g class="base" opacity={if focus.is_some() { "0.45" } else { "1" }}>{ base_nodes }</g>
-                    <g class="focus">{ focus_nodes }</g>
-                    { labels }
-                    { joined }
+                    <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} fill={bg} pointer-events="none" />
+                    // Arcs take no pointer events: hit-testing hundreds of curved strokes on every mouse
+                    // move costs more than drawing them.
+                    <g class="base" pointer-events="none">{ base_nodes }</g>
+                    // A veil dims the other arcs while a token is focused: one element appears, instead of
+                    // an opacity change that would restyle every arc.
+                    if focus.is_some() {
+                        <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{BASELINE:.0}")} fill={bg} fill-opacity="0.6" pointer-events="none" />
+                    }
+                    <g class="focus" pointer-events="none">{ focus_nodes }</g>
+                    <g pointer-events="none">{ labels }{ joined }</g>
                     { token_nodes }
                 </svg>
             </div>

@@ -232,9 +232,11 @@ fn Main() -> Html {
     let (initial, initial_notes) = use_memo((), |_| url::decode(&dom::location_hash())).as_ref().clone();
     let state = use_reducer(move || AppState { view: initial });
     let notices = use_state(move || initial_notes);
+    // One callback for the app's lifetime: components compare it in their props, so a new closure on
+    // every render would re-render them all.
     let dispatch: Callback<Action> = {
-        let state = state.clone();
-        Callback::from(move |a: Action| state.dispatch(a))
+        let d = state.dispatcher();
+        (*use_memo((), move |_| Callback::from(move |a: Action| d.dispatch(a)))).clone()
     };
     let v = &state.view;
 
@@ -499,8 +501,8 @@ fn Main() -> Html {
                     <button onclick={dismiss} aria-label="Dismiss">{ "×" }</button>
                 </div>
             }
-            <controls::Controls view={v.clone()} ondispatch={dispatch.clone()} tokens={n_tokens} />
-            <model::ModelBar view={v.clone()} status={v.model.and_then(|m| models.status.get(&m).cloned()).unwrap_or(Status::Idle)}
+            <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
+            <model::ModelBar view={v.without_focus()} status={v.model.and_then(|m| models.status.get(&m).cloned()).unwrap_or(Status::Idle)}
                              run_error={if v.model.is_some() { models.run_error.clone() } else { None }} forward_ms={models.forward_ms}
                              ondispatch={dispatch.clone()} onretry={on_retry} />
             if let Some(e) = &error {

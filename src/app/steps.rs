@@ -6,6 +6,7 @@ use crate::state::{Action, ViewState};
 use crate::text;
 use arcs_core::attention::{Attention, HeadSteps, Mode};
 use arcs_core::tensor::Mat;
+use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -218,7 +219,7 @@ fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Op
                 <li data-to={j.to_string()} data-testid="sum-term" onmouseenter={move |_: MouseEvent| enter.emit(Some(j))}
                     onmouseleave={move |_: MouseEvent| leave.emit(None)}>
                     <span class="w">{ format!("{:.3}", used[(i, j)]) }</span>{ " × v(" }<b>{ tokens[j].clone() }</b>{ ") = " }
-                    <code>{ vec_str(&h.values.map(|x| x * used[(i, j)]), j) }</code>
+                    <code>{ vec_str(&h.values.rows(j, 1).map(|x| x * used[(i, j)]), 0) }</code>
                 </li>
             }
         })
@@ -271,10 +272,31 @@ pub fn Steps(props: &StepsProps) -> Html {
     } else {
         Html::default()
     };
-    // The focused row is highlighted by one CSS rule, not by re-rendering every matrix.
-    let highlight = focus.map_or(String::new(), |i| {
-        format!(".steps tr[data-row=\"{i}\"] > * {{ background: var(--accent-bg); color: var(--ink); font-weight: 600; }}")
-    });
+    // The focused row is marked by toggling a class on its few <tr>s after rendering: no matrix
+    // re-renders and the browser restyles only those rows.
+    let section = use_node_ref();
+    {
+        let section = section.clone();
+        use_effect_with((focus, props.attention.clone()), move |(focus, _)| {
+            let Some(root) = section.cast::<web_sys::Element>() else { return };
+            if let Ok(old) = root.query_selector_all("tr.focus") {
+                for k in 0..old.length() {
+                    if let Some(el) = old.item(k).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                        let _ = el.class_list().remove_1("focus");
+                    }
+                }
+            }
+            if let Some(i) = focus {
+                if let Ok(rows) = root.query_selector_all(&format!("tr[data-row=\"{i}\"]")) {
+                    for k in 0..rows.length() {
+                        if let Some(el) = rows.item(k).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                            let _ = el.class_list().add_1("focus");
+                        }
+                    }
+                }
+            }
+        });
+    }
     let sum = match (focus, a.mode) {
         (Some(i), m) if m != Mode::MultiHead => weighted_sum(first, &a.tokens, i, &props.onterm),
         (Some(i), _) => a.heads.iter().enumerate().find(|(h, _)| props.view.head_visible(*h)).map_or(Html::default(), |(_, hs)| {
@@ -283,9 +305,8 @@ pub fn Steps(props: &StepsProps) -> Html {
         (None, _) => html! { <p class="hint">{ "Hover or tab to a token to see its context vector built term by term." }</p> },
     };
     html! {
-        <section class="steps" aria-label="Steps" data-testid="steps">
+        <section class="steps" aria-label="Steps" data-testid="steps" ref={section}>
             <h2>{ "Step by step" }</h2>
-            <style>{ highlight }</style>
             { sum }
             { matrix(shared, Sel::Inputs, "inputs", text::step_formula("inputs"), focus) }
             { per_head }

@@ -160,3 +160,12 @@ pub fn register_service_worker() {
         let _ = JsFuture::from(promise).await;
     });
 }
+
+/// Size of this module's WebAssembly memory (it only grows, so it is the peak so far).
+pub fn wasm_memory_bytes() -> u64 {
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0, |b| b.byte_length() as u64)
+}

@@ -106,19 +106,43 @@ pub struct ModelState {
     pub forward_ms: Option<f64>,
     /// The id of the newest request; answers to older ones are dropped (no stale result is drawn).
     pub latest: u64,
+    /// A request is waiting for the worker, which was last heard from at `last_heard` (ms).
+    pub pending: bool,
+    pub last_heard: f64,
+    /// The worker has said nothing for [`STALL_MS`] while a request waits: it may have crashed.
+    pub stalled: bool,
 }
+
+/// Silence from the worker, while it owes an answer, after which the page offers to restart it.
+/// Progress arrives at least every megabyte while loading, so only a stuck or crashed worker (or a
+/// forward pass far longer than any here) stays silent this long.
+pub const STALL_MS: f64 = 20_000.0;
 
 pub enum ModelMsg {
     Sent(u64, ModelKind),
     Out(WorkerOut),
+    /// The watchdog's clock.
+    Tick(f64),
 }
 
 impl Reducible for ModelState {
     type Action = ModelMsg;
     fn reduce(self: Rc<Self>, msg: ModelMsg) -> Rc<Self> {
+        if let ModelMsg::Tick(now) = msg {
+            if self.pending && !self.stalled && now - self.last_heard > STALL_MS {
+                let mut s = (*self).clone();
+                s.stalled = true;
+                return Rc::new(s);
+            }
+            return self;
+        }
         let mut s = (*self).clone();
+        s.last_heard = dom::now_ms();
+        s.stalled = false;
         match msg {
+            ModelMsg::Tick(_) => {}
             ModelMsg::Sent(id, kind) => {
+                s.pending = true;
                 s.latest = id;
                 if matches!(s.status.get(&kind), None | Some(Status::Idle) | Some(Status::Failed(_))) {
                     s.status.insert(kind, Status::Loading { stage: "starting".into(), loaded: 0, total: 0 });
@@ -138,12 +162,14 @@ impl Reducible for ModelState {
                 });
             }
             ModelMsg::Out(WorkerOut::LoadFailed { model, message }) => {
+                s.pending = false;
                 s.status.insert(model, Status::Failed(message));
             }
             ModelMsg::Out(WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes }) => {
                 if id != s.latest {
-                    return self;
+                    return Rc::new(s);
                 }
+                s.pending = false;
                 PERF.with(|p| {
                     let mut p = p.borrow_mut();
                     p.last_forward_ms = forward_ms;
@@ -158,8 +184,9 @@ impl Reducible for ModelState {
             }
             ModelMsg::Out(WorkerOut::Failed { id, message }) => {
                 if id != s.latest {
-                    return self;
+                    return Rc::new(s);
                 }
+                s.pending = false;
                 s.run_error = Some(message);
             }
         }
@@ -186,6 +213,8 @@ struct Perf {
     forwards: u32,
     /// Peak WebAssembly memory of the model worker (it never shrinks).
     worker_wasm_memory_bytes: u64,
+    /// The page's own WebAssembly memory after the last recompute.
+    app_wasm_memory_bytes: u64,
 }
 
 thread_local! {
@@ -200,6 +229,7 @@ fn compute(req: &arcs_core::Request) -> Result<Rc<Attention>, RequestError> {
         let mut p = p.borrow_mut();
         p.last_compute_ms = dt;
         p.last_tokens = r.as_ref().map_or(0, |a| a.num_tokens());
+        p.app_wasm_memory_bytes = dom::wasm_memory_bytes();
         p.computes += 1;
         dom::publish_perf(&*p);
     });
@@ -215,11 +245,23 @@ const URL_DEBOUNCE_MS: u32 = 250;
 /// started only when a real model is first asked for, so the toy modes never wait for it.
 #[component]
 pub fn App() -> Html {
+    // Restarting the model worker remounts the provider (a new worker) and the page under it, which
+    // restores the view from the link it just wrote.
+    let epoch = use_state(|| 0u32);
+    let onrestart = {
+        let epoch = epoch.clone();
+        Callback::from(move |_| epoch.set(*epoch + 1))
+    };
     html! {
-        <ReactorProvider<ModelWorker> path="worker.js">
-            <Main />
+        <ReactorProvider<ModelWorker> key={*epoch} path="worker.js">
+            <Main {onrestart} />
         </ReactorProvider<ModelWorker>>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct MainProps {
+    onrestart: Callback<()>,
 }
 
 fn models_base_url() -> String {
@@ -228,7 +270,7 @@ fn models_base_url() -> String {
 }
 
 #[component]
-fn Main() -> Html {
+fn Main(props: &MainProps) -> Html {
     let (initial, initial_notes) = use_memo((), |_| url::decode(&dom::location_hash())).as_ref().clone();
     let state = use_reducer(move || AppState { view: initial });
     let notices = use_state(move || initial_notes);
@@ -341,6 +383,21 @@ fn Main() -> Html {
             if let ReactorEvent::Output(out) = ev {
                 models.dispatch(ModelMsg::Out(out));
             }
+        })
+    };
+    {
+        let models = models.clone();
+        use_effect_with((), move |_| {
+            let watchdog = gloo_timers::callback::Interval::new(2_000, move || models.dispatch(ModelMsg::Tick(dom::now_ms())));
+            move || drop(watchdog)
+        });
+    }
+    let on_restart = {
+        let v = v.clone();
+        let restart = props.onrestart.clone();
+        Callback::from(move |_| {
+            let _ = dom::replace_hash(&url::encode(&v));
+            restart.emit(());
         })
     };
     let next_id = use_mut_ref(|| 0u64);
@@ -504,7 +561,8 @@ fn Main() -> Html {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
             <model::ModelBar view={v.without_focus()} status={v.model.and_then(|m| models.status.get(&m).cloned()).unwrap_or(Status::Idle)}
                              run_error={if v.model.is_some() { models.run_error.clone() } else { None }} forward_ms={models.forward_ms}
-                             ondispatch={dispatch.clone()} onretry={on_retry} />
+                             stalled={v.model.is_some() && models.stalled}
+                             ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart} />
             if let Some(e) = &error {
                 <div class="error" role="alert" data-testid="error">{ e.clone() }
                     if attention.is_some() { <span class="stale">{ " Showing the last sentence that worked." }</span> }

@@ -25,8 +25,11 @@ pub struct ModelBarProps {
     /// An error of the last forward pass (too many tokens, ...).
     pub run_error: Option<String>,
     pub forward_ms: Option<f64>,
+    /// The worker owes an answer and has been silent for a long time.
+    pub stalled: bool,
     pub ondispatch: Callback<Action>,
     pub onretry: Callback<()>,
+    pub onrestart: Callback<()>,
 }
 
 fn select_value(e: &Event) -> Option<String> {
@@ -122,6 +125,17 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
             }
         }
     };
+    let stalled = if props.stalled {
+        let restart = props.onrestart.clone();
+        html! {
+            <div class="notice" role="alert" data-testid="model-stalled">
+                { "The model worker has not answered for 20 seconds; it may have stopped. " }
+                <button onclick={move |_: MouseEvent| restart.emit(())}>{ "Restart the model worker" }</button>
+            </div>
+        }
+    } else {
+        Html::default()
+    };
     let run_error = props.run_error.as_ref().map_or(Html::default(), |e| html! { <div class="error" role="alert" data-testid="error">{ e.clone() }</div> });
     html! {
         <div class="model-bar">
@@ -132,6 +146,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
             </div>
             { pickers }
             { status }
+            { stalled }
             { run_error }
         </div>
     }

@@ -6,6 +6,7 @@
 
 pub mod cli_models;
 pub mod layout;
+pub mod lesson;
 pub mod models;
 pub mod protocol;
 pub mod state;

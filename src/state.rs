@@ -103,6 +103,8 @@ pub struct ViewState {
     pub hide_special: bool,
     /// MiniLM: draw each word's WordPieces ("sit ##ting") joined under the arcs.
     pub join_pieces: bool,
+    /// The lesson step on screen, if the lesson is open.
+    pub lesson: Option<usize>,
 }
 
 impl Default for ViewState {
@@ -131,6 +133,7 @@ impl Default for ViewState {
             head: 0,
             hide_special: false,
             join_pieces: false,
+            lesson: None,
         }
     }
 }
@@ -170,6 +173,9 @@ pub enum Action {
     SetHead(usize),
     SetHideSpecial(bool),
     SetJoinPieces(bool),
+    /// Open lesson step n (clamped), with the view it comes with.
+    OpenLesson(usize),
+    CloseLesson,
     /// Jump to one head of a real model (from the overview grid or "which head links these words?").
     OpenHead { layer: usize, head: usize },
     /// A whole state, e.g. decoded from a link.
@@ -319,6 +325,25 @@ impl ViewState {
             }
             Action::SetHideSpecial(b) => s.hide_special = b,
             Action::SetJoinPieces(b) => s.join_pieces = b,
+            Action::OpenLesson(n) => {
+                let n = n.min(crate::lesson::STEPS.len() - 1);
+                s.lesson = Some(n);
+                if let crate::lesson::Widget::View(p) = crate::lesson::STEPS[n].widget {
+                    s.sentence = p.sentence.to_string();
+                    s.mode = p.mode;
+                    s.model = p.model;
+                    s.layer = p.layer;
+                    s.head = p.head;
+                    s.d_in = p.d_in;
+                    s.d_out = p.d_out;
+                    s.heads = p.heads;
+                    s.hidden_heads = 0;
+                    s.focus = p.focus;
+                    s.pinned = p.focus.is_some();
+                    s.clamp_to_model();
+                }
+            }
+            Action::CloseLesson => s.lesson = None,
             Action::OpenHead { layer, head } => {
                 s.layer = layer;
                 s.head = head;
@@ -382,6 +407,16 @@ mod tests {
         assert_eq!((s.d_out, s.dropout, s.heads), (1, 0.0, MAX_HEADS));
         let s = s.apply(Action::ToggleHead(1)).apply(Action::ToggleHead(3));
         assert!(s.head_visible(0) && !s.head_visible(1) && !s.head_visible(3));
+    }
+
+    #[test]
+    fn lesson_steps_open_their_views() {
+        let s = ViewState::default().apply(Action::OpenLesson(99));
+        assert_eq!(s.lesson, Some(crate::lesson::STEPS.len() - 1));
+        assert_eq!(s.model, Some(ModelKind::MiniLm));
+        let s = s.apply(Action::OpenLesson(4));
+        assert_eq!((s.mode, s.model, s.focus, s.pinned), (Mode::Causal, None, Some(0), true));
+        assert_eq!(s.apply(Action::CloseLesson).lesson, None);
     }
 
     #[test]

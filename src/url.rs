@@ -56,7 +56,13 @@ pub fn decode_component(s: &str) -> Option<String> {
 pub fn encode(s: &ViewState) -> String {
     let d = ViewState::default();
     let mut parts: Vec<(&str, String)> = Vec::new();
-    if s.sentence != d.sentence {
+    // A lesson step first: opening it applies the step's view, and everything after it is written out
+    // in full, so the link restores this exact view even where it equals the defaults.
+    let lesson = s.lesson.is_some();
+    if let Some(n) = s.lesson {
+        parts.push(("lesson", n.to_string()));
+    }
+    if s.sentence != d.sentence || lesson {
         parts.push(("s", encode_component(&s.sentence)));
     }
     parts.push(("m", s.mode.as_str().to_string()));
@@ -66,25 +72,26 @@ pub fn encode(s: &ViewState) -> String {
         }
     };
     num("seed", s.seed != d.seed, s.seed.to_string());
-    num("din", s.d_in != d.d_in, s.d_in.to_string());
-    num("dout", s.d_out != d.d_out, s.d_out.to_string());
-    num("h", s.heads != d.heads, s.heads.to_string());
+    num("din", s.d_in != d.d_in || lesson, s.d_in.to_string());
+    num("dout", s.d_out != d.d_out || lesson, s.d_out.to_string());
+    num("h", s.heads != d.heads || lesson, s.heads.to_string());
     num("p", s.dropout != d.dropout, s.dropout.to_string());
     num("mask", s.mask != d.mask, s.mask.as_str().to_string());
     num("scale", s.scale != d.scale, u8::from(s.scale).to_string());
     num("norm", s.normalization != d.normalization, s.normalization.as_str().to_string());
     num("causal", s.causal_heads != d.causal_heads, u8::from(s.causal_heads).to_string());
-    num("f", s.focus.is_some(), s.focus.map(|f| f.to_string()).unwrap_or_default());
-    num("pin", s.pinned, "1".into());
+    // In a lesson "no focus" must be said ("-"), or the step's own pinned token would come back.
+    num("f", s.focus.is_some() || lesson, s.focus.map_or("-".to_string(), |f| f.to_string()));
+    num("pin", s.pinned || (lesson && s.focus.is_some()), u8::from(s.pinned).to_string());
     let hidden: Vec<String> = (0..MAX_HEADS).filter(|&h| !s.head_visible(h)).map(|h| h.to_string()).collect();
     num("hide", !hidden.is_empty(), hidden.join("."));
     num("hv", s.head_view != d.head_view, s.head_view.as_str().to_string());
     num("v", s.view != d.view, s.view.as_str().to_string());
     num("k", s.top_k != d.top_k, s.top_k.to_string());
     num("th", s.threshold != d.threshold, s.threshold.to_string());
-    num("model", s.model.is_some(), s.model.map(|m| m.as_str().to_string()).unwrap_or_default());
-    num("l", s.layer != d.layer, s.layer.to_string());
-    num("hd", s.head != d.head, s.head.to_string());
+    num("model", s.model.is_some() || lesson, s.model.map_or("toy", |m| m.as_str()).to_string());
+    num("l", s.layer != d.layer || lesson, s.layer.to_string());
+    num("hd", s.head != d.head || lesson, s.head.to_string());
     num("special", s.hide_special, "hide".into());
     num("pieces", s.join_pieces, "join".into());
     parts.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
@@ -162,6 +169,7 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
                 Some(n) => s.normalization = n,
                 None => bad("normalization", "softmax".into()),
             },
+            "f" if value == "-" => s.focus = None,
             "f" => match value.parse::<usize>() {
                 Ok(x) if x < arcs_core::request::MAX_TOKENS => s.focus = Some(x),
                 _ => bad("focused token", "none".into()),
@@ -206,6 +214,13 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
                 "hide" => s.hide_special = true,
                 "show" => s.hide_special = false,
                 _ => bad("special-token setting", "show".into()),
+            },
+            "lesson" => match value.parse::<usize>() {
+                Ok(n) if n < crate::lesson::STEPS.len() => {
+                    // The step's own view, including its pinned token; later parts of the link override it.
+                    s = s.apply(crate::state::Action::OpenLesson(n));
+                }
+                _ => bad("lesson step", "the app without the lesson".into()),
             },
             "pieces" => match value.as_str() {
                 "join" => s.join_pieces = true,
@@ -252,6 +267,10 @@ mod tests {
             .apply(Action::SetHead(8))
             .apply(Action::SetHideSpecial(true))
             .apply(Action::SetJoinPieces(true))
+            .apply(Action::OpenLesson(5))
+            .apply(Action::SetSentence("changed back".into()))
+            .apply(Action::SetDOut(2))
+            .apply(Action::TogglePin(1))
             .apply(Action::TogglePin(3));
         let link = encode(&s);
         assert!(!link.contains(' ') && !link.contains('<') && !link.contains('#'));

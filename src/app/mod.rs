@@ -5,6 +5,7 @@ mod arcs;
 mod controls;
 pub mod dom;
 mod heatmap;
+mod lesson;
 mod model;
 mod steps;
 
@@ -545,11 +546,16 @@ fn Main(props: &MainProps) -> Html {
     };
 
     let n_tokens = attention.as_ref().map_or(0, |a| a.num_tokens());
+    // Lesson steps with a widget of their own (the RNN, cross-attention) show only the lesson.
+    let lesson_widget_only = v.lesson.is_some_and(|n| !matches!(crate::lesson::STEPS.get(n).map(|s| s.widget), Some(crate::lesson::Widget::View(_))));
     html! {
         <div class="app">
             <header class="top">
                 <h1>{ "Attention Arcs" }</h1>
                 <p class="tagline">{ "How transformers pay attention — chapter 3 of Build a Large Language Model (From Scratch), live." }</p>
+                if v.lesson.is_none() {
+                    <button class="lesson-open" data-testid="lesson-open" onclick={{ let d = dispatch.clone(); move |_: MouseEvent| d.emit(Action::OpenLesson(0)) }}>{ "Lesson" }</button>
+                }
                 <button class="theme" onclick={toggle_theme} aria-label="Toggle dark mode">{ if dark { "☀ Light" } else { "☾ Dark" } }</button>
             </header>
             if !notices.is_empty() {
@@ -558,6 +564,10 @@ fn Main(props: &MainProps) -> Html {
                     <button onclick={dismiss} aria-label="Dismiss">{ "×" }</button>
                 </div>
             }
+            if let Some(step) = v.lesson {
+                <lesson::LessonPanel step={step} view={v.clone()} attention={attention.clone().map(Shared)} ondispatch={dispatch.clone()} />
+            }
+            if lesson_widget_only { <></> } else {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
             <model::ModelBar view={v.without_focus()} status={v.model.and_then(|m| models.status.get(&m).cloned()).unwrap_or(Status::Idle)}
                              run_error={if v.model.is_some() { models.run_error.clone() } else { None }} forward_ms={models.forward_ms}
@@ -606,6 +616,7 @@ fn Main(props: &MainProps) -> Html {
                 <span class="status" role="status" aria-live="polite" data-testid="status">{ (*status).clone() }</span>
                 <p class="privacy">{ "Everything is computed in your browser; nothing you type is sent anywhere." }</p>
             </footer>
+            }
         </div>
     }
 }

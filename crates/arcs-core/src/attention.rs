@@ -381,6 +381,25 @@ pub fn attend(queries: Mat, keys: Mat, values: Mat, opts: &HeadOptions, head: us
     }
 }
 
+/// Cross-attention (Bahdanau-style, the decoder looking back at the encoder): queries come from one
+/// sequence (`x_q`, e.g. the words being written), keys and values from another (`x_kv`, the sentence
+/// being translated). Weights have shape (n_q, n_kv); nothing is masked.
+pub fn cross_attention(x_q: &Mat, x_kv: &Mat, w: &HeadWeights, opts: &HeadOptions) -> HeadSteps {
+    let queries = w.W_query.forward(x_q); // (n_q, d_in) -> (n_q, head_dim)
+    let keys = w.W_key.forward(x_kv); // (n_kv, d_in) -> (n_kv, head_dim)
+    let values = w.W_value.forward(x_kv);
+    attend(queries, keys, values, &HeadOptions { causal: false, ..opts.clone() }, 0)
+}
+
+/// How much of an RNN encoder's single final state comes from each input token, for the simplest
+/// recurrent cell h_t = decay * h_(t-1) + (1 - decay) * x_t: token i contributes
+/// (1 - decay) * decay^(n-1-i). An illustration of the bottleneck attention removes: early words fade.
+pub fn rnn_final_state_share(n: usize, decay: f32) -> Vec<f32> {
+    let raw: Vec<f32> = (0..n).map(|i| (1.0 - decay) * decay.powi((n - 1 - i) as i32)).collect();
+    let total: f32 = raw.iter().sum();
+    raw.into_iter().map(|r| if total > 0.0 { r / total } else { 0.0 }).collect()
+}
+
 /// Multi-head attention (section 3.6): every head on the same input, contexts concatenated, then the
 /// output projection if there is one.
 pub fn multi_head(x: &Mat, w: &MultiHeadWeights, opts: &HeadOptions) -> (Vec<HeadSteps>, Mat, Mat) {

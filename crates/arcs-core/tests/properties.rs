@@ -130,3 +130,27 @@ fn invalid_requests_are_clear_errors() {
 fn seeded_numbers_have_a_fixed_digest() {
     assert_eq!(arcs_core::request::determinism_digest(), arcs_core::request::DETERMINISM_DIGEST);
 }
+
+#[test]
+fn cross_attention_with_itself_is_self_attention_and_shapes_follow_the_sequences() {
+    use arcs_core::attention::cross_attention;
+    let (w, _) = weights(3, 4, 11);
+    let x = Mat::from_fn(5, 3, |i, j| ((i * 3 + j) % 7) as f32 / 7.0);
+    let y = Mat::from_fn(2, 3, |i, j| ((i + j) % 3) as f32 / 3.0);
+    let same = cross_attention(&x, &x, &w, &HeadOptions::default());
+    assert_eq!(same, head_attention(&x, &w, &HeadOptions::default(), 0));
+    let c = cross_attention(&y, &x, &w, &HeadOptions { causal: true, ..HeadOptions::default() });
+    assert_eq!(c.attn_weights.shape(), (2, 5), "one row per output word, one column per input word");
+    assert!(c.mask.is_none(), "cross-attention looks at the whole input");
+    for i in 0..2 {
+        assert!((c.attn_weights.row(i).sum() - 1.0).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn an_rnn_final_state_forgets_early_words() {
+    let share = arcs_core::attention::rnn_final_state_share(12, 0.7);
+    assert!((share.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+    assert!(share.windows(2).all(|w| w[0] < w[1]), "later words weigh more");
+    assert!(share[0] < 0.01, "the first of 12 words is nearly gone: {}", share[0]);
+}

@@ -1,0 +1,250 @@
+//! The lesson panel: the step's text and formula, its widget, a question the widget's numbers answer,
+//! and links to every step. Views of the app itself are the regular stage under the panel.
+
+use super::{drawn_weights, Shared};
+use crate::layout::{heat_colour, layout_tokens};
+use crate::lesson::{argmax, Question, Widget, CAT, EN, FR, HARRY, STEPS};
+use crate::state::{Action, ViewState};
+use arcs_core::attention::{cross_attention, rnn_final_state_share, simplified, Attention, HeadOptions, Normalization};
+use arcs_core::tokenize::tokenize;
+use arcs_core::weights::{seeded_embeddings, seeded_weights};
+use yew::prelude::*;
+
+/// Recurrence of the illustrative RNN: each step keeps 70 % of the old state.
+const RNN_DECAY: f32 = 0.7;
+/// Embedding size and seed of the illustrative widgets.
+const D: usize = 8;
+const SEED: u64 = 2024;
+
+fn words(s: &str) -> Vec<String> {
+    tokenize(s).into_iter().map(|t| t.text).collect()
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LessonProps {
+    pub step: usize,
+    pub view: ViewState,
+    pub attention: Option<Shared<Attention>>,
+    pub ondispatch: Callback<Action>,
+}
+
+/// Answer options for a question, and the index of the right one, from the numbers on screen.
+fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sentence: &str) -> Option<(Vec<String>, usize, String)> {
+    match q {
+        Question::MostAttended { query } => {
+            let a = attention?;
+            let weights = drawn_weights(a, view);
+            let m = if weights.len() == 1 { weights[0].1.as_ref().clone() } else { a.mean_weights() };
+            if query >= a.num_tokens() {
+                return None;
+            }
+            let row: Vec<f32> = m.row(query).iter().copied().collect();
+            let best = argmax(&row)?;
+            Some((a.tokens.clone(), best, format!("{} gives {:.2} of its attention to {}.", a.tokens[query], row[best], a.tokens[best])))
+        }
+        Question::WeightOf { query, key } => {
+            let a = attention?;
+            let w = *a.heads.first()?.attn_weights.get((query, key))?;
+            let opts = vec!["0.00".to_string(), "about 0.17 (a sixth)".to_string(), "the largest of its row".to_string()];
+            let right = if w == 0.0 { 0 } else if (w - 1.0 / 6.0).abs() < 0.03 { 1 } else { 2 };
+            Some((opts, right, format!("The weight is {w:.2}: '{}' comes after '{}'.", a.tokens.get(key)?, a.tokens.get(query)?)))
+        }
+        Question::RnnFaintest => {
+            let toks = words(rnn_sentence);
+            let share = rnn_final_state_share(toks.len(), RNN_DECAY);
+            let (low, _) = share.iter().enumerate().min_by(|x, y| x.1.total_cmp(y.1))?;
+            let why = format!("'{}' keeps {:.3} % of the final state.", toks[low], share[low] * 100.0);
+            Some((toks, low, why))
+        }
+        Question::CrossMost { query } => {
+            let (en, fr, m) = cross_example();
+            let row: Vec<f32> = m.row(query).iter().copied().collect();
+            let best = argmax(&row)?;
+            Some((en.clone(), best, format!("'{}' gives {:.2} of its attention to '{}'.", fr[query], row[best], en[best])))
+        }
+    }
+}
+
+/// The translation example's cross-attention: French queries over English keys and values.
+fn cross_example() -> (Vec<String>, Vec<String>, arcs_core::tensor::Mat) {
+    let (en, fr) = (words(EN), words(FR));
+    let x_en = seeded_embeddings(&en, SEED, D);
+    let x_fr = seeded_embeddings(&fr, SEED, D);
+    let (w, _) = seeded_weights(SEED, D, D);
+    let steps = cross_attention(&x_fr, &x_en, &w, &HeadOptions::default());
+    (en, fr, steps.attn_weights)
+}
+
+#[derive(Properties, PartialEq)]
+struct RnnProps {
+    sentence: AttrValue,
+    onsentence: Callback<AttrValue>,
+}
+
+/// The RNN's final state versus attention: how much of each word reaches the end.
+#[component]
+fn RnnWidget(props: &RnnProps) -> Html {
+    let toks = words(&props.sentence);
+    let n = toks.len();
+    let share = rnn_final_state_share(n, RNN_DECAY);
+    // Attention from the last word to every word (simplified self-attention on seeded embeddings).
+    let x = seeded_embeddings(&toks, SEED, D);
+    let att = simplified(&x, Normalization::Softmax).attn_weights;
+    let bars = |values: &[f32], label: &str, testid: &str| {
+        let max = values.iter().copied().fold(f32::MIN, f32::max).max(1e-6);
+        html! {
+            <figure class="bars" data-testid={testid.to_string()}>
+                <figcaption>{ label.to_string() }</figcaption>
+                <div class="bar-row">
+                    { for toks.iter().zip(values).map(|(t, &v)| html! {
+                        <div class="bar-cell" title={format!("{t}: {v:.4}")}>
+                            <div class="bar" style={format!("height:{:.1}px;background:{}", 4.0 + 90.0 * v / max, heat_colour(v / max, false))}></div>
+                            <span>{ t.clone() }</span>
+                        </div>
+                    }) }
+                </div>
+            </figure>
+        }
+    };
+    let pick = |s: &'static str, label: &str| {
+        let on = props.sentence.as_str() == s;
+        let cb = props.onsentence.clone();
+        html! { <button class="chip" aria-pressed={on.to_string()} onclick={move |_: MouseEvent| cb.emit(AttrValue::from(s))}>{ label.to_string() }</button> }
+    };
+    let last: Vec<f32> = if n > 0 { att.row(n - 1).iter().copied().collect() } else { Vec::new() };
+    html! {
+        <div class="widget rnn">
+            <div class="heads">{ pick(HARRY, "Harry Potter …") }{ pick(CAT, "The cat that was sitting …") }</div>
+            { bars(&share, &format!("RNN encoder: share of each word in the single final state ({n} words)"), "rnn-share") }
+            { bars(&last, &format!("Attention: what '{}' can read directly from every word", toks.last().map_or("", String::as_str)), "attention-share") }
+            <p class="note">{ "Illustrative: the simplest recurrent cell (each step keeps 70 % of the state) and seeded embeddings." }</p>
+        </div>
+    }
+}
+
+/// French words (queries, top) attending to English words (keys and values, bottom).
+#[component]
+fn CrossWidget() -> Html {
+    let (en, fr, m) = cross_example();
+    let hover = use_state(|| None::<usize>);
+    let (le, lf) = (layout_tokens(&en, 700.0), layout_tokens(&fr, 700.0));
+    let width = le.width.max(lf.width);
+    let (top, bottom) = (40.0f32, 190.0f32);
+    let lines: Html = (0..fr.len())
+        .flat_map(|i| (0..en.len()).map(move |j| (i, j)))
+        .map(|(i, j)| {
+            let w = m[(i, j)];
+            let on = hover.map_or(true, |h| h == i);
+            let d = format!("M{:.1} {:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {:.1}", lf.x[i], top + 14.0, lf.x[i], (top + bottom) / 2.0, le.x[j], (top + bottom) / 2.0, le.x[j], bottom - 16.0);
+            html! { <path d={d} fill="none" stroke="#0072B2" stroke-width={format!("{:.2}", 0.5 + 7.0 * w)}
+                          stroke-opacity={format!("{:.3}", if on { 0.15 + 0.85 * w } else { 0.03 })}
+                          data-from={i.to_string()} data-to={j.to_string()} data-weight={w.to_string()} data-cross="true" /> }
+        })
+        .collect();
+    let row = |toks: &[String], l: &crate::layout::TokenLayout, y: f32, hoverable: bool| -> Html {
+        toks.iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let hover = hover.clone();
+                let enter = move |_: MouseEvent| {
+                    if hoverable {
+                        hover.set(Some(i))
+                    }
+                };
+                html! { <text x={format!("{:.1}", l.x[i])} y={format!("{y:.1}")} text-anchor="middle" font-size="14" font-family="system-ui, sans-serif"
+                              fill="currentColor" data-cross-token={i.to_string()} onmouseenter={enter}>{ t.clone() }</text> }
+            })
+            .collect()
+    };
+    html! {
+        <div class="widget cross" data-testid="cross-widget">
+            <svg xmlns="http://www.w3.org/2000/svg" width={format!("{width:.0}")} height="210" viewBox={format!("0 0 {width:.0} 210")} class="arcs fit"
+                 onmouseleave={{ let hover = hover.clone(); move |_: MouseEvent| hover.set(None) }}>
+                <g pointer-events="none">{ lines }</g>
+                { row(&fr, &lf, top, true) }
+                { row(&en, &le, bottom, false) }
+            </svg>
+            <p class="note">{ "Top: French output words (queries). Bottom: English input words (keys and values). Seeded weights: illustrative, not trained." }</p>
+        </div>
+    }
+}
+
+#[component]
+pub fn LessonPanel(props: &LessonProps) -> Html {
+    let n = props.step.min(STEPS.len() - 1);
+    let step = &STEPS[n];
+    let d = props.ondispatch.clone();
+    let rnn_sentence = use_state(|| AttrValue::from(HARRY));
+    let answer = use_state(|| None::<usize>);
+    {
+        let answer = answer.clone();
+        use_effect_with(n, move |_| answer.set(None));
+    }
+    let widget = match step.widget {
+        Widget::Rnn => {
+            let s = rnn_sentence.clone();
+            let answer = answer.clone();
+            html! { <RnnWidget sentence={(*rnn_sentence).clone()} onsentence={Callback::from(move |v| { s.set(v); answer.set(None); })} /> }
+        }
+        Widget::Cross => html! { <CrossWidget /> },
+        Widget::View(_) => html! { <p class="hint">{ "The view below is this step's widget: hover, click and change the options." }</p> },
+    };
+    let question = match options(step.check, &props.view, props.attention.as_deref(), &rnn_sentence) {
+        Some((opts, right, why)) => {
+            let verdict = answer.map(|k| {
+                if k == right {
+                    html! { <p class="verdict right" data-testid="verdict" data-correct="true">{ format!("Right. {why}") }</p> }
+                } else {
+                    html! { <p class="verdict wrong" data-testid="verdict" data-correct="false">{ format!("Not quite. {why}") }</p> }
+                }
+            });
+            html! {
+                <div class="question" role="group" aria-label="Check yourself">
+                    <p><b>{ "Check yourself: " }</b>{ step.question }</p>
+                    <div class="options">
+                        { for opts.iter().enumerate().map(|(k, o)| {
+                            let answer = answer.clone();
+                            html! { <button class="chip" data-testid="answer" data-answer={k.to_string()} data-right={(k == right).then_some("true")}
+                                            aria-pressed={(*answer == Some(k)).to_string()} onclick={move |_: MouseEvent| answer.set(Some(k))}>{ o.clone() }</button> }
+                        }) }
+                    </div>
+                    { verdict.unwrap_or_default() }
+                </div>
+            }
+        }
+        None => html! { <p class="hint">{ "Open the step's sentence again (the step link) to check the answer against the widget." }</p> },
+    };
+    let nav_button = |target: Option<usize>, label: &str, testid: &str| {
+        let d = d.clone();
+        html! { <button data-testid={testid.to_string()} disabled={target.is_none()}
+                        onclick={move |_: MouseEvent| if let Some(t) = target { d.emit(Action::OpenLesson(t)) }}>{ label.to_string() }</button> }
+    };
+    let close = {
+        let d = d.clone();
+        move |_: MouseEvent| d.emit(Action::CloseLesson)
+    };
+    html! {
+        <section class="lesson" aria-label="Lesson" data-testid="lesson" data-step={n.to_string()}>
+            <nav class="lesson-steps" aria-label="Lesson steps">
+                <ol>
+                    { for STEPS.iter().enumerate().map(|(k, s)| html! {
+                        <li><a href={format!("#lesson={k}")} aria-current={(k == n).then_some("step")} data-testid="step-link">{ format!("{}. {}", k + 1, s.title) }</a></li>
+                    }) }
+                </ol>
+            </nav>
+            <article>
+                <h2>{ format!("Step {} of {}: {}", n + 1, STEPS.len(), step.title) }</h2>
+                { for step.paragraphs.iter().map(|p| html! { <p>{ *p }</p> }) }
+                // Constant MathML from lesson.rs (never user text): the browser renders it natively.
+                <div class="formula">{ Html::from_html_unchecked(AttrValue::from(step.formula)) }</div>
+                { widget }
+                { question }
+                <div class="lesson-nav">
+                    { nav_button(n.checked_sub(1), "← Previous", "lesson-prev") }
+                    { nav_button((n + 1 < STEPS.len()).then_some(n + 1), "Next →", "lesson-next") }
+                    <button onclick={close} data-testid="lesson-close">{ "Leave the lesson" }</button>
+                </div>
+            </article>
+        </section>
+    }
+}

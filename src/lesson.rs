@@ -162,9 +162,9 @@ pub const STEPS: &[Step] = &[
             "Each colour is one head. Toggle heads, compare their small grids, or switch to the mean and max over heads.",
         ],
         formula: "<math display=\"block\"><mi>MultiHead</mi><mo>(</mo><mi>X</mi><mo>)</mo><mo>=</mo><mo>[</mo><msub><mi>head</mi><mn>1</mn></msub><mo>;</mo><mo>…</mo><mo>;</mo><msub><mi>head</mi><mi>h</mi></msub><mo>]</mo><msub><mi>W</mi><mi>o</mi></msub></math>",
-        widget: Widget::View(Preset { sentence: CAT, mode: Mode::MultiHead, model: None, layer: 0, head: 0, d_in: 8, d_out: 8, heads: 4, focus: Some(15) }),
+        widget: Widget::View(Preset { sentence: CAT, mode: Mode::MultiHead, model: None, layer: 0, head: 0, d_in: 8, d_out: 8, heads: 4, focus: Some(16) }),
         question: "Which token gets the most attention from 'jumped' (mean over the selected heads)?",
-        check: Question::MostAttended { query: 15 },
+        check: Question::MostAttended { query: 16 },
     },
     Step {
         slug: "real-heads",
@@ -205,6 +205,20 @@ mod tests {
             assert!(!s.paragraphs.is_empty() && s.paragraphs.len() <= 3, "{}", s.slug);
             assert!(s.formula.starts_with("<math") && s.formula.ends_with("</math>"), "{}", s.slug);
             assert!(!s.question.is_empty());
+        }
+    }
+
+    #[test]
+    fn toy_steps_focus_the_word_their_text_talks_about() {
+        let want = [("simplified", "journey"), ("trainable", "journey"), ("causal", "Your"), ("multi-head", "jumped")];
+        for (slug, word) in want {
+            let step = STEPS.iter().find(|s| s.slug == slug).expect("step");
+            let Widget::View(p) = step.widget else { panic!("{slug} has a view") };
+            let tokens = arcs_core::tokenize::tokenize(p.sentence);
+            assert_eq!(tokens[p.focus.expect("focus")].text, word, "{slug}");
+            if let Question::MostAttended { query } = step.check {
+                assert_eq!(Some(query), p.focus, "{slug}: the question is about the pinned token");
+            }
         }
     }
 

@@ -29,7 +29,7 @@ pub struct LessonProps {
 }
 
 /// Answer options for a question, and the index of the right one, from the numbers on screen.
-fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sentence: &str) -> Option<(Vec<String>, usize, String)> {
+fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sentence: &str, rnn_length: usize) -> Option<(Vec<String>, usize, String)> {
     match q {
         Question::MostAttended { query } => {
             let a = attention?;
@@ -50,7 +50,7 @@ fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sen
             Some((opts, right, format!("The weight is {w:.2}: '{}' comes after '{}'.", a.tokens.get(key)?, a.tokens.get(query)?)))
         }
         Question::RnnFaintest => {
-            let toks = words(rnn_sentence);
+            let toks: Vec<String> = words(rnn_sentence).into_iter().take(rnn_length.max(1)).collect();
             let share = rnn_final_state_share(toks.len(), RNN_DECAY);
             let (low, _) = share.iter().enumerate().min_by(|x, y| x.1.total_cmp(y.1))?;
             let why = format!("'{}' keeps {:.3} % of the final state.", toks[low], share[low] * 100.0);
@@ -79,14 +79,26 @@ fn cross_example() -> (Vec<String>, Vec<String>, arcs_core::tensor::Mat) {
 struct RnnProps {
     sentence: AttrValue,
     onsentence: Callback<AttrValue>,
+    /// How many of the sentence's words are read (the slider lengthens the sentence word by word).
+    length: usize,
+    onlength: Callback<usize>,
 }
 
 /// The RNN's final state versus attention: how much of each word reaches the end.
 #[component]
 fn RnnWidget(props: &RnnProps) -> Html {
-    let toks = words(&props.sentence);
+    let all = words(&props.sentence);
+    let toks: Vec<String> = all.iter().take(props.length.clamp(1, all.len().max(1))).cloned().collect();
     let n = toks.len();
     let share = rnn_final_state_share(n, RNN_DECAY);
+    let onlength = props.onlength.clone();
+    let slider = html! {
+        <label class="field">
+            <span>{ format!("words read: {n} of {}", all.len()) }</span>
+            <input type="range" min="1" max={all.len().to_string()} value={n.to_string()} data-testid="rnn-length"
+                   oninput={move |e: InputEvent| if let Some(v) = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok()).and_then(|i| i.value().parse().ok()) { onlength.emit(v) }} />
+        </label>
+    };
     // Attention from the last word to every word (simplified self-attention on seeded embeddings).
     let x = seeded_embeddings(&toks, SEED, D);
     let att = simplified(&x, Normalization::Softmax).attn_weights;
@@ -114,7 +126,7 @@ fn RnnWidget(props: &RnnProps) -> Html {
     let last: Vec<f32> = if n > 0 { att.row(n - 1).iter().copied().collect() } else { Vec::new() };
     html! {
         <div class="widget rnn">
-            <div class="heads">{ pick(HARRY, "Harry Potter …") }{ pick(CAT, "The cat that was sitting …") }</div>
+            <div class="heads">{ pick(HARRY, "Harry Potter …") }{ pick(CAT, "The cat that was sitting …") }{ slider }</div>
             { bars(&share, &format!("RNN encoder: share of each word in the single final state ({n} words)"), "rnn-share") }
             { bars(&last, &format!("Attention: what '{}' can read directly from every word", toks.last().map_or("", String::as_str)), "attention-share") }
             <p class="note">{ "Illustrative: the simplest recurrent cell (each step keeps 70 % of the state) and seeded embeddings." }</p>
@@ -169,12 +181,49 @@ fn CrossWidget() -> Html {
     }
 }
 
+/// The book's causal example three ways: −∞ before the softmax, zero-and-renormalise after it (the same
+/// numbers), and with dropout p = 0.5 (kept weights doubled).
+#[component]
+fn CausalSideBySide() -> Html {
+    use arcs_core::attention::{head_attention, Dropout, MaskStyle};
+    use arcs_core::tensor::max_abs_diff;
+    let x = arcs_core::book::inputs();
+    let w = arcs_core::book::causal_attention();
+    let base = HeadOptions { causal: true, ..HeadOptions::default() };
+    let neg = head_attention(&x, &w, &HeadOptions { mask_style: MaskStyle::NegInf, ..base.clone() }, 0);
+    let renorm = head_attention(&x, &w, &HeadOptions { mask_style: MaskStyle::Renormalize, ..base.clone() }, 0);
+    let drop = head_attention(&x, &w, &HeadOptions { dropout: Some(Dropout::Seeded { p: 0.5, seed: 123 }), ..base }, 0);
+    let dropped = drop.attn_weights_dropout.clone().unwrap_or_else(|| drop.attn_weights.clone());
+    let tokens = arcs_core::book::tokens();
+    let table = |title: &str, m: &arcs_core::tensor::Mat, testid: &str| html! {
+        <figure class="matrix" data-testid={testid.to_string()}>
+            <figcaption>{ title.to_string() }</figcaption>
+            <table><tbody>
+                { for (0..m.nrows()).map(|i| html! { <tr><th>{ tokens[i].clone() }</th>
+                    { for (0..m.ncols()).map(|j| html! { <td class={classes!((j > i).then_some("masked"))}>{ format!("{:.2}", m[(i, j)]) }</td> }) }
+                </tr> }) }
+            </tbody></table>
+        </figure>
+    };
+    html! {
+        <div class="widget side-by-side">
+            <div class="matrices">
+                { table("−∞ before softmax", &neg.attn_weights, "causal-neg-inf") }
+                { table("softmax, zero, renormalise", &renorm.attn_weights, "causal-renormalize") }
+                { table("with dropout p = 0.5", &dropped, "causal-dropout") }
+            </div>
+            <p class="note" data-testid="conventions-agree">{ format!("Largest difference between the two conventions: {:.1e}.", max_abs_diff(&neg.attn_weights, &renorm.attn_weights)) }</p>
+        </div>
+    }
+}
+
 #[component]
 pub fn LessonPanel(props: &LessonProps) -> Html {
     let n = props.step.min(STEPS.len() - 1);
     let step = &STEPS[n];
     let d = props.ondispatch.clone();
     let rnn_sentence = use_state(|| AttrValue::from(HARRY));
+    let rnn_length = use_state(|| usize::MAX);
     let answer = use_state(|| None::<usize>);
     {
         let answer = answer.clone();
@@ -182,14 +231,22 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
     }
     let widget = match step.widget {
         Widget::Rnn => {
-            let s = rnn_sentence.clone();
-            let answer = answer.clone();
-            html! { <RnnWidget sentence={(*rnn_sentence).clone()} onsentence={Callback::from(move |v| { s.set(v); answer.set(None); })} /> }
+            let (s, len) = (rnn_sentence.clone(), rnn_length.clone());
+            let (a1, a2) = (answer.clone(), answer.clone());
+            let len2 = rnn_length.clone();
+            html! { <RnnWidget sentence={(*rnn_sentence).clone()} length={*rnn_length}
+                               onsentence={Callback::from(move |v| { s.set(v); len.set(usize::MAX); a1.set(None); })}
+                               onlength={Callback::from(move |k| { len2.set(k); a2.set(None); })} /> }
         }
         Widget::Cross => html! { <CrossWidget /> },
+        Widget::View(_) if step.slug == "causal" => html! { <CausalSideBySide /> },
+        Widget::View(_) if step.slug == "real-heads" => html! {
+            <p>{ "Also: " }<a data-testid="smollm2-preset" href={format!("#model=smollm2&m=self&l=13&hd=8&f=16&pin=1&s={}", crate::url::encode_component(CAT))}>
+                { "SmolLM2, layer 13, head 8: 'jumped' looks back at 'cat'" }</a></p>
+        },
         Widget::View(_) => html! { <p class="hint">{ "The view below is this step's widget: hover, click and change the options." }</p> },
     };
-    let question = match options(step.check, &props.view, props.attention.as_deref(), &rnn_sentence) {
+    let question = match options(step.check, &props.view, props.attention.as_deref(), &rnn_sentence, *rnn_length) {
         Some((opts, right, why)) => {
             let verdict = answer.map(|k| {
                 if k == right {
@@ -236,7 +293,7 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
                 <h2>{ format!("Step {} of {}: {}", n + 1, STEPS.len(), step.title) }</h2>
                 { for step.paragraphs.iter().map(|p| html! { <p>{ *p }</p> }) }
                 // Constant MathML from lesson.rs (never user text): the browser renders it natively.
-                <div class="formula">{ Html::from_html_unchecked(AttrValue::from(step.formula)) }</div>
+                <div class="lesson-formula">{ Html::from_html_unchecked(AttrValue::from(step.formula)) }</div>
                 { widget }
                 { question }
                 <div class="lesson-nav">

@@ -1,6 +1,7 @@
 // The app as a user drives it, in Debian's Chromium. Screenshots of every mode land in
 // test-results/screenshots/ (look at them); browser timings in bench/out/e2e-perf.json.
 import { test, expect } from '@playwright/test';
+import { guard } from './guard.mjs';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,15 +15,7 @@ function attnJson(args) {
 }
 
 // Every test: no dialogs, no page errors, no request to any origin but the page's own.
-test.beforeEach(async ({ page, baseURL }) => {
-  const origin = new URL(baseURL).origin;
-  page.on('dialog', (d) => { throw new Error(`unexpected dialog: ${d.message()}`); });
-  page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) throw new Error(`request to another origin: ${u}`);
-  });
-});
+test.beforeEach(async ({ page, baseURL }) => guard(page, baseURL));
 
 async function arcs(page) {
   await page.waitForSelector('path[data-from]');

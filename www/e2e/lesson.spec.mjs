@@ -1,15 +1,13 @@
 // The lesson, walked as a learner (and a teacher pasting step links) would.
 import { test, expect } from '@playwright/test';
+import { guard } from './guard.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const SHOTS = path.resolve('test-results/screenshots');
 fs.mkdirSync(SHOTS, { recursive: true });
 
-test.beforeEach(async ({ page }) => {
-  page.on('dialog', (d) => { throw new Error(`unexpected dialog: ${d.message()}`); });
-  page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
-});
+test.beforeEach(async ({ page, baseURL }) => guard(page, baseURL));
 
 test('every step opens from its own link, renders its formula, and its question checks against the widget', async ({ page }) => {
   test.setTimeout(180_000);
@@ -24,7 +22,7 @@ test('every step opens from its own link, renders its formula, and its question 
     await page.goto(`./#lesson=${k}`);
     const lesson = page.getByTestId('lesson');
     await expect(lesson).toHaveAttribute('data-step', String(k));
-    const ns = await page.evaluate(() => document.querySelector('.formula math')?.namespaceURI);
+    const ns = await page.evaluate(() => document.querySelector('.lesson-formula math')?.namespaceURI);
     expect(ns).toBe('http://www.w3.org/1998/Math/MathML');
     if (k === steps - 1) {
       await page.waitForSelector('[data-testid="model-status"][data-ready="true"]', { timeout: 120_000 });
@@ -39,6 +37,26 @@ test('every step opens from its own link, renders its formula, and its question 
     await expect(page.getByTestId('verdict')).toHaveAttribute('data-correct', 'true');
     await page.screenshot({ path: `${SHOTS}/lesson-${k}.png`, fullPage: true });
   }
+});
+
+test('the RNN step lengthens its sentence; the causal step compares conventions; the last step links SmolLM2', async ({ page }) => {
+  test.setTimeout(120_000);
+  await page.goto('./#lesson=0');
+  const share = page.getByTestId('rnn-share');
+  await page.getByTestId('rnn-length').fill('3');
+  await expect(share.locator('.bar-cell')).toHaveCount(3);
+  await page.getByTestId('rnn-length').fill('12');
+  await expect(share.locator('.bar-cell')).toHaveCount(12);
+  await page.goto('about:blank');
+  await page.goto('./#lesson=4');
+  await expect(page.getByTestId('causal-neg-inf')).toBeVisible();
+  await expect(page.getByTestId('conventions-agree')).toContainText(/e-[0-9]+|0\.0e0/);
+  await page.goto('about:blank');
+  await page.goto('./#lesson=6');
+  await page.getByTestId('smollm2-preset').click();
+  await page.waitForSelector('[data-testid="model-status"][data-ready="true"]', { timeout: 120_000 });
+  const w = +(await page.locator('path[data-focused="true"][data-to="1"]').getAttribute('data-weight'));
+  expect(w).toBeGreaterThan(0.5); // 'jumped' -> 'cat' in layer 13, head 8
 });
 
 test('keyboard only: Next and Previous walk the steps, and the link follows', async ({ page }) => {

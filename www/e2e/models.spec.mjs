@@ -1,6 +1,7 @@
 // Real models through the real UI path: page -> worker -> download (verified, cached) -> forward -> arcs.
 // The drawn weights are checked against HF transformers' numbers in ../shared/reference.
 import { test, expect } from '@playwright/test';
+import { guard } from './guard.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -12,14 +13,7 @@ fs.mkdirSync(SHOTS, { recursive: true });
 
 test.setTimeout(180_000);
 
-test.beforeEach(async ({ page, baseURL }) => {
-  const origin = new URL(baseURL).origin;
-  page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) throw new Error(`request to another origin: ${u}`);
-  });
-});
+test.beforeEach(async ({ page, baseURL }) => guard(page, baseURL));
 
 async function ready(page) {
   await page.waitForSelector('[data-testid="model-status"][data-ready="true"]', { timeout: 150_000 });

@@ -1,20 +1,13 @@
 // Bad input, broken links, broken files, hostile strings: nothing breaks, nothing runs, nothing leaks.
 // Every test also fails on a dialog, a page error or a request to another origin (beforeEach).
 import { test, expect } from '@playwright/test';
+import { guard } from './guard.mjs';
 import fs from 'node:fs';
 
 // page.route cannot see requests made by a service worker: keep it out of these tests.
 test.use({ serviceWorkers: 'block' });
 
-test.beforeEach(async ({ page, baseURL }) => {
-  const origin = new URL(baseURL).origin;
-  page.on('dialog', (d) => { throw new Error(`unexpected dialog: ${d.message()}`); });
-  page.on('pageerror', (e) => { throw new Error(`page error: ${e.message}`); });
-  page.on('request', (r) => {
-    const u = r.url();
-    if (!u.startsWith(origin) && !u.startsWith('data:') && !u.startsWith('blob:')) throw new Error(`request to another origin: ${u}`);
-  });
-});
+test.beforeEach(async ({ page, baseURL }) => guard(page, baseURL));
 
 const HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', 'javascript:alert(1)'];
 

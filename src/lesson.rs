@@ -134,7 +134,7 @@ pub const STEPS: &[Step] = &[
         ],
         formula: "<math display=\"block\"><mi>Q</mi><mo>=</mo><mi>X</mi><msub><mi>W</mi><mi>q</mi></msub><mo>,</mo><mspace width=\"0.5em\"/><mi>K</mi><mo>=</mo><mi>X</mi><msub><mi>W</mi><mi>k</mi></msub><mo>,</mo><mspace width=\"0.5em\"/><mi>V</mi><mo>=</mo><mi>X</mi><msub><mi>W</mi><mi>v</mi></msub><mspace width=\"1.5em\"/><mi>Z</mi><mo>=</mo><mi>softmax</mi><mo>(</mo><mfrac><mrow><mi>Q</mi><msup><mi>K</mi><mi>T</mi></msup></mrow><msqrt><msub><mi>d</mi><mi>k</mi></msub></msqrt></mfrac><mo>)</mo><mi>V</mi></math>",
         widget: Widget::View(Preset::book(Mode::SelfAttention, Some(1))),
-        question: "With trained-from-seed weights, which token gets the most attention from 'journey' now?",
+        question: "With the chapter's weights (random, seed 123), which token gets the most attention from 'journey' now?",
         check: Question::MostAttended { query: 1 },
     },
     Step {

@@ -281,3 +281,16 @@ test('performance figures (measured, not asserted)', async ({ page }) => {
   fs.writeFileSync('bench/out/e2e-perf.json', JSON.stringify(out, null, 2));
   console.log(JSON.stringify(out));
 });
+
+test.describe('touch', () => {
+  test.use({ hasTouch: true, viewport: { width: 390, height: 844 } });
+  test('tap pins a token, tap again unpins', async ({ page }) => {
+    await page.goto('./');
+    await page.waitForSelector('path[data-from]');
+    await page.tap('[data-token-index="2"]');
+    await expect(page.locator('[data-token-index="2"]')).toHaveAttribute('aria-pressed', 'true');
+    await expect(page.locator('path[data-focused="true"][data-from="2"]')).toHaveCount(6);
+    await page.tap('[data-token-index="2"]');
+    await expect(page.locator('[data-token-index="2"]')).toHaveAttribute('aria-pressed', 'false');
+  });
+});

@@ -17,6 +17,12 @@ test('dist/ uses only relative URLs and ships what installing needs', async ({ p
     const r = await request.get(new URL(icon.src, new URL(href, page.url())).href);
     expect(r.ok()).toBe(true);
   }
+  // Chromium's own verdict on installing the page as an app.
+  const cdp = await page.context().newCDPSession(page);
+  await page.evaluate(() => navigator.serviceWorker.ready);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  // Test browser contexts are incognito, which alone blocks installing; nothing else may.
+  expect(installabilityErrors.filter((e) => e.errorId !== 'in-incognito')).toEqual([]);
   const models = await (await request.get(new URL('models/manifest.json', page.url()).href)).json();
   for (const m of [models.minilm, models.smollm2]) for (const f of m.files) expect(f.bytes).toBeLessThanOrEqual(50_000_000);
 });

@@ -365,27 +365,35 @@ pub fn forward_smollm2(model: &arcs_smollm2::SmolLm2, text: &str) -> Result<Forw
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
     check_len(ModelKind::SmolLm2, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
-    let n = enc.ids.len();
-    let mut attention = Vec::with_capacity(arcs_smollm2::NUM_LAYERS * arcs_smollm2::NUM_HEADS * n * n);
-    for l in &out.layers {
-        flatten_heads(n, l.attn_weights.iter().map(|m| m.data.as_slice()), &mut attention);
-    }
     let block = |m: &arcs_smollm2::Matrix| Block::from_row_major(m.rows, m.cols, m.data.clone());
     let guess = |t: &arcs_smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
-    Ok(Forward {
-        model: ModelKind::SmolLm2,
-        text: text.to_string(),
-        tokens: enc.tokens,
-        offsets: enc.offsets.into_iter().map(Some).collect(),
-        attention: Floats(attention),
-        layers: out
-            .layers
-            .iter()
-            .map(|l| LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
-            .collect(),
-        top5_next: out.top5_next.iter().map(guess).collect(),
-        next_per_position: out.argmax_next_per_position.iter().map(guess).collect(),
-    })
+    let layers = out.layers.iter().map(|l| {
+        let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data.as_slice()).collect();
+        (heads, LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
+    });
+    let mut f = assemble(ModelKind::SmolLm2, text, enc.tokens, enc.offsets.into_iter().map(Some).collect(), layers);
+    f.top5_next = out.top5_next.iter().map(guess).collect();
+    f.next_per_position = out.argmax_next_per_position.iter().map(guess).collect();
+    Ok(f)
+}
+
+/// The shared tail of both forward functions: every layer's heads flattened into one block
+/// (layer-major, then head, then row) and its details kept.
+fn assemble<'a>(
+    model: ModelKind,
+    text: &str,
+    tokens: Vec<String>,
+    offsets: Vec<Option<(usize, usize)>>,
+    layers: impl Iterator<Item = (Vec<&'a [f32]>, LayerBlocks)>,
+) -> Forward {
+    let n = tokens.len();
+    let mut attention = Vec::with_capacity(model.num_layers() * model.num_heads() * n * n);
+    let mut blocks = Vec::with_capacity(model.num_layers());
+    for (heads, details) in layers {
+        flatten_heads(n, heads.into_iter(), &mut attention);
+        blocks.push(details);
+    }
+    Forward { model, text: text.to_string(), tokens, offsets, attention: Floats(attention), layers: blocks, top5_next: Vec::new(), next_per_position: Vec::new() }
 }
 
 /// MiniLM on a text: every layer's attention and details.
@@ -393,26 +401,12 @@ pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward
     let enc = model.tokenizer().encode(text);
     check_len(ModelKind::MiniLm, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
-    let n = enc.ids.len();
-    let mut attention = Vec::with_capacity(arcs_minilm::NUM_LAYERS * arcs_minilm::NUM_HEADS * n * n);
-    for l in &out.layers {
-        flatten_heads(n, l.attn_weights.iter().map(|m| m.data()), &mut attention);
-    }
     let block = |m: &arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
-    Ok(Forward {
-        model: ModelKind::MiniLm,
-        text: text.to_string(),
-        tokens: enc.tokens,
-        offsets: enc.offsets,
-        attention: Floats(attention),
-        layers: out
-            .layers
-            .iter()
-            .map(|l| LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
-            .collect(),
-        top5_next: Vec::new(),
-        next_per_position: Vec::new(),
-    })
+    let layers = out.layers.iter().map(|l| {
+        let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data()).collect();
+        (heads, LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
+    });
+    Ok(assemble(ModelKind::MiniLm, text, enc.tokens, enc.offsets, layers))
 }
 
 #[cfg(test)]

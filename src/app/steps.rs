@@ -170,7 +170,9 @@ fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified:
         out.push(matrix(a, Sel::Head(h, Step::Keys), "keys", f("keys"), focus));
         out.push(matrix(a, Sel::Head(h, Step::Values), "values", f("values"), focus));
     }
-    out.push(matrix(a, Sel::Head(h, Step::Scores), "attn_scores", f("attn_scores"), focus));
+    // Simplified attention has no projections: Q = K = V = X, and the formulas say so.
+    let scores_formula = if simplified { "attn_scores = X Xᵀ" } else { f("attn_scores") };
+    out.push(matrix(a, Sel::Head(h, Step::Scores), "attn_scores", scores_formula, focus));
     if !simplified {
         out.push(matrix(a, Sel::Head(h, Step::Scaled), "scaled_scores", f("scaled_scores"), focus));
     }
@@ -195,7 +197,8 @@ fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified:
     if hs.attn_weights_dropout.is_some() {
         out.push(matrix(a, Sel::Head(h, Step::Dropout), "attn_weights_dropout", f("attn_weights_dropout"), focus));
     }
-    out.push(matrix(a, Sel::Head(h, Step::Context), "context_vec", f("context_vec"), focus));
+    let context_formula = if simplified { "context_vec = attn_weights X" } else { f("context_vec") };
+    out.push(matrix(a, Sel::Head(h, Step::Context), "context_vec", context_formula, focus));
     out.into_iter().collect()
 }
 

@@ -1,5 +1,7 @@
 //! Native forward-pass timings of the real models (`./x bench`): medians of several runs at 8, 32 and
 //! 128 tokens, written to bench/out/native-models.json. Needs models/ (`./x models`).
+//! Also writes bench/out/inputs.json, the token ids of every benchmark sentence, so the peers (candle,
+//! ONNX Runtime Web, PyTorch) run on exactly the same tokens. `--inputs-only` writes just that file.
 
 use attention_arcs::models::{forward_minilm, forward_smollm2};
 use std::time::Instant;
@@ -31,6 +33,9 @@ fn main() -> Result<(), String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let read = |p: &str| std::fs::read(root.join(p)).map_err(|e| format!("{p}: {e} (run ./x models)"));
     let mut out = serde_json::Map::new();
+    let inputs_only = std::env::args().any(|a| a == "--inputs-only");
+    let dir = root.join("bench/out");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
     let t = Instant::now();
     let minilm = arcs_minilm::MiniLm::from_bundle(&read("models/minilm/minilm.bundle")?).map_err(|e| e.to_string())?;
@@ -38,6 +43,23 @@ fn main() -> Result<(), String> {
     let t = Instant::now();
     let smol = arcs_smollm2::SmolLm2::from_gguf(read("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?).map_err(|e| e.to_string())?;
     out.insert("smollm2_load_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
+
+    let mut inputs = serde_json::Map::new();
+    for (name, encode) in [
+        ("minilm", &(|t: &str| minilm.tokenizer().encode(t).ids) as &dyn Fn(&str) -> Vec<u32>),
+        ("smollm2", &|t: &str| smol.tokenizer().encode(t).ids),
+    ] {
+        let sizes: serde_json::Map<_, _> = [8usize, 32, 128]
+            .iter()
+            .map(|&n| (n.to_string(), serde_json::json!({"text": sentence(n), "ids": encode(&sentence(n))})))
+            .collect();
+        inputs.insert(name.into(), sizes.into());
+    }
+    let text = serde_json::to_string_pretty(&inputs).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("inputs.json"), text).map_err(|e| e.to_string())?;
+    if inputs_only {
+        return Ok(());
+    }
 
     for n in [8usize, 32, 128] {
         let text = sentence(n);
@@ -49,8 +71,6 @@ fn main() -> Result<(), String> {
         eprintln!("smollm2 {toks:4} tokens: median {med:8.1} ms");
         out.insert(format!("smollm2_forward_ms_{n}"), serde_json::json!({"median": med, "samples": samples, "tokens": toks}));
     }
-    let dir = root.join("bench/out");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("native-models.json"), text).map_err(|e| e.to_string())?;
     Ok(())

@@ -400,7 +400,7 @@ fn assemble<'a>(
 pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward, String> {
     let enc = model.tokenizer().encode(text);
     check_len(ModelKind::MiniLm, enc.ids.len())?;
-    let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
+    let out = model.forward_attention(&enc.ids).map_err(|e| e.to_string())?;
     let block = |m: &arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
     let layers = out.layers.iter().map(|l| {
         let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data()).collect();

@@ -136,6 +136,19 @@ pub fn set_root_theme(dark: bool) {
     }
 }
 
+/// Whether this browser runs WebAssembly SIMD (128-bit). The model worker exists in two builds: one
+/// compiled with SIMD (several times faster on the models' matrix products) and a plain one for
+/// browsers without it; a module with SIMD instructions anywhere would not even load there, so the
+/// choice has to be made before the worker starts.
+pub fn wasm_simd_supported() -> bool {
+    // The smallest module using SIMD: one function `() -> v128` computing
+    // `i8x16.popcnt(i8x16.splat(i32.const 0))`.
+    const PROBE: [u8; 31] = [
+        0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+    ];
+    js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&PROBE[..]).into()).unwrap_or(false)
+}
+
 /// Publishes measurements on `window.__arcsPerf` for the browser benchmark script (nothing is sent
 /// anywhere; the script reads it from the page).
 pub fn publish_perf<T: Serialize>(perf: &T) {

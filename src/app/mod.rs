@@ -110,6 +110,8 @@ pub struct ModelState {
     /// A request is waiting for the worker, which was last heard from at `last_heard` (ms).
     pub pending: bool,
     pub last_heard: f64,
+    /// When the newest request was sent (ms).
+    pub sent_at: f64,
     /// The worker has said nothing for [`STALL_MS`] while a request waits: it may have crashed.
     pub stalled: bool,
 }
@@ -145,6 +147,7 @@ impl Reducible for ModelState {
             ModelMsg::Sent(id, kind) => {
                 s.pending = true;
                 s.latest = id;
+                s.sent_at = s.last_heard;
                 if matches!(s.status.get(&kind), None | Some(Status::Idle) | Some(Status::Failed(_))) {
                     s.status.insert(kind, Status::Loading { stage: "starting".into(), loaded: 0, total: 0 });
                 }
@@ -174,6 +177,7 @@ impl Reducible for ModelState {
                 PERF.with(|p| {
                     let mut p = p.borrow_mut();
                     p.last_forward_ms = forward_ms;
+                    p.last_roundtrip_ms = s.last_heard - s.sent_at;
                     p.last_forward_tokens = run.num_tokens();
                     p.forwards += 1;
                     p.worker_wasm_memory_bytes = p.worker_wasm_memory_bytes.max(wasm_memory_bytes);
@@ -212,6 +216,10 @@ struct Perf {
     last_forward_ms: f64,
     last_forward_tokens: usize,
     forwards: u32,
+    /// Request to result in the page (the worker's forward pass plus handing the result over).
+    last_roundtrip_ms: f64,
+    /// Which model worker build runs: "simd" or "plain" (see [`dom::wasm_simd_supported`]).
+    worker_build: &'static str,
     /// Peak WebAssembly memory of the model worker (it never shrinks).
     worker_wasm_memory_bytes: u64,
     /// The page's own WebAssembly memory after the last recompute.
@@ -253,8 +261,13 @@ pub fn App() -> Html {
         let epoch = epoch.clone();
         Callback::from(move |_| epoch.set(*epoch + 1))
     };
+    let path = use_memo((), |_| {
+        let simd = dom::wasm_simd_supported();
+        PERF.with(|p| p.borrow_mut().worker_build = if simd { "simd" } else { "plain" });
+        if simd { "worker-simd.js" } else { "worker.js" }
+    });
     html! {
-        <ReactorProvider<ModelWorker> key={*epoch} path="worker.js">
+        <ReactorProvider<ModelWorker> key={*epoch} path={*path}>
             <Main {onrestart} />
         </ReactorProvider<ModelWorker>>
     }

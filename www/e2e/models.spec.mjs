@@ -36,6 +36,8 @@ test('MiniLM in the browser draws HF transformers\' attention (bundle tolerance 
   let worst = 0;
   for (const { head, to, w } of got) worst = Math.max(worst, Math.abs(w - s.attentions[3][head][it][to]));
   expect(worst).toBeLessThan(2e-2);
+  // Chromium has WebAssembly SIMD, so the SIMD build of the worker ran.
+  expect(await page.evaluate(() => window.__arcsPerf.worker_build)).toBe('simd');
   await page.screenshot({ path: `${SHOTS}/minilm-multi-head.png`, fullPage: true });
 
   // "Which head links these words?" finds layer 3 head 1 for it -> animal.
@@ -66,6 +68,22 @@ test('MiniLM in the browser draws HF transformers\' attention (bundle tolerance 
   await expect(page.getByTestId('joined-word').first()).toBeVisible();
   await expect(page.getByTestId('joined-word')).toContainText(['embeddings']);
   await expect.poll(() => page.url()).toContain('pieces=join');
+});
+
+test('a browser without WebAssembly SIMD gets the plain worker build, with the same attention', async ({ page }) => {
+  // Pretend SIMD is missing: the app's feature probe is the only WebAssembly.validate call.
+  await page.addInitScript(() => { WebAssembly.validate = () => false; });
+  const s = minilm.sentences.find((x) => x.id === 's4_animal_it');
+  await page.goto('./#model=minilm&m=multi-head&l=3&s=' + encodeURIComponent(s.text));
+  await ready(page);
+  expect(await page.evaluate(() => window.__arcsPerf.worker_build)).toBe('plain');
+  const it = s.tokens.indexOf('it');
+  await page.hover(`[data-token-index="${it}"]`);
+  const got = await focusedWeights(page);
+  expect(got.length).toBeGreaterThan(12 * 10);
+  let worst = 0;
+  for (const { head, to, w } of got) worst = Math.max(worst, Math.abs(w - s.attentions[3][head][it][to]));
+  expect(worst).toBeLessThan(2e-2);
 });
 
 test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {

@@ -146,10 +146,10 @@ test('a worker that never answers is noticed and can be restarted', async ({ con
   test.setTimeout(120_000);
   // A page of its own: the broken worker reports its failure as a page error, which is the point here.
   const page = await context.newPage();
-  await page.route('**/worker_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
+  await page.route('**/worker*_bg.wasm', (r) => r.fulfill({ status: 404, body: 'gone' }));
   await page.goto('./#model=minilm&s=' + encodeURIComponent('kept sentence'));
   await expect(page.getByTestId('model-stalled')).toBeVisible({ timeout: 45_000 });
-  await page.unroute('**/worker_bg.wasm');
+  await page.unroute('**/worker*_bg.wasm');
   await page.getByRole('button', { name: 'Restart the model worker' }).click();
   await page.waitForSelector('[data-testid="model-status"][data-ready="true"]', { timeout: 60_000 });
   await expect(page.getByTestId('sentence-input')).toHaveValue('kept sentence');

@@ -575,12 +575,7 @@ fn read_matrix(
     let stream_len = u32_at(cur.take(4, name)?, 0) as usize;
     let stream = cur.take(stream_len, name)?;
     let data = decode_values(name, lengths, stream, rows * cols)?;
-    Ok(WeightMatrix::Quantized {
-        rows,
-        cols,
-        data,
-        steps,
-    })
+    Ok(WeightMatrix::quantized(rows, cols, data, steps))
 }
 
 fn read_f16(cur: &mut Cursor<'_>, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
@@ -749,12 +744,7 @@ mod tests {
             })
             .chain([32767, -32767, 0, 1, -1, 2, -2])
             .collect();
-        let m = WeightMatrix::Quantized {
-            rows: 1,
-            cols: values.len(),
-            data: values.clone(),
-            steps: vec![0.5],
-        };
+        let m = WeightMatrix::quantized(1, values.len(), values.clone(), vec![0.5]);
         let mut out = Vec::new();
         write_matrix(&m, 1.0, &mut out);
         let mut cur = Cursor {
@@ -780,12 +770,7 @@ mod tests {
         )
         .is_err());
         // A single symbol still gets a 1-bit code.
-        let zeros = WeightMatrix::Quantized {
-            rows: 2,
-            cols: 3,
-            data: vec![0; 6],
-            steps: vec![0.0, 0.0],
-        };
+        let zeros = WeightMatrix::quantized(2, 3, vec![0; 6], vec![0.0, 0.0]);
         let mut out = Vec::new();
         write_matrix(&zeros, 1.0, &mut out);
         assert_eq!(

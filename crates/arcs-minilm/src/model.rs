@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::kernels::{
-    axpy, dot, gelu_in_place, layer_norm_in_place, matmul_t, softmax_in_place, WeightMatrix,
+    axpy, gelu_in_place, layer_norm_in_place, matmul_t, matmul_t_f32, softmax_in_place, WeightMatrix,
 };
 use crate::{Config, Matrix, ModelError, WordPiece};
 
@@ -45,13 +45,14 @@ pub struct LayerOutput {
 pub struct MiniLmOutput {
     /// One entry per encoder layer, in order.
     pub layers: Vec<LayerOutput>,
-    /// `n x 384`: output of the last layer (Hugging Face's `last_hidden_state`).
-    pub last_hidden_state: Matrix,
+    /// `n x 384`: output of the last layer (Hugging Face's `last_hidden_state`); `None` from
+    /// [`MiniLm::forward_attention`], which stops before the last layer's output.
+    pub last_hidden_state: Option<Matrix>,
 }
 
 impl MiniLmOutput {
     pub fn num_tokens(&self) -> usize {
-        self.last_hidden_state.rows()
+        self.layers.first().map_or(0, |l| l.layer_input.rows())
     }
 
     /// Attention weights of `layer`, `head` (`n x n`, row = query). Panics if out of range.
@@ -377,6 +378,17 @@ impl MiniLm {
     /// Runs the encoder on `ids` (as from [`WordPiece::encode`], `[CLS]`/`[SEP]` included, token
     /// type 0, no padding) and returns every layer's intermediate values.
     pub fn forward(&self, ids: &[u32]) -> Result<MiniLmOutput, ModelError> {
+        self.run(ids, true)
+    }
+
+    /// Like [`MiniLm::forward`] but stops once the last layer's attention is known: that layer's
+    /// output projection and feed-forward block, which no attention weight depends on, are
+    /// skipped (an eighth of the work). `last_hidden_state` is `None`.
+    pub fn forward_attention(&self, ids: &[u32]) -> Result<MiniLmOutput, ModelError> {
+        self.run(ids, false)
+    }
+
+    fn run(&self, ids: &[u32], last_output: bool) -> Result<MiniLmOutput, ModelError> {
         let c = &self.config;
         let n = ids.len();
         if n == 0 {
@@ -415,8 +427,10 @@ impl MiniLm {
         );
 
         let mut layers = Vec::with_capacity(self.layers.len());
-        for layer in &self.layers {
-            let (out, next) = layer.forward(hidden, c);
+        let mut hidden = Some(hidden);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let Some(input) = hidden.take() else { break };
+            let (out, next) = layer.forward(input, c, last_output || i + 1 < self.layers.len());
             layers.push(out);
             hidden = next;
         }
@@ -425,6 +439,13 @@ impl MiniLm {
             last_hidden_state: hidden,
         })
     }
+}
+
+/// Columns `cols` of every row of `m`, as their own matrix.
+fn columns(m: &Matrix, cols: std::ops::Range<usize>) -> Matrix {
+    let width = cols.len();
+    let data: Vec<f32> = (0..m.rows()).flat_map(|i| m.row(i)[cols.clone()].iter().copied()).collect();
+    Matrix::from_vec(m.rows(), width, data).unwrap_or_default()
 }
 
 fn matrix_from(
@@ -448,8 +469,9 @@ fn matrix_from(
 
 impl EncoderLayer {
     /// One post-LayerNorm BERT layer. Takes ownership of its input so it can be handed back in
-    /// the [`LayerOutput`] without a copy; returns that record and the next hidden state.
-    fn forward(&self, x: Matrix, c: &Config) -> (LayerOutput, Matrix) {
+    /// the [`LayerOutput`] without a copy; returns that record and, if `output`, the next hidden
+    /// state (without it, the work stops once the attention weights are known).
+    fn forward(&self, x: Matrix, c: &Config, output: bool) -> (LayerOutput, Option<Matrix>) {
         let n = x.rows();
         let head_dim = c.head_dim;
         // All heads at once: n x (num_heads * head_dim); head h owns columns h*head_dim..(h+1)*head_dim,
@@ -461,24 +483,38 @@ impl EncoderLayer {
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context_vec = Matrix::zeros(n, c.hidden_size); // n x d, heads concatenated back
         let mut attn_weights = Vec::with_capacity(c.num_heads);
+        let no_bias_n = vec![0.0f32; n];
+        let no_bias_hd = vec![0.0f32; head_dim];
         for h in 0..c.num_heads {
             let cols = h * head_dim..(h + 1) * head_dim; // this head's slice of each row
-            let mut weights = Matrix::zeros(n, n); // attn_scores, softmaxed in place: n_query x n_key
+            // Per-head copies so both products run through the blocked matmul kernel.
+            let q_h = columns(&queries, cols.clone()); // n x head_dim
+            let k_h = columns(&keys, cols.clone()); // n x head_dim
+            let v_h_t = columns(&values, cols.clone()).transposed(); // head_dim x n
+            let mut weights = matmul_t_f32(&q_h, &k_h, &no_bias_n); // attn_scores: n_query x n_key
             for i in 0..n {
-                let query = &queries.row(i)[cols.clone()];
                 let attn_scores = weights.row_mut(i);
-                for (j, s) in attn_scores.iter_mut().enumerate() {
-                    *s = dot(query, &keys.row(j)[cols.clone()]) * scale;
-                }
+                attn_scores.iter_mut().for_each(|s| *s *= scale);
                 softmax_in_place(attn_scores);
-                let ctx = &mut context_vec.row_mut(i)[cols.clone()];
-                for (j, &w) in weights.row(i).iter().enumerate() {
-                    axpy(ctx, w, &values.row(j)[cols.clone()]);
-                }
+            }
+            let ctx = matmul_t_f32(&weights, &v_h_t, &no_bias_hd); // n x head_dim
+            for i in 0..n {
+                context_vec.row_mut(i)[cols.clone()].copy_from_slice(ctx.row(i));
             }
             attn_weights.push(weights);
         }
 
+        let record = LayerOutput {
+            layer_input: x,
+            queries,
+            keys,
+            values,
+            attn_weights,
+        };
+        if !output {
+            return (record, None);
+        }
+        let x = &record.layer_input;
         let mut attn_out = self.out_proj.forward(&context_vec); // n x d
         axpy(attn_out.data_mut(), 1.0, x.data());
         layer_norm_in_place(
@@ -499,15 +535,6 @@ impl EncoderLayer {
             c.layer_norm_eps,
         );
 
-        (
-            LayerOutput {
-                layer_input: x,
-                queries,
-                keys,
-                values,
-                attn_weights,
-            },
-            out,
-        )
+        (record, Some(out))
     }
 }

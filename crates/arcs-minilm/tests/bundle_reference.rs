@@ -65,7 +65,7 @@ fn bundle_attention_is_close_to_hugging_face() {
             }
         }
         for (i, ref_row) in s.last_hidden_state.iter().enumerate() {
-            for (&got, &want) in out.last_hidden_state.row(i).iter().zip(ref_row) {
+            for (&got, &want) in out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").row(i).iter().zip(ref_row) {
                 max_hidden = max_hidden.max((got - want).abs());
             }
         }
@@ -84,4 +84,20 @@ fn bundle_attention_is_close_to_hugging_face() {
         agreement >= MIN_TOP_KEY_AGREEMENT,
         "top-key agreement {agreement}"
     );
+}
+
+#[test]
+fn attention_only_pass_gives_the_same_attention() {
+    if !common::model_present("attention_only_pass_gives_the_same_attention") {
+        return;
+    }
+    let model = MiniLm::from_bundle(common::bundle_bytes()).expect("bundle loads");
+    let ids = model.tokenizer().encode("The animal didn't cross the street because it was too tired.").ids;
+    let full = model.forward(&ids).expect("forward");
+    let short = model.forward_attention(&ids).expect("forward_attention");
+    assert!(full.last_hidden_state.is_some());
+    assert!(short.last_hidden_state.is_none());
+    assert_eq!(short.num_tokens(), ids.len());
+    // Bit for bit: the skipped work comes after every attention weight.
+    assert_eq!(full.layers, short.layers);
 }

@@ -1,0 +1,52 @@
+// node bench/wasm-models/chromium.mjs VARIANT [--runs N] [--smollm2]: the same timings as run.mjs, in
+// headless Chromium (a page of its own, no app), for the wasm build bench/out/wasm-models/VARIANT-web.
+import { chromium } from 'playwright';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+const variant = process.argv[2] || 'simd';
+const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
+const model = process.argv.includes('--smollm2') ? 'smollm2' : 'minilm';
+const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
+const server = http.createServer((req, res) => {
+  const f = path.join(process.cwd(), decodeURIComponent(new URL(req.url, 'http://x').pathname));
+  if (req.url === '/') { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>bench</title>'); return; }
+  fs.readFile(f, (err, data) => {
+    if (err) { res.statusCode = 404; res.end(); return; }
+    res.setHeader('content-type', types[path.extname(f)] || 'application/octet-stream');
+    res.end(data);
+  });
+}).listen(0, '127.0.0.1');
+await new Promise((r) => server.once('listening', r));
+const base = `http://127.0.0.1:${server.address().port}/`;
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+try {
+  const page = await browser.newPage();
+  page.on('console', (m) => console.log(m.text()));
+  await page.goto(base);
+  const out = await page.evaluate(async ({ variant, RUNS, model }) => {
+    const m = await import(`/bench/out/wasm-models/${variant}-web/wasm_models_bench.js`);
+    await m.default();
+    const inputs = await (await fetch('/bench/out/inputs.json')).json();
+    const bytes = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
+    const net = model === 'minilm' ? new m.MiniLm(await bytes('/models/minilm/minilm.bundle'))
+      : new m.SmolLm2(await bytes('/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'));
+    const res = {};
+    for (const n of ['8', '32', '128']) {
+      const ids = Uint32Array.from(inputs[model][n].ids);
+      for (let i = 0; i < 3; i++) net.forward(ids);
+      const xs = [];
+      let check = 0;
+      for (let i = 0; i < (n === '128' ? Math.min(RUNS, 3) : RUNS); i++) {
+        const t = performance.now(); check = net.forward(ids); xs.push(performance.now() - t);
+      }
+      xs.sort((a, b) => a - b);
+      res[n] = { median: xs[Math.floor(xs.length / 2)], min: xs[0], max: xs[xs.length - 1], check };
+    }
+    return res;
+  }, { variant, RUNS, model });
+  for (const [n, r] of Object.entries(out)) console.log(`${model} ${variant} ${n}: median ${r.median.toFixed(1)} ms (min ${r.min.toFixed(1)}, max ${r.max.toFixed(1)}) check ${r.check}`);
+} finally {
+  await browser.close();
+  server.close();
+}

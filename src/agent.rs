@@ -43,8 +43,9 @@ fn wasm_memory_bytes() -> u64 {
         .map_or(0, |b| b.byte_length() as u64)
 }
 
+/// Milliseconds, sub-millisecond where the browser allows (Date.now() only counts whole ones).
 fn now() -> f64 {
-    js_sys::Date::now()
+    scope().ok().and_then(|s| s.performance()).map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 async fn fetch(url: &str) -> Result<Response, String> {

@@ -36,6 +36,13 @@ test('offline after the first visit: the app, a share link and an opened model',
   await page.reload();
   await page.waitForSelector('path[data-from]');
   expect(await page.evaluate(() => !!navigator.serviceWorker.controller)).toBe(true);
+  // Only the worker build this browser runs (SIMD) is kept for offline use.
+  const cached = await page.evaluate(async () => {
+    const name = (await caches.keys()).find((k) => k.startsWith('arcs-app-'));
+    return (await (await caches.open(name)).keys()).map((r) => r.url.split('/').pop());
+  });
+  expect(cached).toContain('worker-simd_bg.wasm');
+  expect(cached).not.toContain('worker_bg.wasm');
 
   await context.setOffline(true);
   const p2 = await context.newPage();

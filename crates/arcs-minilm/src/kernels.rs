@@ -447,8 +447,11 @@ pub(crate) fn softmax_in_place(row: &mut [f32]) {
 pub(crate) fn exp(x: f32) -> f32 {
     // Below -87.33 e^x is under the smallest normal float (taken as 0; softmax weights that small
     // do not show); above 88 it overflows; NaN stays NaN.
-    if !(x >= -87.33) {
-        return if x.is_nan() { x } else { 0.0 };
+    if x.is_nan() {
+        return x;
+    }
+    if x < -87.33 {
+        return 0.0;
     }
     if x > 88.0 {
         return f32::INFINITY;

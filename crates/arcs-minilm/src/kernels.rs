@@ -110,13 +110,10 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
-/// Rows of `x` and of `W` one call of a block kernel covers. 3 x 3 gives 9 accumulators plus 6
-/// loaded vectors per step, within the 16 SIMD registers x86 has (V8 maps wasm `v128` onto them),
-/// and measured fastest in Chromium among 2x4, 4x2, 4x3, 3x4, 5x2 and 2x6.
+/// Rows of `x` and of `W` one call of the float block kernel covers (as in `arcs_kernels`: 9
+/// accumulators and 6 loaded vectors fit x86's 16 SIMD registers).
 const XR: usize = 3;
 const WR: usize = 3;
-// The row-tail dispatch in `matmul_t_i16` spells out blocks of 3, 2 and 1 rows.
-const _: () = assert!(XR == 3);
 
 /// `x @ W^T + bias` for `x` (n x in) and `W` (out x in) in torch layout: output (n x out).
 pub(crate) fn matmul_t(x: &Matrix, w: &WeightMatrix, bias: &[f32]) -> Matrix {
@@ -126,8 +123,15 @@ pub(crate) fn matmul_t(x: &Matrix, w: &WeightMatrix, bias: &[f32]) -> Matrix {
     match w {
         WeightMatrix::F32(m) => matmul_t_f32(x, m, bias),
         WeightMatrix::Quantized { rows, data, steps, norm_bound, .. } => {
-            match quantize_rows(x, *norm_bound) {
-                Some((xq, x_scales)) => matmul_t_i16(n, k, &xq, &x_scales, *rows, data, steps, bias),
+            // The bundle's integers used as they are stored, no dequantising: by Cauchy-Schwarz the
+            // activations' norm limit keeps every i32 sum in range (`norm_bound` bounds the rows).
+            let limit = arcs_kernels::norm_limit_against(f64::from(*norm_bound));
+            match arcs_kernels::quantize_rows(x.data(), k, limit) {
+                Some((xq, x_scales)) => {
+                    let mut out = Matrix::zeros(n, *rows);
+                    arcs_kernels::matmul_t_i16(k, &xq, &x_scales, data, steps, Some(bias), out.data_mut(), *rows);
+                    out
+                }
                 // Non-finite activations cannot be turned into integers: take the float path,
                 // which lets the NaN or infinity show in the result as it would in torch.
                 None => matmul_t_f32(x, &w.to_f32(), bias),
@@ -190,192 +194,6 @@ fn f32_block(x: [&[f32]; XR], w: [&[f32]; WR], k4: usize) -> [[[f32; 4]; WR]; XR
         }
     }
     acc
-}
-
-/// The rows of `x` as i16 integers for [`matmul_t_i16`], one scale per row (`x ≈ xq * scale`), or
-/// `None` if a value is not finite.
-///
-/// The scale keeps every integer within i16 and, more strictly where needed, keeps the row's
-/// Euclidean norm within `(2^31 - 1) / norm_bound`: by Cauchy-Schwarz no dot product with a weight
-/// row (whose norm is at most `norm_bound`), nor any partial sum of one, can then leave i32. For
-/// MiniLM's activations the i16 limit is the one that binds, so the rounding error is about 2^-16
-/// of each row's largest value: far below the weights' own quantisation step.
-fn quantize_rows(x: &Matrix, norm_bound: f32) -> Option<(Vec<i16>, Vec<f32>)> {
-    let (n, k) = x.shape();
-    let mut xq = vec![0i16; n * k];
-    let mut scales = vec![0.0f32; n];
-    // Rounding adds at most 0.5 per element to the norm: sqrt(k) / 2 in all, kept in reserve.
-    let norm_limit = (i32::MAX as f64 * 0.99) / f64::from(norm_bound.max(1.0)) - (k as f64).sqrt() * 0.5;
-    for i in 0..n {
-        let row = x.row(i);
-        let mut max_abs = 0.0f32;
-        let mut sq = 0.0f64;
-        for &v in row {
-            if !v.is_finite() {
-                return None;
-            }
-            // Not f32::max: its NaN rule makes it a library call in wasm; NaN is excluded above.
-            max_abs = if v.abs() > max_abs { v.abs() } else { max_abs };
-            sq += f64::from(v) * f64::from(v);
-        }
-        if max_abs == 0.0 {
-            continue; // an all-zero row: integers 0, scale 0
-        }
-        // 0.5 % below the i16 limit, so rounding `v * inv` in f32 cannot step past it.
-        let scale = (f64::from(max_abs) / (f64::from(i16::MAX) * 0.995)).max(sq.sqrt() / norm_limit.max(1.0));
-        let inv = (1.0 / scale) as f32;
-        for (q, &v) in xq[i * k..(i + 1) * k].iter_mut().zip(row) {
-            // round_ties_even is wasm's single `f32.nearest` instruction (round() is a call).
-            *q = (v * inv).round_ties_even() as i16;
-        }
-        scales[i] = scale as f32;
-    }
-    Some((xq, scales))
-}
-
-/// Integer path for the quantised weights, used as they are stored (no dequantising): exact i32
-/// dot products of the i16 activations with the i16 weights, scaled once per output value. In the
-/// browser each `i32x4.dot_i16x8_s` does 8 multiply-adds, twice the work per instruction of float
-/// SIMD without fused multiply-add; integer sums are exact, so every build gives the same bits.
-#[allow(clippy::too_many_arguments)]
-fn matmul_t_i16(
-    n: usize,
-    k: usize,
-    xq: &[i16],
-    x_scales: &[f32],
-    out_dim: usize,
-    wq: &[i16],
-    w_steps: &[f32],
-    bias: &[f32],
-) -> Matrix {
-    let mut out = Matrix::zeros(n, out_dim);
-    let k8 = k / 8 * 8;
-    let zero_row = vec![0i16; k];
-    let od = out.data_mut();
-    for o in (0..out_dim).step_by(WR) {
-        let w_rows: [&[i16]; WR] = std::array::from_fn(|c| row_or(wq, o + c, k, &zero_row));
-        let mut i = 0;
-        while i < n {
-            // Blocks of XR rows, then the last one or two rows on their own rather than padded.
-            let rows = XR.min(n - i);
-            let x_row = |r: usize| row_or(xq, i + r, k, &zero_row);
-            let mut sums = [[0i32; WR]; XR];
-            match rows {
-                3.. => sums = lane_sums(i16_block::<XR>(std::array::from_fn(x_row), w_rows, k8)),
-                2 => sums[..2].copy_from_slice(&lane_sums(i16_block::<2>(std::array::from_fn(x_row), w_rows, k8))),
-                _ => sums[..1].copy_from_slice(&lane_sums(i16_block::<1>(std::array::from_fn(x_row), w_rows, k8))),
-            }
-            for (r, row_sums) in sums.iter().enumerate().take(rows) {
-                let x_tail = &x_row(r)[k8..];
-                let out_row = &mut od[(i + r) * out_dim..(i + r + 1) * out_dim];
-                for c in 0..WR.min(out_dim - o) {
-                    let mut sum = row_sums[c];
-                    for (&a, &b) in x_tail.iter().zip(&w_rows[c][k8..]) {
-                        sum = sum.wrapping_add(i32::from(a) * i32::from(b));
-                    }
-                    out_row[o + c] = sum as f32 * (x_scales[i + r] * w_steps[o + c]) + bias[o + c];
-                }
-            }
-            i += rows;
-        }
-    }
-    out
-}
-
-/// Each accumulator's 4 lanes added up.
-#[inline(always)]
-fn lane_sums<const R: usize>(acc: [[[i32; 4]; WR]; R]) -> [[i32; WR]; R] {
-    acc.map(|row| row.map(|l| l[0].wrapping_add(l[1]).wrapping_add(l[2]).wrapping_add(l[3])))
-}
-
-/// Integer dot products of `XR` x rows with `WR` weight rows over the first `k8` (a multiple of 8)
-/// columns, as 4 lanes each holding the sum of adjacent pairs of products: exactly what wasm's
-/// `i32x4.dot_i16x8_s` computes. The sums cannot overflow (see [`quantize_rows`]); wrapping adds
-/// only make that explicit, as the instruction itself wraps.
-#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
-#[inline(always)]
-fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
-    let mut acc = [[[0i32; 4]; WR]; R];
-    for k in (0..k8).step_by(8) {
-        for r in 0..R {
-            let xv = &x[r][k..k + 8];
-            for c in 0..WR {
-                let wv = &w[c][k..k + 8];
-                for l in 0..4 {
-                    let pair = i32::from(xv[2 * l]) * i32::from(wv[2 * l])
-                        + i32::from(xv[2 * l + 1]) * i32::from(wv[2 * l + 1]);
-                    acc[r][c][l] = acc[r][c][l].wrapping_add(pair);
-                }
-            }
-        }
-    }
-    acc
-}
-
-/// The same block with SSE2's `pmaddwd` (part of every x86-64 processor), the instruction wasm's
-/// `i32x4.dot_i16x8_s` becomes in the browser: the same integers, so the same bits, natively.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
-    use core::arch::x86_64::{__m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_setzero_si128, _mm_storeu_si128};
-    // Every row holds at least k8 values: checked once, so the loop loads without bounds checks.
-    assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
-    let xp: [*const i16; R] = std::array::from_fn(|r| x[r].as_ptr());
-    let wp: [*const i16; WR] = std::array::from_fn(|c| w[c].as_ptr());
-    // SAFETY: SSE2 is always present on x86_64; k + 8 <= k8 <= every row's length (asserted
-    // above), so each unaligned 16-byte load and store stays inside its slice or array.
-    unsafe {
-        let mut acc = [[_mm_setzero_si128(); WR]; R];
-        for k in (0..k8).step_by(8) {
-            let wv: [__m128i; WR] = std::array::from_fn(|c| _mm_loadu_si128(wp[c].add(k).cast()));
-            for r in 0..R {
-                let xv = _mm_loadu_si128(xp[r].add(k).cast());
-                for c in 0..WR {
-                    acc[r][c] = _mm_add_epi32(acc[r][c], _mm_madd_epi16(xv, wv[c]));
-                }
-            }
-        }
-        let mut out = [[[0i32; 4]; WR]; R];
-        for r in 0..R {
-            for c in 0..WR {
-                _mm_storeu_si128(out[r][c].as_mut_ptr().cast(), acc[r][c]);
-            }
-        }
-        out
-    }
-}
-
-/// The same block with wasm SIMD intrinsics (the auto-vectoriser does not find `dot_i16x8`).
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-#[inline(always)]
-fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
-    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
-    // Every row holds at least k8 values: checked once here, so the loop below can load through
-    // raw pointers without a bounds check per load (they cost as much as the arithmetic).
-    assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
-    let xp: [*const i16; R] = std::array::from_fn(|r| x[r].as_ptr());
-    let wp: [*const i16; WR] = std::array::from_fn(|c| w[c].as_ptr());
-    let mut acc = [[i32x4_splat(0); WR]; R];
-    for k in (0..k8).step_by(8) {
-        // SAFETY: k + 8 <= k8 <= every row's length (asserted above): 16 readable bytes at each
-        // address; v128_load has no alignment requirement.
-        let wv: [v128; WR] = std::array::from_fn(|c| unsafe { v128_load(wp[c].add(k).cast()) });
-        for r in 0..R {
-            // SAFETY: as above.
-            let xv = unsafe { v128_load(xp[r].add(k).cast()) };
-            for c in 0..WR {
-                acc[r][c] = i32x4_add(acc[r][c], i32x4_dot_i16x8(xv, wv[c]));
-            }
-        }
-    }
-    let mut out = [[[0i32; 4]; WR]; R];
-    for r in 0..R {
-        for c in 0..WR {
-            // SAFETY: `out[r][c]` is 16 writable bytes; v128_store has no alignment requirement.
-            unsafe { v128_store(out[r][c].as_mut_ptr().cast(), acc[r][c]) };
-        }
-    }
-    out
 }
 
 /// LayerNorm over each row, in place. Mean and variance are accumulated in f64 so the result does
@@ -541,7 +359,8 @@ mod tests {
         let got = matmul_t(&x, &wq, &bias);
         let want = naive_matmul_t(&x, &wf, &bias);
         let WeightMatrix::Quantized { norm_bound, .. } = wq else { unreachable!() };
-        let (_, scales) = quantize_rows(&x, norm_bound).unwrap();
+        let limit = arcs_kernels::norm_limit_against(f64::from(norm_bound));
+        let (_, scales) = arcs_kernels::quantize_rows(x.data(), k, limit).unwrap();
         for i in 0..n {
             let x_max = x.row(i).iter().fold(0.0f32, |m, v| m.max(v.abs()));
             // The i16 range alone would allow this step; the norm bound may ask for a coarser one.

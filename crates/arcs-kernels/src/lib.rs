@@ -1,0 +1,291 @@
+//! Integer matrix kernels shared by the model crates: activations and weights as i16, exact i32 dot
+//! products, one scale per row. In the browser each `i32x4.dot_i16x8_s` does 8 multiply-adds, twice
+//! the work per instruction of float SIMD without fused multiply-add; natively SSE2's `pmaddwd` is the
+//! same instruction. Integer sums are exact, so every build (wasm SIMD, plain wasm, native) gives the
+//! same bits. No dependencies, no `std::fs`, no unsafe outside the SIMD loads and stores.
+
+/// Rows of `x` and of `W` one call of a block kernel covers. 3 x 3 gives 9 accumulators plus 6
+/// loaded vectors per step, within the 16 SIMD registers x86 has (V8 maps wasm `v128` onto them),
+/// and measured fastest in Chromium among 2x4, 4x2, 4x3, 3x4, 5x2 and 2x6.
+const XR: usize = 3;
+const WR: usize = 3;
+// The row-tail dispatch in `matmul_t_i16` spells out blocks of 3, 2 and 1 rows.
+const _: () = assert!(XR == 3);
+
+/// The largest Euclidean norm an i16 row may have on both sides of [`matmul_t_i16`] when both are
+/// quantised with [`quantize_row`]: 46340^2 < 2^31, so by Cauchy-Schwarz no dot product of two such
+/// rows, nor any partial sum of one, can leave i32.
+pub const SYMMETRIC_NORM_LIMIT: f64 = 46_340.0;
+
+/// The x-row norm limit that keeps every dot product with weight rows of norm at most `w_norm`
+/// inside i32 (with 1 % to spare).
+pub fn norm_limit_against(w_norm: f64) -> f64 {
+    (i32::MAX as f64 * 0.99) / w_norm.max(1.0)
+}
+
+/// `row` as i16 integers into `out` (same length) with one scale (`row ≈ out * scale`), returned; or
+/// `None` if a value is not finite.
+///
+/// The scale keeps every integer within i16 and, more strictly where needed, keeps the integers'
+/// Euclidean norm within `norm_limit` (rounding included). For MiniLM's activations the i16 limit
+/// binds (error about 2^-16 of the row's largest value); with [`SYMMETRIC_NORM_LIMIT`] the norm binds
+/// and the error is about 1e-3 of the row's RMS whatever its outliers: in both cases far below the
+/// weights' own quantisation step.
+pub fn quantize_row(row: &[f32], norm_limit: f64, out: &mut [i16]) -> Option<f32> {
+    debug_assert_eq!(row.len(), out.len());
+    let mut max_abs = 0.0f32;
+    let mut sq = 0.0f64;
+    for &v in row {
+        if !v.is_finite() {
+            return None;
+        }
+        // Not f32::max: its NaN rule makes it a library call in wasm; NaN is excluded above.
+        max_abs = if v.abs() > max_abs { v.abs() } else { max_abs };
+        sq += f64::from(v) * f64::from(v);
+    }
+    if max_abs == 0.0 {
+        out.fill(0);
+        return Some(0.0); // an all-zero row: integers 0, scale 0
+    }
+    // Rounding adds at most 0.5 per element to the norm: sqrt(len) / 2 in all, kept in reserve.
+    let limit = (norm_limit - (row.len() as f64).sqrt() * 0.5).max(1.0);
+    // 0.5 % below the i16 limit, so rounding `v * inv` in f32 cannot step past it.
+    let scale = (f64::from(max_abs) / (f64::from(i16::MAX) * 0.995)).max(sq.sqrt() / limit);
+    let inv = (1.0 / scale) as f32;
+    for (q, &v) in out.iter_mut().zip(row) {
+        // round_ties_even is wasm's single `f32.nearest` instruction (round() is a call).
+        *q = (v * inv).round_ties_even() as i16;
+    }
+    Some(scale as f32)
+}
+
+/// Every row of the row-major `n x k` matrix `x` through [`quantize_row`].
+pub fn quantize_rows(x: &[f32], k: usize, norm_limit: f64) -> Option<(Vec<i16>, Vec<f32>)> {
+    let n = x.len() / k.max(1);
+    let mut xq = vec![0i16; n * k];
+    let mut scales = vec![0.0f32; n];
+    for i in 0..n {
+        scales[i] = quantize_row(&x[i * k..(i + 1) * k], norm_limit, &mut xq[i * k..(i + 1) * k])?;
+    }
+    Some((xq, scales))
+}
+
+/// `out[i * out_stride + o] = (xq[i] . wq[o]) * x_scales[i] * w_scales[o] + bias[o]` for `n` rows of
+/// `xq` and `rows` rows of `wq`, both row-major with `k` columns (torch layout for the weights). The
+/// integer sums must not overflow: quantise with [`quantize_row`] and matching norm limits.
+#[allow(clippy::too_many_arguments)]
+pub fn matmul_t_i16(
+    k: usize,
+    xq: &[i16],
+    x_scales: &[f32],
+    wq: &[i16],
+    w_scales: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let n = x_scales.len();
+    let out_dim = w_scales.len();
+    assert!(xq.len() >= n * k && wq.len() >= out_dim * k, "matmul_t_i16: short input");
+    assert!(out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim, "matmul_t_i16: short output");
+    let k8 = k / 8 * 8;
+    let zero_row = vec![0i16; k];
+    for o in (0..out_dim).step_by(WR) {
+        let w_rows: [&[i16]; WR] = std::array::from_fn(|c| row_or(wq, o + c, k, out_dim, &zero_row));
+        let mut i = 0;
+        while i < n {
+            // Blocks of XR rows, then the last one or two rows on their own rather than padded.
+            let rows = XR.min(n - i);
+            let x_row = |r: usize| row_or(xq, i + r, k, n, &zero_row);
+            let mut sums = [[0i32; WR]; XR];
+            match rows {
+                3.. => sums = lane_sums(i16_block::<XR>(std::array::from_fn(x_row), w_rows, k8)),
+                2 => sums[..2].copy_from_slice(&lane_sums(i16_block::<2>(std::array::from_fn(x_row), w_rows, k8))),
+                _ => sums[..1].copy_from_slice(&lane_sums(i16_block::<1>(std::array::from_fn(x_row), w_rows, k8))),
+            }
+            for (r, row_sums) in sums.iter().enumerate().take(rows) {
+                let x_tail = &x_row(r)[k8..];
+                let out_row = &mut out[(i + r) * out_stride..(i + r) * out_stride + out_dim];
+                for c in 0..WR.min(out_dim - o) {
+                    let mut sum = row_sums[c];
+                    for (&a, &b) in x_tail.iter().zip(&w_rows[c][k8..]) {
+                        sum = sum.wrapping_add(i32::from(a) * i32::from(b));
+                    }
+                    let b = bias.map_or(0.0, |b| b[o + c]);
+                    out_row[o + c] = sum as f32 * (x_scales[i + r] * w_scales[o + c]) + b;
+                }
+            }
+            i += rows;
+        }
+    }
+}
+
+/// Row `i` (of length `k`) of row-major `data` with `count` rows, or `zero` past the last row:
+/// blocks at the edge are computed whole, with zero rows whose results are dropped.
+#[inline]
+fn row_or<'a>(data: &'a [i16], i: usize, k: usize, count: usize, zero: &'a [i16]) -> &'a [i16] {
+    if i < count { &data[i * k..(i + 1) * k] } else { zero }
+}
+
+/// Each accumulator's 4 lanes added up.
+#[inline(always)]
+fn lane_sums<const R: usize>(acc: [[[i32; 4]; WR]; R]) -> [[i32; WR]; R] {
+    acc.map(|row| row.map(|l| l[0].wrapping_add(l[1]).wrapping_add(l[2]).wrapping_add(l[3])))
+}
+
+/// Integer dot products of `XR` x rows with `WR` weight rows over the first `k8` (a multiple of 8)
+/// columns, as 4 lanes each holding the sum of adjacent pairs of products: exactly what wasm's
+/// `i32x4.dot_i16x8_s` computes. The sums cannot overflow (see [`quantize_rows`]); wrapping adds
+/// only make that explicit, as the instruction itself wraps.
+#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
+#[inline(always)]
+fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
+    let mut acc = [[[0i32; 4]; WR]; R];
+    for k in (0..k8).step_by(8) {
+        for r in 0..R {
+            let xv = &x[r][k..k + 8];
+            for c in 0..WR {
+                let wv = &w[c][k..k + 8];
+                for l in 0..4 {
+                    let pair = i32::from(xv[2 * l]) * i32::from(wv[2 * l])
+                        + i32::from(xv[2 * l + 1]) * i32::from(wv[2 * l + 1]);
+                    acc[r][c][l] = acc[r][c][l].wrapping_add(pair);
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// The same block with SSE2's `pmaddwd` (part of every x86-64 processor), the instruction wasm's
+/// `i32x4.dot_i16x8_s` becomes in the browser: the same integers, so the same bits, natively.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
+    use core::arch::x86_64::{__m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_setzero_si128, _mm_storeu_si128};
+    // Every row holds at least k8 values: checked once, so the loop loads without bounds checks.
+    assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
+    let xp: [*const i16; R] = std::array::from_fn(|r| x[r].as_ptr());
+    let wp: [*const i16; WR] = std::array::from_fn(|c| w[c].as_ptr());
+    // SAFETY: SSE2 is always present on x86_64; k + 8 <= k8 <= every row's length (asserted
+    // above), so each unaligned 16-byte load and store stays inside its slice or array.
+    unsafe {
+        let mut acc = [[_mm_setzero_si128(); WR]; R];
+        for k in (0..k8).step_by(8) {
+            let wv: [__m128i; WR] = std::array::from_fn(|c| _mm_loadu_si128(wp[c].add(k).cast()));
+            for r in 0..R {
+                let xv = _mm_loadu_si128(xp[r].add(k).cast());
+                for c in 0..WR {
+                    acc[r][c] = _mm_add_epi32(acc[r][c], _mm_madd_epi16(xv, wv[c]));
+                }
+            }
+        }
+        let mut out = [[[0i32; 4]; WR]; R];
+        for r in 0..R {
+            for c in 0..WR {
+                _mm_storeu_si128(out[r][c].as_mut_ptr().cast(), acc[r][c]);
+            }
+        }
+        out
+    }
+}
+
+/// The same block with wasm SIMD intrinsics (the auto-vectoriser does not find `dot_i16x8`).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
+    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
+    // Every row holds at least k8 values: checked once here, so the loop below can load through
+    // raw pointers without a bounds check per load (they cost as much as the arithmetic).
+    assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
+    let xp: [*const i16; R] = std::array::from_fn(|r| x[r].as_ptr());
+    let wp: [*const i16; WR] = std::array::from_fn(|c| w[c].as_ptr());
+    let mut acc = [[i32x4_splat(0); WR]; R];
+    for k in (0..k8).step_by(8) {
+        // SAFETY: k + 8 <= k8 <= every row's length (asserted above): 16 readable bytes at each
+        // address; v128_load has no alignment requirement.
+        let wv: [v128; WR] = std::array::from_fn(|c| unsafe { v128_load(wp[c].add(k).cast()) });
+        for r in 0..R {
+            // SAFETY: as above.
+            let xv = unsafe { v128_load(xp[r].add(k).cast()) };
+            for c in 0..WR {
+                acc[r][c] = i32x4_add(acc[r][c], i32x4_dot_i16x8(xv, wv[c]));
+            }
+        }
+    }
+    let mut out = [[[0i32; 4]; WR]; R];
+    for r in 0..R {
+        for c in 0..WR {
+            // SAFETY: `out[r][c]` is 16 writable bytes; v128_store has no alignment requirement.
+            unsafe { v128_store(out[r][c].as_mut_ptr().cast(), acc[r][c]) };
+        }
+    }
+    out
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pseudo(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    /// Both sides quantised with the symmetric limit, against f64 on the quantised values: exact
+    /// integer sums, so only the final float scaling rounds.
+    #[test]
+    fn symmetric_products_are_exact_integer_sums() {
+        for &(n, k, o) in &[(1, 1, 1), (5, 9, 3), (4, 16, 7), (7, 40, 4), (3, 576, 5), (2, 1536, 4)] {
+            let x = pseudo(n * k, 1).iter().map(|v| v * 30.0).collect::<Vec<_>>();
+            let w = pseudo(o * k, 2);
+            let (xq, xs) = quantize_rows(&x, k, SYMMETRIC_NORM_LIMIT).unwrap();
+            let (wq, ws) = quantize_rows(&w, k, SYMMETRIC_NORM_LIMIT).unwrap();
+            let mut out = vec![0.0f32; n * o];
+            matmul_t_i16(k, &xq, &xs, &wq, &ws, None, &mut out, o);
+            for i in 0..n {
+                for c in 0..o {
+                    let exact: i64 = (0..k).map(|j| i64::from(xq[i * k + j]) * i64::from(wq[c * k + j])).sum();
+                    assert!(exact.abs() < i64::from(i32::MAX));
+                    let want = exact as f32 * (xs[i] * ws[c]);
+                    assert_eq!(out[i * o + c], want, "{n}x{k}x{o} [{i},{c}]");
+                    // And close to the float product: the rounding is ~1e-3 of each row's RMS.
+                    let float: f64 = (0..k).map(|j| f64::from(x[i * k + j]) * f64::from(w[c * k + j])).sum();
+                    let scale: f64 = (0..k).map(|j| f64::from(x[i * k + j].abs()) * f64::from(w[c * k + j].abs())).sum();
+                    assert!((f64::from(want) - float).abs() <= 3e-3 * scale + 1e-6, "{want} vs {float}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn outliers_cannot_overflow() {
+        // One huge value and many tiny ones on both sides: the worst case for the norms.
+        let k = 1536;
+        let mut x = vec![1e-3f32; k];
+        x[7] = 1e4;
+        let mut w = vec![-1e-3f32; k];
+        w[7] = -5e3;
+        let (xq, xs) = quantize_rows(&x, k, SYMMETRIC_NORM_LIMIT).unwrap();
+        let (wq, ws) = quantize_rows(&w, k, SYMMETRIC_NORM_LIMIT).unwrap();
+        let mut out = [0.0f32];
+        matmul_t_i16(k, &xq, &xs, &wq, &ws, Some(&[0.5]), &mut out, 1);
+        let want = 1e4f64 * -5e3 + 1535.0 * -1e-6 + 0.5;
+        assert!((f64::from(out[0]) - want).abs() < 1e-3 * want.abs(), "{} vs {want}", out[0]);
+    }
+
+    #[test]
+    fn zero_and_non_finite_rows() {
+        let mut q = [1i16; 3];
+        assert_eq!(quantize_row(&[0.0, 0.0, 0.0], SYMMETRIC_NORM_LIMIT, &mut q), Some(0.0));
+        assert_eq!(q, [0, 0, 0]);
+        assert_eq!(quantize_row(&[1.0, f32::NAN, 0.0], SYMMETRIC_NORM_LIMIT, &mut q), None);
+        assert_eq!(quantize_row(&[1.0, f32::INFINITY, 0.0], SYMMETRIC_NORM_LIMIT, &mut q), None);
+    }
+}

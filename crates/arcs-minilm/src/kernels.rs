@@ -248,46 +248,13 @@ pub(crate) fn softmax_in_place(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
     let mut sum = 0.0f32;
     for v in row.iter_mut() {
-        *v = exp(*v - max);
+        *v = arcs_kernels::exp(*v - max);
         sum += *v;
     }
     let inv = 1.0 / sum;
     for v in row.iter_mut() {
         *v *= inv;
     }
-}
-
-/// e^x in f32 within a few ulp of libm's `expf`, without a call: in wasm `f32::exp` is a library
-/// call that costs as much as a dozen of these, and every attention row needs n of them. Range
-/// reduction x = k ln 2 + r with |r| <= ln 2 / 2 (ln 2 split in two, Cody and Waite), e^r by its
-/// Taylor series to r^7 (truncation below 1e-8), then 2^k put straight into the exponent bits.
-#[inline]
-pub(crate) fn exp(x: f32) -> f32 {
-    // Below -87.33 e^x is under the smallest normal float (taken as 0; softmax weights that small
-    // do not show); above 88 it overflows; NaN stays NaN.
-    if x.is_nan() {
-        return x;
-    }
-    if x < -87.33 {
-        return 0.0;
-    }
-    if x > 88.0 {
-        return f32::INFINITY;
-    }
-    const LN2_HI: f32 = 0.693_359_4; // exactly representable, so k * LN2_HI is exact
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    let k = (x * std::f32::consts::LOG2_E).round_ties_even();
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let p = 1.0 / 5040.0f32;
-    let p = p * r + 1.0 / 720.0;
-    let p = p * r + 1.0 / 120.0;
-    let p = p * r + 1.0 / 24.0;
-    let p = p * r + 1.0 / 6.0;
-    let p = p * r + 0.5;
-    let p = p * r + 1.0;
-    let p = p * r + 1.0;
-    // k is in [-126, 127] here: a normal float's exponent.
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
 }
 
 /// `y += a * x`, vectorisable.
@@ -413,22 +380,6 @@ mod tests {
         assert!(row[1] > row[0] && row[0] > row[2]);
         let e = std::f32::consts::E;
         assert!((row[1] / row[0] - e).abs() < 1e-4);
-    }
-
-    #[test]
-    fn exp_matches_libm() {
-        let mut worst = 0.0f32;
-        for i in 0..=1_750_000 {
-            let x = -87.0 + i as f32 * 1e-4; // [-87, 88]
-            let (got, want) = (exp(x), libm::expf(x));
-            worst = worst.max(((got - want) / want).abs());
-        }
-        assert!(worst < 5e-7, "max relative error {worst:e}");
-        assert_eq!(exp(0.0), 1.0);
-        assert_eq!(exp(-100.0), 0.0);
-        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
-        assert!(exp(f32::NAN).is_nan());
-        assert_eq!(exp(100.0), f32::INFINITY);
     }
 
     #[test]

@@ -367,7 +367,7 @@ impl SmolLm2 {
                     max[i] = cmax;
                 }
                 let m = max[i];
-                let s: f32 = row.iter().map(|&l| (l - m).exp()).sum();
+                let s: f32 = row.iter().map(|&l| arcs_kernels::exp(l - m)).sum();
                 sum[i] += s as f64;
                 if let Some(&next) = ids.get(i + 1) {
                     let next = next as usize;
@@ -473,7 +473,7 @@ fn rms_norm(x: &Matrix, weight: &[f32], eps: f32) -> Matrix {
 }
 
 fn silu(v: f32) -> f32 {
-    v / (1.0 + (-v).exp())
+    v / (1.0 + arcs_kernels::exp(-v))
 }
 
 fn add_in_place(x: &mut Matrix, y: &Matrix) {
@@ -563,7 +563,7 @@ fn causal_gqa_attention(queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Ve
             let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let mut sum = 0.0f32;
             for s in row.iter_mut() {
-                *s = (*s - m).exp();
+                *s = arcs_kernels::exp(*s - m);
                 sum += *s;
             }
             let inv = 1.0 / sum;

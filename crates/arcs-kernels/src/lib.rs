@@ -33,15 +33,29 @@ pub fn norm_limit_against(w_norm: f64) -> f64 {
 /// weights' own quantisation step.
 pub fn quantize_row(row: &[f32], norm_limit: f64, out: &mut [i16]) -> Option<f32> {
     debug_assert_eq!(row.len(), out.len());
-    let mut max_abs = 0.0f32;
-    let mut sq = 0.0f64;
-    for &v in row {
-        if !v.is_finite() {
-            return None;
+    // Largest magnitude and sum of squares in 8 independent lanes, so the loop vectorises (this runs
+    // for every input row of every matmul). A NaN or infinity makes the sum non-finite; that is the
+    // check. The f32 sum is off by at most ~1e-4 relative, covered by the 0.2 % margin below.
+    const L: usize = 8;
+    let (mut max8, mut sq8) = ([0.0f32; L], [0.0f32; L]);
+    let chunks = row.chunks_exact(L);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for l in 0..L {
+            let a = c[l].abs();
+            // Not f32::max: its NaN rule makes it a library call in wasm.
+            max8[l] = if a > max8[l] { a } else { max8[l] };
+            sq8[l] += c[l] * c[l];
         }
-        // Not f32::max: its NaN rule makes it a library call in wasm; NaN is excluded above.
-        max_abs = if v.abs() > max_abs { v.abs() } else { max_abs };
-        sq += f64::from(v) * f64::from(v);
+    }
+    for (l, &v) in tail.iter().enumerate() {
+        max8[l] = if v.abs() > max8[l] { v.abs() } else { max8[l] };
+        sq8[l] += v * v;
+    }
+    let max_abs = max8.iter().fold(0.0f32, |m, &v| if v > m { v } else { m });
+    let sq: f64 = sq8.iter().map(|&v| f64::from(v)).sum();
+    if !sq.is_finite() {
+        return None;
     }
     if max_abs == 0.0 {
         out.fill(0);
@@ -50,7 +64,7 @@ pub fn quantize_row(row: &[f32], norm_limit: f64, out: &mut [i16]) -> Option<f32
     // Rounding adds at most 0.5 per element to the norm: sqrt(len) / 2 in all, kept in reserve.
     let limit = (norm_limit - (row.len() as f64).sqrt() * 0.5).max(1.0);
     // 0.5 % below the i16 limit, so rounding `v * inv` in f32 cannot step past it.
-    let scale = (f64::from(max_abs) / (f64::from(i16::MAX) * 0.995)).max(sq.sqrt() / limit);
+    let scale = (f64::from(max_abs) / (f64::from(i16::MAX) * 0.995)).max(sq.sqrt() * 1.002 / limit);
     let inv = (1.0 / scale) as f32;
     for (q, &v) in out.iter_mut().zip(row) {
         // round_ties_even is wasm's single `f32.nearest` instruction (round() is a call).

@@ -122,14 +122,12 @@ pub(crate) fn matmul_t(x: &Matrix, w: &WeightMatrix, bias: &[f32]) -> Matrix {
     assert_eq!(bias.len(), w.rows(), "matmul_t: bias length");
     match w {
         WeightMatrix::F32(m) => matmul_t_f32(x, m, bias),
-        WeightMatrix::Quantized { rows, data, steps, norm_bound, .. } => {
-            // The bundle's integers used as they are stored, no dequantising: by Cauchy-Schwarz the
-            // activations' norm limit keeps every i32 sum in range (`norm_bound` bounds the rows).
-            let limit = arcs_kernels::norm_limit_against(f64::from(*norm_bound));
-            match arcs_kernels::quantize_rows(x.data(), k, limit) {
-                Some((xq, x_scales)) => {
+        WeightMatrix::Quantized { rows, data, steps, .. } => {
+            // The bundle's integers used as they are stored, no dequantising.
+            match quantize_for(x, &[w]) {
+                Some(xq) => {
                     let mut out = Matrix::zeros(n, *rows);
-                    arcs_kernels::matmul_t_i16(k, &xq, &x_scales, data, steps, Some(bias), out.data_mut(), *rows);
+                    arcs_kernels::matmul_t_i16(k, &xq.xq, &xq.scales, data, steps, Some(bias), out.data_mut(), *rows);
                     out
                 }
                 // Non-finite activations cannot be turned into integers: take the float path,
@@ -137,6 +135,43 @@ pub(crate) fn matmul_t(x: &Matrix, w: &WeightMatrix, bias: &[f32]) -> Matrix {
                 None => matmul_t_f32(x, &w.to_f32(), bias),
             }
         }
+    }
+}
+
+/// Activations quantised to i16 once for one or more weight matrices (Q, K and V share their input).
+pub(crate) struct QuantizedInput {
+    xq: Vec<i16>,
+    scales: Vec<f32>,
+}
+
+/// `x` as i16 for [`matmul_t_quantized`] with any of `ws`: by Cauchy-Schwarz the activations' norm
+/// limit, set against the largest weight-row norm among them, keeps every i32 sum in range. `None`
+/// if a matrix is not quantised or a value of `x` is not finite (the float path then runs, which
+/// lets a NaN show in the result as it would in torch).
+pub(crate) fn quantize_for(x: &Matrix, ws: &[&WeightMatrix]) -> Option<QuantizedInput> {
+    let mut bound = 0.0f32;
+    for w in ws {
+        match w {
+            WeightMatrix::Quantized { norm_bound, .. } => bound = bound.max(*norm_bound),
+            WeightMatrix::F32(_) => return None,
+        }
+    }
+    let limit = arcs_kernels::norm_limit_against(f64::from(bound));
+    let (xq, scales) = arcs_kernels::quantize_rows(x.data(), x.cols(), limit)?;
+    Some(QuantizedInput { xq, scales })
+}
+
+/// [`matmul_t`] with `x` already quantised by [`quantize_for`] (with `w` among its matrices), or
+/// plain [`matmul_t`] when it could not be.
+pub(crate) fn matmul_t_quantized(x: &Matrix, xq: Option<&QuantizedInput>, w: &WeightMatrix, bias: &[f32]) -> Matrix {
+    match (xq, w) {
+        (Some(q), WeightMatrix::Quantized { rows, data, steps, .. }) => {
+            assert_eq!(w.cols(), x.cols(), "matmul_t: inner dimensions differ");
+            let mut out = Matrix::zeros(x.rows(), *rows);
+            arcs_kernels::matmul_t_i16(x.cols(), &q.xq, &q.scales, data, steps, Some(bias), out.data_mut(), *rows);
+            out
+        }
+        _ => matmul_t(x, w, bias),
     }
 }
 

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::kernels::{
-    axpy, gelu_in_place, layer_norm_in_place, matmul_t, matmul_t_f32, softmax_in_place, WeightMatrix,
+    axpy, gelu_in_place, layer_norm_in_place, matmul_t, matmul_t_f32, matmul_t_quantized, quantize_for,
+    softmax_in_place, WeightMatrix,
 };
 use crate::{Config, Matrix, ModelError, WordPiece};
 
@@ -476,9 +477,11 @@ impl EncoderLayer {
         let head_dim = c.head_dim;
         // All heads at once: n x (num_heads * head_dim); head h owns columns h*head_dim..(h+1)*head_dim,
         // which is exactly torch's view(n, num_heads, head_dim) without the transpose.
-        let queries = self.w_query.forward(&x);
-        let keys = self.w_key.forward(&x);
-        let values = self.w_value.forward(&x);
+        // Q, K and V share their input: quantised once for all three.
+        let xq = quantize_for(&x, &[&self.w_query.weight, &self.w_key.weight, &self.w_value.weight]);
+        let queries = matmul_t_quantized(&x, xq.as_ref(), &self.w_query.weight, &self.w_query.bias);
+        let keys = matmul_t_quantized(&x, xq.as_ref(), &self.w_key.weight, &self.w_key.bias);
+        let values = matmul_t_quantized(&x, xq.as_ref(), &self.w_value.weight, &self.w_value.bias);
 
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context_vec = Matrix::zeros(n, c.hidden_size); // n x d, heads concatenated back

@@ -117,25 +117,7 @@ const WR: usize = 3;
 
 /// `x @ W^T + bias` for `x` (n x in) and `W` (out x in) in torch layout: output (n x out).
 pub(crate) fn matmul_t(x: &Matrix, w: &WeightMatrix, bias: &[f32]) -> Matrix {
-    let (n, k) = x.shape();
-    assert_eq!(w.cols(), k, "matmul_t: inner dimensions differ");
-    assert_eq!(bias.len(), w.rows(), "matmul_t: bias length");
-    match w {
-        WeightMatrix::F32(m) => matmul_t_f32(x, m, bias),
-        WeightMatrix::Quantized { rows, data, steps, .. } => {
-            // The bundle's integers used as they are stored, no dequantising.
-            match quantize_for(x, &[w]) {
-                Some(xq) => {
-                    let mut out = Matrix::zeros(n, *rows);
-                    arcs_kernels::matmul_t_i16(k, &xq.xq, &xq.scales, data, steps, Some(bias), out.data_mut(), *rows);
-                    out
-                }
-                // Non-finite activations cannot be turned into integers: take the float path,
-                // which lets the NaN or infinity show in the result as it would in torch.
-                None => matmul_t_f32(x, &w.to_f32(), bias),
-            }
-        }
-    }
+    matmul_t_quantized(x, quantize_for(x, &[w]).as_ref(), w, bias)
 }
 
 /// Activations quantised to i16 once for one or more weight matrices (Q, K and V share their input).
@@ -161,17 +143,22 @@ pub(crate) fn quantize_for(x: &Matrix, ws: &[&WeightMatrix]) -> Option<Quantized
     Some(QuantizedInput { xq, scales })
 }
 
-/// [`matmul_t`] with `x` already quantised by [`quantize_for`] (with `w` among its matrices), or
-/// plain [`matmul_t`] when it could not be.
+/// [`matmul_t`] with `x` already quantised by [`quantize_for`] (with `w` among its matrices).
 pub(crate) fn matmul_t_quantized(x: &Matrix, xq: Option<&QuantizedInput>, w: &WeightMatrix, bias: &[f32]) -> Matrix {
-    match (xq, w) {
-        (Some(q), WeightMatrix::Quantized { rows, data, steps, .. }) => {
-            assert_eq!(w.cols(), x.cols(), "matmul_t: inner dimensions differ");
-            let mut out = Matrix::zeros(x.rows(), *rows);
-            arcs_kernels::matmul_t_i16(x.cols(), &q.xq, &q.scales, data, steps, Some(bias), out.data_mut(), *rows);
+    let (n, k) = x.shape();
+    assert_eq!(w.cols(), k, "matmul_t: inner dimensions differ");
+    assert_eq!(bias.len(), w.rows(), "matmul_t: bias length");
+    match (w, xq) {
+        (WeightMatrix::F32(m), _) => matmul_t_f32(x, m, bias),
+        // The bundle's integers used as they are stored, no dequantising.
+        (WeightMatrix::Quantized { rows, data, steps, .. }, Some(q)) => {
+            let mut out = Matrix::zeros(n, *rows);
+            arcs_kernels::matmul_t_i16(k, &q.xq, &q.scales, data, steps, Some(bias), out.data_mut(), *rows);
             out
         }
-        _ => matmul_t(x, w, bias),
+        // Non-finite activations cannot be turned into integers: take the float path, which lets
+        // the NaN or infinity show in the result as it would in torch.
+        (WeightMatrix::Quantized { .. }, None) => matmul_t_f32(x, &w.to_f32(), bias),
     }
 }
 

@@ -14,9 +14,10 @@ const MODEL_CACHE = "attention-arcs-models";
 // The model worker comes in a SIMD build and a plain one; the page starts the one this browser can run
 // (the same one-function probe as src/app/dom.rs), so only that one is worth keeping offline.
 const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
-function wanted(file) {
-  let simd = false;
-  try { simd = WebAssembly.validate(SIMD_PROBE); } catch (_) { /* no WebAssembly: neither build runs */ }
+function simdSupported() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch (_) { return false; /* no WebAssembly: neither build runs */ }
+}
+function wanted(file, simd) {
   const name = file.split("/").pop();
   if (name.startsWith("worker-simd")) return simd;
   if (name.startsWith("worker")) return !simd;
@@ -24,7 +25,8 @@ function wanted(file) {
 }
 
 self.addEventListener("install", (event) => {
-  event.waitUntil(caches.open(APP_CACHE).then((c) => c.addAll(APP_FILES.filter(wanted))).then(() => self.skipWaiting()));
+  const simd = simdSupported();
+  event.waitUntil(caches.open(APP_CACHE).then((c) => c.addAll(APP_FILES.filter((f) => wanted(f, simd)))).then(() => self.skipWaiting()));
 });
 
 self.addEventListener("activate", (event) => {

@@ -27,22 +27,12 @@ pub fn norm_limit_against(w_norm: f64) -> f64 {
 /// weights' own quantisation step.
 pub fn quantize_row(row: &[f32], norm_limit: f64, out: &mut [i16]) -> Option<f32> {
     debug_assert_eq!(row.len(), out.len());
-    // Largest magnitude and sum of squares in 8 independent lanes, so the loop vectorises (this runs
+    // Largest magnitude and sum of squares in 8 independent lanes, so the loop is SIMD (this runs
     // for every input row of every matmul). A NaN or infinity makes the sum non-finite; that is the
     // check. The f32 sum is off by at most ~1e-4 relative, covered by the 0.2 % margin below.
-    const L: usize = 8;
-    let (mut max8, mut sq8) = ([0.0f32; L], [0.0f32; L]);
-    let chunks = row.chunks_exact(L);
-    let tail = chunks.remainder();
-    for c in chunks {
-        for l in 0..L {
-            let a = c[l].abs();
-            // Not f32::max: its NaN rule makes it a library call in wasm.
-            max8[l] = if a > max8[l] { a } else { max8[l] };
-            sq8[l] += c[l] * c[l];
-        }
-    }
-    for (l, &v) in tail.iter().enumerate() {
+    let len8 = row.len() / 8 * 8;
+    let (mut max8, mut sq8) = max_and_squares8(&row[..len8]);
+    for (l, &v) in row[len8..].iter().enumerate() {
         max8[l] = if v.abs() > max8[l] { v.abs() } else { max8[l] };
         sq8[l] += v * v;
     }
@@ -60,11 +50,100 @@ pub fn quantize_row(row: &[f32], norm_limit: f64, out: &mut [i16]) -> Option<f32
     // 0.5 % below the i16 limit, so rounding `v * inv` in f32 cannot step past it.
     let scale = (f64::from(max_abs) / (f64::from(i16::MAX) * 0.995)).max(sq.sqrt() * 1.002 / limit);
     let inv = (1.0 / scale) as f32;
-    for (q, &v) in out.iter_mut().zip(row) {
-        // round_ties_even is wasm's single `f32.nearest` instruction (round() is a call).
+    let ((row8, row_tail), (out8, out_tail)) = (row.split_at(len8), out.split_at_mut(len8));
+    for (q, v) in out8.chunks_exact_mut(8).zip(row8.chunks_exact(8)) {
+        round8(v, inv, q);
+    }
+    for (q, &v) in out_tail.iter_mut().zip(row_tail) {
         *q = (v * inv).round_ties_even() as i16;
     }
     Some(scale as f32)
+}
+
+/// Per lane `l` of 8: the largest |v| and the sum of squares of `row[l], row[l + 8], ...` (`row`'s
+/// length a multiple of 8), added in that order.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+#[inline(always)]
+fn max_and_squares8(row: &[f32]) -> ([f32; 8], [f32; 8]) {
+    let (mut max8, mut sq8) = ([0.0f32; 8], [0.0f32; 8]);
+    for c in row.chunks_exact(8) {
+        for l in 0..8 {
+            let a = c[l].abs();
+            // Not f32::max: its NaN rule makes it a library call in wasm.
+            max8[l] = if a > max8[l] { a } else { max8[l] };
+            sq8[l] += c[l] * c[l];
+        }
+    }
+    (max8, sq8)
+}
+
+/// The same lanes with wasm SIMD: the compiler left the loop above scalar.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn max_and_squares8(row: &[f32]) -> ([f32; 8], [f32; 8]) {
+    use core::arch::wasm32::{f32x4_abs, f32x4_add, f32x4_mul, f32x4_pmax, f32x4_splat, v128_load, v128_store};
+    let p = row.as_ptr();
+    let (mut m0, mut m1, mut s0, mut s1) = (f32x4_splat(0.0), f32x4_splat(0.0), f32x4_splat(0.0), f32x4_splat(0.0));
+    for i in (0..row.len() / 8 * 8).step_by(8) {
+        // SAFETY: i + 8 <= row.len(): 32 readable bytes; v128_load has no alignment requirement.
+        let (a, b) = unsafe { (v128_load(p.add(i).cast()), v128_load(p.add(i + 4).cast())) };
+        // pmax(m, v) is `m < v ? v : m`, the scalar loop's select.
+        m0 = f32x4_pmax(m0, f32x4_abs(a));
+        m1 = f32x4_pmax(m1, f32x4_abs(b));
+        s0 = f32x4_add(s0, f32x4_mul(a, a));
+        s1 = f32x4_add(s1, f32x4_mul(b, b));
+    }
+    let (mut max8, mut sq8) = ([0.0f32; 8], [0.0f32; 8]);
+    // SAFETY: each half of an [f32; 8] is 16 writable bytes.
+    unsafe {
+        v128_store(max8.as_mut_ptr().cast(), m0);
+        v128_store(max8.as_mut_ptr().add(4).cast(), m1);
+        v128_store(sq8.as_mut_ptr().cast(), s0);
+        v128_store(sq8.as_mut_ptr().add(4).cast(), s1);
+    }
+    (max8, sq8)
+}
+
+/// `out[l] = round_ties_even(v[l] * inv) as i16` for 8 values already known to fit (see
+/// [`quantize_row`]). The compiler keeps the rounding scalar (a library call natively), which made
+/// quantising cost a tenth of a MiniLM pass; these are the same roundings, 8 at a time.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn round8(v: &[f32], inv: f32, out: &mut [i16]) {
+    use core::arch::wasm32::{f32x4_mul, f32x4_nearest, f32x4_splat, i16x8_narrow_i32x4, i32x4_trunc_sat_f32x4, v128_load, v128_store};
+    assert!(v.len() >= 8 && out.len() >= 8);
+    let inv = f32x4_splat(inv);
+    // SAFETY: 8 f32 readable at v, 8 i16 writable at out (asserted); no alignment needed.
+    unsafe {
+        let lo = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(v128_load(v.as_ptr().cast()), inv)));
+        let hi = i32x4_trunc_sat_f32x4(f32x4_nearest(f32x4_mul(v128_load(v.as_ptr().add(4).cast()), inv)));
+        v128_store(out.as_mut_ptr().cast(), i16x8_narrow_i32x4(lo, hi));
+    }
+}
+
+/// SSE2's `cvtps2dq` rounds to nearest, ties to even (the default rounding mode, which Rust never
+/// changes): the same integers as `round_ties_even`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn round8(v: &[f32], inv: f32, out: &mut [i16]) {
+    use core::arch::x86_64::{_mm_cvtps_epi32, _mm_loadu_ps, _mm_mul_ps, _mm_packs_epi32, _mm_set1_ps, _mm_storeu_si128};
+    assert!(v.len() >= 8 && out.len() >= 8);
+    // SAFETY: SSE2 is always present on x86_64; 8 f32 readable at v, 8 i16 writable at out
+    // (asserted); unaligned loads and stores.
+    unsafe {
+        let inv = _mm_set1_ps(inv);
+        let lo = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(v.as_ptr()), inv));
+        let hi = _mm_cvtps_epi32(_mm_mul_ps(_mm_loadu_ps(v.as_ptr().add(4)), inv));
+        _mm_storeu_si128(out.as_mut_ptr().cast(), _mm_packs_epi32(lo, hi));
+    }
+}
+
+#[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
+#[inline(always)]
+fn round8(v: &[f32], inv: f32, out: &mut [i16]) {
+    for (q, &v) in out[..8].iter_mut().zip(&v[..8]) {
+        *q = (v * inv).round_ties_even() as i16;
+    }
 }
 
 /// Every row of the row-major `n x k` matrix `x` through [`quantize_row`].
@@ -234,26 +313,22 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i
 
 /// e^x in f32 within a few ulp of libm's `expf`, without a call: in wasm `f32::exp` is a library
 /// call that costs as much as a dozen of these, and softmax, SiLU and the vocabulary's logsumexp
-/// need millions per forward pass. Range
-/// reduction x = k ln 2 + r with |r| <= ln 2 / 2 (ln 2 split in two, Cody and Waite), e^r by its
-/// Taylor series to r^7 (truncation below 1e-8), then 2^k put straight into the exponent bits.
+/// need millions per forward pass. Range reduction x = k ln 2 + r with |r| <= ln 2 / 2 (ln 2 split
+/// in two, Cody and Waite), e^r by its Taylor series to r^7 (truncation below 1e-8), then 2^k put
+/// straight into the exponent bits. No branches (the edges are selects), so a loop of these
+/// vectorises.
 #[inline]
 pub fn exp(x: f32) -> f32 {
     // Below -87.33 e^x is under the smallest normal float (taken as 0; softmax weights that small
-    // do not show); above 88 it overflows; NaN stays NaN.
-    if x.is_nan() {
-        return x;
-    }
-    if x < -87.33 {
-        return 0.0;
-    }
-    if x > 88.0 {
-        return f32::INFINITY;
-    }
+    // do not show); above 88 it overflows; NaN stays NaN (every comparison with it is false).
+    let xc = if x < -87.33 { -87.33 } else if x > 88.0 { 88.0 } else { x };
     const LN2_HI: f32 = 0.693_359_4; // exactly representable, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let k = (x * std::f32::consts::LOG2_E).round_ties_even();
-    let r = (x - k * LN2_HI) - k * LN2_LO;
+    // Adding and removing 1.5 * 2^23 rounds to the nearest integer, ties to even, for |v| < 2^22:
+    // round_ties_even without the library call it is natively, in plain arithmetic that vectorises.
+    const ROUND: f32 = 12_582_912.0;
+    let k = (xc * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let r = (xc - k * LN2_HI) - k * LN2_LO;
     let p = 1.0 / 5040.0f32;
     let p = p * r + 1.0 / 720.0;
     let p = p * r + 1.0 / 120.0;
@@ -262,8 +337,9 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    // k is in [-126, 127] here: a normal float's exponent.
-    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+    // k is in [-126, 127] here: a normal float's exponent (a NaN's k casts to 0, and p stays NaN).
+    let e = p * f32::from_bits(((k as i32 + 127) as u32) << 23);
+    if x < -87.33 { 0.0 } else if x > 88.0 { f32::INFINITY } else { e }
 }
 
 #[cfg(test)]
@@ -341,6 +417,46 @@ mod tests {
                 assert!((f64::from(*v) - want).abs() <= tol, "{v} vs {want} (tol {tol})");
             }
         }
+    }
+
+    /// The SIMD rounding is `round_ties_even` exactly, halves included, on every build.
+    #[test]
+    fn rounding_eight_at_a_time_is_ties_to_even() {
+        let mut v: Vec<f32> = (-40..40).map(|i| i as f32 * 0.5).collect();
+        v.extend(pseudo(800, 3).iter().map(|x| x * 65_000.0));
+        v.extend([32_766.5, -32_766.5, 0.499_999_97, -0.499_999_97, 1e-30, -0.0]);
+        v.resize(v.len() / 8 * 8, 0.25);
+        for inv in [1.0f32, 0.999, 3.0] {
+            let mut got = vec![0i16; v.len()];
+            for (q, x) in got.chunks_exact_mut(8).zip(v.chunks_exact(8)) {
+                round8(x, inv, q);
+            }
+            for (g, &x) in got.iter().zip(&v) {
+                let want = (x * inv).round_ties_even();
+                if want.abs() <= 32_767.0 {
+                    assert_eq!(f32::from(*g), want, "{x} * {inv}");
+                }
+            }
+        }
+    }
+
+    /// Against f64's exp over the whole f32 range that matters, edges included.
+    #[test]
+    fn exp_is_within_a_few_ulp() {
+        let mut worst = 0.0f64;
+        for i in 0..=400_000 {
+            let x = -87.0 + i as f32 * (175.0 / 400_000.0);
+            let want = f64::from(x).exp();
+            let rel = (f64::from(exp(x)) - want).abs() / want;
+            worst = worst.max(rel);
+        }
+        assert!(worst < 5e-7, "worst relative error {worst}");
+        assert_eq!(exp(0.0), 1.0);
+        assert_eq!(exp(-100.0), 0.0);
+        assert_eq!(exp(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp(100.0), f32::INFINITY);
+        assert_eq!(exp(f32::INFINITY), f32::INFINITY);
+        assert!(exp(f32::NAN).is_nan());
     }
 
     #[test]

@@ -162,19 +162,59 @@ pub(crate) fn matmul_t_quantized(x: &Matrix, xq: Option<&QuantizedInput>, w: &We
     }
 }
 
-/// Float path: register-blocked, [`f32_block`] computes a 3 x 3 block of outputs per pass over
-/// the inner dimension, each weight row read once per call.
+/// Float path: `x @ W^T + bias` as a new `n x out` matrix (see [`matmul_rows`]).
 pub(crate) fn matmul_t_f32(x: &Matrix, w: &Matrix, bias: &[f32]) -> Matrix {
-    let (n, k) = x.shape();
+    let mut out = Matrix::zeros(x.rows(), w.rows());
     let out_dim = w.rows();
-    let mut out = Matrix::zeros(n, out_dim);
+    matmul_rows(Rows::all(x), Rows::all(w), Some(bias), out.data_mut(), out_dim);
+    out
+}
+
+/// `rows` rows of `k` floats inside a larger row-major buffer: row `i` is
+/// `data[i * stride..i * stride + k]`. One head's slice of Q, K or V is such a view of the n x 384
+/// matrix, so attention needs no per-head copies.
+#[derive(Clone, Copy)]
+pub(crate) struct Rows<'a> {
+    data: &'a [f32],
+    rows: usize,
+    k: usize,
+    stride: usize,
+}
+
+impl<'a> Rows<'a> {
+    pub(crate) fn all(m: &'a Matrix) -> Self {
+        Rows { data: m.data(), rows: m.rows(), k: m.cols(), stride: m.cols() }
+    }
+
+    /// Columns `start..start + k` of every row of `m`.
+    pub(crate) fn columns(m: &'a Matrix, start: usize, k: usize) -> Self {
+        assert!(start + k <= m.cols(), "Rows::columns: past the last column");
+        Rows { data: &m.data()[start..], rows: m.rows(), k, stride: m.cols() }
+    }
+
+    /// Row `i`, or `zero` past the last row: blocks at the bottom edge are computed whole, with zero
+    /// rows whose results are dropped.
+    #[inline]
+    fn row_or<'b>(&self, i: usize, zero: &'b [f32]) -> &'b [f32]
+    where
+        'a: 'b,
+    {
+        if i < self.rows { &self.data[i * self.stride..i * self.stride + self.k] } else { zero }
+    }
+}
+
+/// `out[i * out_stride + o] = x[i] . w[o] + bias[o]`: register-blocked, [`f32_block`] computes a
+/// 3 x 3 block of outputs per pass over the inner dimension, each weight row read once per call.
+pub(crate) fn matmul_rows(x: Rows<'_>, w: Rows<'_>, bias: Option<&[f32]>, out: &mut [f32], out_stride: usize) {
+    let (n, k, out_dim) = (x.rows, x.k, w.rows);
+    assert_eq!(w.k, k, "matmul: inner dimensions differ");
+    assert!(out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim, "matmul: short output");
     let k4 = k / 4 * 4;
     let zero_row = vec![0.0f32; k];
-    let od = out.data_mut();
     for o in (0..out_dim).step_by(WR) {
-        let w_rows: [&[f32]; WR] = std::array::from_fn(|c| row_or(w.data(), o + c, k, &zero_row));
+        let w_rows: [&[f32]; WR] = std::array::from_fn(|c| w.row_or(o + c, &zero_row));
         for i in (0..n).step_by(XR) {
-            let x_rows: [&[f32]; XR] = std::array::from_fn(|r| row_or(x.data(), i + r, k, &zero_row));
+            let x_rows: [&[f32]; XR] = std::array::from_fn(|r| x.row_or(i + r, &zero_row));
             let acc = f32_block(x_rows, w_rows, k4);
             for r in 0..XR.min(n - i) {
                 for c in 0..WR.min(out_dim - o) {
@@ -182,24 +222,17 @@ pub(crate) fn matmul_t_f32(x: &Matrix, w: &Matrix, bias: &[f32]) -> Matrix {
                     for (a, b) in x_rows[r][k4..].iter().zip(&w_rows[c][k4..]) {
                         sum += a * b;
                     }
-                    od[(i + r) * out_dim + o + c] = sum + bias[o + c];
+                    out[(i + r) * out_stride + o + c] = sum + bias.map_or(0.0, |b| b[o + c]);
                 }
             }
         }
     }
-    out
-}
-
-/// Row `i` (of length `k`) of row-major `data`, or `zero` past the last row: blocks at the bottom
-/// edge are computed whole, with zero rows whose results are dropped.
-#[inline]
-fn row_or<'a, T>(data: &'a [T], i: usize, k: usize, zero: &'a [T]) -> &'a [T] {
-    data.get(i * k..(i + 1) * k).unwrap_or(zero)
 }
 
 /// Dot products of `XR` rows of x with `WR` weight rows over the first `k4` (a multiple of 4)
 /// columns, as 4-lane partial sums `acc[r][c][lane]`: plain arrays that LLVM maps onto SIMD
 /// registers. Mul and add stay separate (no fused multiply-add), so every build rounds alike.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn f32_block(x: [&[f32]; XR], w: [&[f32]; WR], k4: usize) -> [[[f32; 4]; WR]; XR] {
     let lanes = |s: &[f32]| -> [f32; 4] { [s[0], s[1], s[2], s[3]] };
@@ -218,6 +251,37 @@ fn f32_block(x: [&[f32]; XR], w: [&[f32]; WR], k4: usize) -> [[[f32; 4]; WR]; XR
     acc
 }
 
+/// The same block with wasm SIMD and no bounds check per load (they cost as much as the
+/// arithmetic): the same multiplies and adds in the same order per lane, so the same bits.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn f32_block(x: [&[f32]; XR], w: [&[f32]; WR], k4: usize) -> [[[f32; 4]; WR]; XR] {
+    use core::arch::wasm32::{f32x4_add, f32x4_mul, f32x4_splat, v128, v128_load, v128_store};
+    assert!(x.iter().chain(&w).all(|row| row.len() >= k4));
+    let xp: [*const f32; XR] = std::array::from_fn(|r| x[r].as_ptr());
+    let wp: [*const f32; WR] = std::array::from_fn(|c| w[c].as_ptr());
+    let mut acc = [[f32x4_splat(0.0); WR]; XR];
+    for k in (0..k4).step_by(4) {
+        // SAFETY: k + 4 <= k4 <= every row's length (asserted above); no alignment requirement.
+        let wv: [v128; WR] = std::array::from_fn(|c| unsafe { v128_load(wp[c].add(k).cast()) });
+        for r in 0..XR {
+            // SAFETY: as above.
+            let xv = unsafe { v128_load(xp[r].add(k).cast()) };
+            for c in 0..WR {
+                acc[r][c] = f32x4_add(acc[r][c], f32x4_mul(xv, wv[c]));
+            }
+        }
+    }
+    let mut out = [[[0.0f32; 4]; WR]; XR];
+    for r in 0..XR {
+        for c in 0..WR {
+            // SAFETY: `out[r][c]` is 16 writable bytes; v128_store has no alignment requirement.
+            unsafe { v128_store(out[r][c].as_mut_ptr().cast(), acc[r][c]) };
+        }
+    }
+    out
+}
+
 /// LayerNorm over each row, in place. Mean and variance are accumulated in f64 so the result does
 /// not depend on summation order (torch uses a differently ordered, compensated f32 reduction).
 pub(crate) fn layer_norm_in_place(m: &mut Matrix, gamma: &[f32], beta: &[f32], eps: f32) {
@@ -234,6 +298,7 @@ pub(crate) fn layer_norm_in_place(m: &mut Matrix, gamma: &[f32], beta: &[f32], e
 }
 
 /// GELU, the erf form BERT uses (not the tanh approximation).
+#[inline(never)]
 pub(crate) fn gelu_in_place(values: &mut [f32]) {
     for v in values {
         let x = *v;
@@ -264,16 +329,28 @@ fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// Numerically stable softmax over one row, in place.
+/// Numerically stable softmax over one row, in place. The max and the sum run in 8 independent
+/// lanes and the exponentials in a loop of their own, so all three vectorise (a single running sum
+/// is a serial chain the compiler may not reorder).
 pub(crate) fn softmax_in_place(row: &mut [f32]) {
     // Not f32::max (a library call in wasm); NaNs are skipped either way.
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, |m, v| if v > m { v } else { m });
-    let mut sum = 0.0f32;
+    let mut max8 = [f32::NEG_INFINITY; LANES];
+    for c in row.chunks(LANES) {
+        for (m, &v) in max8.iter_mut().zip(c) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let max = max8.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     for v in row.iter_mut() {
         *v = arcs_kernels::exp(*v - max);
-        sum += *v;
     }
-    let inv = 1.0 / sum;
+    let mut sum8 = [0.0f32; LANES];
+    for c in row.chunks(LANES) {
+        for (s, &v) in sum8.iter_mut().zip(c) {
+            *s += v;
+        }
+    }
+    let inv = 1.0 / sum8.iter().sum::<f32>();
     for v in row.iter_mut() {
         *v *= inv;
     }

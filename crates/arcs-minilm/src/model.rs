@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::kernels::{
-    axpy, gelu_in_place, layer_norm_in_place, matmul_t, matmul_t_f32, matmul_t_quantized, quantize_for,
+    axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for, Rows,
     softmax_in_place, WeightMatrix,
 };
 use crate::{Config, Matrix, ModelError, WordPiece};
@@ -442,13 +442,6 @@ impl MiniLm {
     }
 }
 
-/// Columns `cols` of every row of `m`, as their own matrix.
-fn columns(m: &Matrix, cols: std::ops::Range<usize>) -> Matrix {
-    let width = cols.len();
-    let data: Vec<f32> = (0..m.rows()).flat_map(|i| m.row(i)[cols.clone()].iter().copied()).collect();
-    Matrix::from_vec(m.rows(), width, data).unwrap_or_default()
-}
-
 fn matrix_from(
     name: &str,
     values: Vec<f32>,
@@ -486,24 +479,22 @@ impl EncoderLayer {
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context_vec = Matrix::zeros(n, c.hidden_size); // n x d, heads concatenated back
         let mut attn_weights = Vec::with_capacity(c.num_heads);
-        let no_bias_n = vec![0.0f32; n];
-        let no_bias_hd = vec![0.0f32; head_dim];
         for h in 0..c.num_heads {
-            let cols = h * head_dim..(h + 1) * head_dim; // this head's slice of each row
-            // Per-head copies so both products run through the blocked matmul kernel.
-            let q_h = columns(&queries, cols.clone()); // n x head_dim
-            let k_h = columns(&keys, cols.clone()); // n x head_dim
-            let v_h_t = columns(&values, cols.clone()).transposed(); // head_dim x n
-            let mut weights = matmul_t_f32(&q_h, &k_h, &no_bias_n); // attn_scores: n_query x n_key
+            // This head's slice of each row, read in place.
+            let q_h = Rows::columns(&queries, h * head_dim, head_dim); // n x head_dim
+            let k_h = Rows::columns(&keys, h * head_dim, head_dim); // n x head_dim
+            // The second product wants V's columns as rows: head_dim x n.
+            let v_h_t = values.column_block(h * head_dim, head_dim).transposed();
+            let mut weights = Matrix::zeros(n, n); // attn_scores: n_query x n_key
+            matmul_rows(q_h, k_h, None, weights.data_mut(), n);
             for i in 0..n {
                 let attn_scores = weights.row_mut(i);
                 attn_scores.iter_mut().for_each(|s| *s *= scale);
                 softmax_in_place(attn_scores);
             }
-            let ctx = matmul_t_f32(&weights, &v_h_t, &no_bias_hd); // n x head_dim
-            for i in 0..n {
-                context_vec.row_mut(i)[cols.clone()].copy_from_slice(ctx.row(i));
-            }
+            // n x head_dim, written straight into this head's columns of context_vec.
+            let d = c.hidden_size;
+            matmul_rows(Rows::all(&weights), Rows::all(&v_h_t), None, &mut context_vec.data_mut()[h * head_dim..], d);
             attn_weights.push(weights);
         }
 

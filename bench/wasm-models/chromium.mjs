@@ -7,6 +7,8 @@ import path from 'node:path';
 const variant = process.argv[2] || 'simd';
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
 const model = process.argv.includes('--smollm2') ? 'smollm2' : 'minilm';
+// --profile: sample 32-word forward passes with Chromium's profiler and print self time per function.
+const profile = process.argv.includes('--profile');
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
 const server = http.createServer((req, res) => {
   const f = path.join(process.cwd(), decodeURIComponent(new URL(req.url, 'http://x').pathname));
@@ -24,6 +26,35 @@ try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(m.text()));
   await page.goto(base);
+  if (profile) {
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+    await page.evaluate(async ({ variant, model }) => {
+      const m = await import(`/bench/out/wasm-models/${variant}-web/wasm_models_bench.js`);
+      await m.default();
+      const bytes = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
+      window.net = model === 'minilm' ? new m.MiniLm(await bytes('/models/minilm/minilm.bundle'))
+        : new m.SmolLm2(await bytes('/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'));
+      window.ids = Uint32Array.from((await (await fetch('/bench/out/inputs.json')).json())[model]['32'].ids);
+      for (let i = 0; i < 5; i++) window.net.forward(window.ids);
+    }, { variant, model });
+    await cdp.send('Profiler.start');
+    await page.evaluate(() => { for (let i = 0; i < 100; i++) window.net.forward(window.ids); });
+    const { profile: prof } = await cdp.send('Profiler.stop');
+    const self = new Map();
+    const dt = new Map();
+    prof.samples.forEach((id, i) => dt.set(id, (dt.get(id) || 0) + (prof.timeDeltas[i] || 0)));
+    for (const n of prof.nodes) {
+      const name = n.callFrame.functionName || n.callFrame.url || '(anon)';
+      self.set(name, (self.get(name) || 0) + (dt.get(n.id) || 0));
+    }
+    const total = [...self.values()].reduce((a, b) => a + b, 0);
+    for (const [name, t] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+      console.log(`${(100 * t / total).toFixed(1).padStart(5)} %  ${(t / 1000 / 100).toFixed(2).padStart(6)} ms/pass  ${name}`);
+    }
+    process.exit(0);
+  }
   const out = await page.evaluate(async ({ variant, RUNS, model }) => {
     const m = await import(`/bench/out/wasm-models/${variant}-web/wasm_models_bench.js`);
     await m.default();

@@ -298,7 +298,6 @@ pub(crate) fn layer_norm_in_place(m: &mut Matrix, gamma: &[f32], beta: &[f32], e
 }
 
 /// GELU, the erf form BERT uses (not the tanh approximation).
-#[inline(never)]
 pub(crate) fn gelu_in_place(values: &mut [f32]) {
     for v in values {
         let x = *v;

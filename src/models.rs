@@ -401,11 +401,15 @@ pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward
     let enc = model.tokenizer().encode(text);
     check_len(ModelKind::MiniLm, enc.ids.len())?;
     let out = model.forward_attention(&enc.ids).map_err(|e| e.to_string())?;
-    let block = |m: &arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
-    let layers = out.layers.iter().map(|l| {
-        let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data()).collect();
-        (heads, LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
-    });
+    // The model's matrices move into the blocks (no copies); only the heads are gathered.
+    let block = |m: arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
+    let mut heads_per_layer = Vec::with_capacity(out.layers.len());
+    let mut details = Vec::with_capacity(out.layers.len());
+    for l in out.layers {
+        heads_per_layer.push(l.attn_weights);
+        details.push(LayerBlocks { layer_input: block(l.layer_input), queries: block(l.queries), keys: block(l.keys), values: block(l.values) });
+    }
+    let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
     Ok(assemble(ModelKind::MiniLm, text, enc.tokens, enc.offsets, layers))
 }
 

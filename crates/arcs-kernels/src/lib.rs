@@ -9,8 +9,9 @@
 /// and measured fastest in Chromium among 2x4, 4x2, 4x3, 3x4, 5x2 and 2x6.
 const XR: usize = 3;
 const WR: usize = 3;
-// The row-tail dispatch in `matmul_t_i16` spells out blocks of 3, 2 and 1 rows.
-const _: () = assert!(XR == 3);
+// The row-tail dispatch in `matmul_t_i16` spells out blocks of 3, 2 and 1 rows; the wasm lane
+// reduction, three weight rows.
+const _: () = assert!(XR == 3 && WR == 3);
 
 /// The x-row norm limit that keeps every dot product with weight rows of norm at most `w_norm`
 /// inside i32 (with 1 % to spare).
@@ -158,14 +159,16 @@ pub fn quantize_rows(x: &[f32], k: usize, norm_limit: f64) -> Option<(Vec<i16>, 
 }
 
 /// `out[i * out_stride + o] = (xq[i] . wq[o]) * x_scales[i] * w_scales[o] + bias[o]` for `n` rows of
-/// `xq` and `rows` rows of `wq`, both row-major with `k` columns (torch layout for the weights). The
-/// integer sums must not overflow: quantise with [`quantize_row`] and matching norm limits.
+/// `xq` (row-major, `k` columns) and `w_scales.len()` rows of `wq` (torch layout: row `o` is
+/// `wq[o * w_stride..o * w_stride + k]`, so a block of columns of a wider matrix is a view, not a
+/// copy). The integer sums must not overflow: quantise with [`quantize_row`] and matching norm limits.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_t_i16(
     k: usize,
     xq: &[i16],
     x_scales: &[f32],
     wq: &[i16],
+    w_stride: usize,
     w_scales: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
@@ -173,33 +176,41 @@ pub fn matmul_t_i16(
 ) {
     let n = x_scales.len();
     let out_dim = w_scales.len();
-    assert!(xq.len() >= n * k && wq.len() >= out_dim * k, "matmul_t_i16: short input");
+    assert!(w_stride >= k, "matmul_t_i16: weight rows overlap");
+    assert!(xq.len() >= n * k && wq.len() >= out_dim.saturating_sub(1) * w_stride + k, "matmul_t_i16: short input");
     assert!(out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim, "matmul_t_i16: short output");
     let k8 = k / 8 * 8;
     let zero_row = vec![0i16; k];
     for o in (0..out_dim).step_by(WR) {
-        let w_rows: [&[i16]; WR] = std::array::from_fn(|c| row_or(wq, o + c, k, out_dim, &zero_row));
+        let w_rows: [&[i16]; WR] = std::array::from_fn(|c| row_or(wq, o + c, k, w_stride, out_dim, &zero_row));
         let mut i = 0;
         while i < n {
             // Blocks of XR rows, then the last one or two rows on their own rather than padded.
             let rows = XR.min(n - i);
-            let x_row = |r: usize| row_or(xq, i + r, k, n, &zero_row);
+            let x_row = |r: usize| row_or(xq, i + r, k, k, n, &zero_row);
             let mut sums = [[0i32; WR]; XR];
             match rows {
-                3.. => sums = lane_sums(i16_block::<XR>(std::array::from_fn(x_row), w_rows, k8)),
-                2 => sums[..2].copy_from_slice(&lane_sums(i16_block::<2>(std::array::from_fn(x_row), w_rows, k8))),
-                _ => sums[..1].copy_from_slice(&lane_sums(i16_block::<1>(std::array::from_fn(x_row), w_rows, k8))),
+                3.. => sums = i16_block::<XR>(std::array::from_fn(x_row), w_rows, k8),
+                2 => sums[..2].copy_from_slice(&i16_block::<2>(std::array::from_fn(x_row), w_rows, k8)),
+                _ => sums[..1].copy_from_slice(&i16_block::<1>(std::array::from_fn(x_row), w_rows, k8)),
             }
-            for (r, row_sums) in sums.iter().enumerate().take(rows) {
-                let x_tail = &x_row(r)[k8..];
-                let out_row = &mut out[(i + r) * out_stride..(i + r) * out_stride + out_dim];
-                for c in 0..WR.min(out_dim - o) {
-                    let mut sum = row_sums[c];
-                    for (&a, &b) in x_tail.iter().zip(&w_rows[c][k8..]) {
-                        sum = sum.wrapping_add(i32::from(a) * i32::from(b));
+            // Slices cut once per block, so the per-output loop below has no bounds checks.
+            let cols = WR.min(out_dim - o);
+            let w_block = &w_scales[o..o + cols];
+            for (r, row_sums) in sums.iter_mut().enumerate().take(rows) {
+                if k8 < k {
+                    let x_tail = &x_row(r)[k8..];
+                    for (sum, w_row) in row_sums.iter_mut().zip(&w_rows) {
+                        for (&a, &b) in x_tail.iter().zip(&w_row[k8..]) {
+                            *sum = sum.wrapping_add(i32::from(a) * i32::from(b));
+                        }
                     }
+                }
+                let x_scale = x_scales[i + r];
+                let out_block = &mut out[(i + r) * out_stride + o..(i + r) * out_stride + o + cols];
+                for (c, (out, (&sum, &w_scale))) in out_block.iter_mut().zip(row_sums.iter().zip(w_block)).enumerate() {
                     let b = bias.map_or(0.0, |b| b[o + c]);
-                    out_row[o + c] = sum as f32 * (x_scales[i + r] * w_scales[o + c]) + b;
+                    *out = sum as f32 * (x_scale * w_scale) + b;
                 }
             }
             i += rows;
@@ -207,26 +218,27 @@ pub fn matmul_t_i16(
     }
 }
 
-/// Row `i` (of length `k`) of row-major `data` with `count` rows, or `zero` past the last row:
+/// Row `i` (`k` values from `i * stride`) of `data` with `count` rows, or `zero` past the last row:
 /// blocks at the edge are computed whole, with zero rows whose results are dropped.
 #[inline]
-fn row_or<'a>(data: &'a [i16], i: usize, k: usize, count: usize, zero: &'a [i16]) -> &'a [i16] {
-    if i < count { &data[i * k..(i + 1) * k] } else { zero }
+fn row_or<'a>(data: &'a [i16], i: usize, k: usize, stride: usize, count: usize, zero: &'a [i16]) -> &'a [i16] {
+    if i < count { &data[i * stride..i * stride + k] } else { zero }
 }
 
 /// Each accumulator's 4 lanes added up.
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn lane_sums<const R: usize>(acc: [[[i32; 4]; WR]; R]) -> [[i32; WR]; R] {
     acc.map(|row| row.map(|l| l[0].wrapping_add(l[1]).wrapping_add(l[2]).wrapping_add(l[3])))
 }
 
 /// Integer dot products of `XR` x rows with `WR` weight rows over the first `k8` (a multiple of 8)
-/// columns, as 4 lanes each holding the sum of adjacent pairs of products: exactly what wasm's
-/// `i32x4.dot_i16x8_s` computes. The sums cannot overflow (see [`quantize_rows`]); wrapping adds
-/// only make that explicit, as the instruction itself wraps.
+/// columns, accumulated in 4 lanes each holding sums of adjacent pairs of products (exactly what
+/// wasm's `i32x4.dot_i16x8_s` computes), then the lanes added. The sums cannot overflow (see
+/// [`quantize_rows`]); wrapping adds only make that explicit, as the instruction itself wraps.
 #[cfg(not(any(all(target_arch = "wasm32", target_feature = "simd128"), target_arch = "x86_64")))]
 #[inline(always)]
-fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
+fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i32; WR]; R] {
     let mut acc = [[[0i32; 4]; WR]; R];
     for k in (0..k8).step_by(8) {
         for r in 0..R {
@@ -241,14 +253,14 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i
             }
         }
     }
-    acc
+    lane_sums(acc)
 }
 
 /// The same block with SSE2's `pmaddwd` (part of every x86-64 processor), the instruction wasm's
 /// `i32x4.dot_i16x8_s` becomes in the browser: the same integers, so the same bits, natively.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
+fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i32; WR]; R] {
     use core::arch::x86_64::{__m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_setzero_si128, _mm_storeu_si128};
     // Every row holds at least k8 values: checked once, so the loop loads without bounds checks.
     assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
@@ -273,15 +285,15 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i
                 _mm_storeu_si128(out[r][c].as_mut_ptr().cast(), acc[r][c]);
             }
         }
-        out
+        lane_sums(out)
     }
 }
 
 /// The same block with wasm SIMD intrinsics (the auto-vectoriser does not find `dot_i16x8`).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
-fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i32; 4]; WR]; R] {
-    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
+fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i32; WR]; R] {
+    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i32x4_splat, v128, v128_load};
     // Every row holds at least k8 values: checked once here, so the loop below can load through
     // raw pointers without a bounds check per load (they cost as much as the arithmetic).
     assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
@@ -300,14 +312,15 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i
             }
         }
     }
-    let mut out = [[[0i32; 4]; WR]; R];
-    for r in 0..R {
-        for c in 0..WR {
-            // SAFETY: `out[r][c]` is 16 writable bytes; v128_store has no alignment requirement.
-            unsafe { v128_store(out[r][c].as_mut_ptr().cast(), acc[r][c]) };
-        }
-    }
-    out
+    // Each row's three accumulators summed across lanes with shuffles (a store and twelve scalar
+    // adds per row cost as much as the whole product when k is short):
+    // ab = [a0+a2, b0+b2, a1+a3, b1+b3], cc = [c0+c2, c1+c3, ..], then one more add.
+    acc.map(|[a, b, c]| {
+        let ab = i32x4_add(i32x4_shuffle::<0, 4, 1, 5>(a, b), i32x4_shuffle::<2, 6, 3, 7>(a, b));
+        let cc = i32x4_add(c, i32x4_shuffle::<2, 3, 0, 1>(c, c));
+        let s = i32x4_add(i32x4_shuffle::<0, 1, 4, 5>(ab, cc), i32x4_shuffle::<2, 3, 5, 4>(ab, cc));
+        [i32x4_extract_lane::<0>(s), i32x4_extract_lane::<1>(s), i32x4_extract_lane::<2>(s)]
+    })
 }
 
 
@@ -321,7 +334,7 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[[i
 pub fn exp(x: f32) -> f32 {
     // Below -87.33 e^x is under the smallest normal float (taken as 0; softmax weights that small
     // do not show); above 88 it overflows; NaN stays NaN (every comparison with it is false).
-    let xc = if x < -87.33 { -87.33 } else if x > 88.0 { 88.0 } else { x };
+    let xc = x.clamp(-87.33, 88.0);
     const LN2_HI: f32 = 0.693_359_4; // exactly representable, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
     // Adding and removing 1.5 * 2^23 rounds to the nearest integer, ties to even, for |v| < 2^22:
@@ -377,7 +390,7 @@ mod tests {
             let w = pseudo(o * k, 2);
             let (xq, xs, wq, ws) = quantize_pair(&x, &w, k);
             let mut out = vec![0.0f32; n * o];
-            matmul_t_i16(k, &xq, &xs, &wq, &ws, None, &mut out, o);
+            matmul_t_i16(k, &xq, &xs, &wq, k, &ws, None, &mut out, o);
             for i in 0..n {
                 for c in 0..o {
                     let exact: i64 = (0..k).map(|j| i64::from(xq[i * k + j]) * i64::from(wq[c * k + j])).sum();
@@ -396,6 +409,22 @@ mod tests {
         }
     }
 
+    /// A block of columns read in place (weight stride wider than k) gives exactly the product with
+    /// that block copied out.
+    #[test]
+    fn column_blocks_are_views() {
+        let (n, k, o, wide, start) = (5, 24, 7, 40, 11);
+        let x = pseudo(n * k, 4);
+        let (wq_wide, ws) = quantize_rows(&pseudo(o * wide, 5), wide, f64::INFINITY).unwrap();
+        let block: Vec<i16> = wq_wide.chunks(wide).flat_map(|r| r[start..start + k].iter().copied()).collect();
+        let (xq, xs) = quantize_rows(&x, k, norm_limit_against(32_767.0 * (k as f64).sqrt())).unwrap();
+        let (mut copied, mut viewed) = (vec![0.0f32; n * o], vec![0.0f32; n * o]);
+        matmul_t_i16(k, &xq, &xs, &block, k, &ws, None, &mut copied, o);
+        matmul_t_i16(k, &xq, &xs, &wq_wide[start..], wide, &ws, None, &mut viewed, o);
+        assert_eq!(copied, viewed);
+        assert!(copied.iter().any(|&v| v != 0.0));
+    }
+
     #[test]
     fn outliers_cannot_overflow() {
         // Weights at the i16 limit everywhere and activations of one sign, 1536 long (MiniLM's widest
@@ -406,7 +435,7 @@ mod tests {
             let x: Vec<f32> = (0..3 * k).map(|i| if i % k == 0 { 1000.0 } else { 999.0 }).collect();
             let (xq, xs, wq, ws) = quantize_pair(&x, &w, k);
             let mut out = vec![0.0f32; 6];
-            matmul_t_i16(k, &xq, &xs, &wq, &ws, Some(&[0.5, 0.5]), &mut out, 2);
+            matmul_t_i16(k, &xq, &xs, &wq, k, &ws, Some(&[0.5, 0.5]), &mut out, 2);
             let want = sign as f64 * (1000.0 + 999.0 * 1535.0) + 0.5;
             for (i, v) in out.iter().enumerate() {
                 // Coarse (the norm limit binds hard here) but within the rounding bound; a wrapped

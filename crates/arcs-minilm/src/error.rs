@@ -38,6 +38,8 @@ pub enum ModelError {
     BadBundle(String),
     /// No token ids were given.
     EmptyInput,
+    /// A step of a split forward pass that does not fit the model (a wrong layer, half or shape).
+    BadStep(String),
     /// More tokens than learned positions.
     TooLong { tokens: usize, max: usize },
     /// A token id outside the vocabulary.
@@ -73,6 +75,7 @@ impl fmt::Display for ModelError {
             ),
             ModelError::BadBundle(msg) => write!(f, "invalid bundle: {msg}"),
             ModelError::EmptyInput => write!(f, "no tokens to run the model on"),
+            ModelError::BadStep(msg) => write!(f, "invalid forward step: {msg}"),
             ModelError::TooLong { tokens, max } => write!(
                 f,
                 "{tokens} tokens is too long: the model has {max} positions ([CLS] and [SEP] included)"

@@ -7,7 +7,8 @@
 //! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
-use crate::models::{forward_minilm, forward_smollm2, Forward, ModelKind};
+use crate::helper::Helper;
+use crate::models::{forward_smollm2, minilm_forward_from, minilm_tokens, Forward, ModelKind};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
@@ -166,7 +167,11 @@ async fn prune_cache(cache: &Cache, base: &str, manifest: &Manifest) {
     }
 }
 
-async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, WorkerOut>) -> Result<(Loaded, u64, bool), String> {
+/// A loaded model, its size as published, whether it all came from the cache, and (MiniLM only)
+/// the bundle's bytes, for the helper worker.
+type LoadResult = (Loaded, u64, bool, Option<Vec<u8>>);
+
+async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, WorkerOut>) -> Result<LoadResult, String> {
     let manifest_resp = fetch(&format!("{base}manifest.json")).await.map_err(|e| format!("the model files are not published next to the app: {e}"))?;
     let text = JsFuture::from(manifest_resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
     let manifest = Manifest::parse(&text)?;
@@ -188,11 +193,23 @@ async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, Wo
         bytes.extend_from_slice(&part);
     }
     progress.report(total, "preparing the weights").await;
-    let loaded = match kind {
-        ModelKind::MiniLm => Loaded::MiniLm(Box::new(arcs_minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?)),
-        ModelKind::SmolLm2 => Loaded::SmolLm2(Box::new(arcs_smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?)),
-    };
-    Ok((loaded, total, all_cached))
+    Ok(match kind {
+        ModelKind::MiniLm => {
+            let model = arcs_minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?;
+            (Loaded::MiniLm(Box::new(model)), total, all_cached, Some(bytes))
+        }
+        ModelKind::SmolLm2 => {
+            let model = arcs_smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?;
+            (Loaded::SmolLm2(Box::new(model)), total, all_cached, None)
+        }
+    })
+}
+
+/// MiniLM with the helper worker taking half of the tokens when there is one.
+async fn forward_minilm_split(model: &arcs_minilm::MiniLm, text: &str, helper: &mut Option<Helper>) -> Result<(Forward, bool), String> {
+    let enc = minilm_tokens(model, text)?;
+    let (out, helped) = crate::helper::forward_attention(model, &enc.ids, helper).await?;
+    Ok((minilm_forward_from(text, enc, out), helped))
 }
 
 
@@ -200,6 +217,8 @@ async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, Wo
 pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut minilm: Option<Loaded> = None;
     let mut smollm2: Option<Loaded> = None;
+    // The second worker for MiniLM, started once MiniLM has loaded (if the page asked for one).
+    let mut helper: Option<Helper> = None;
     // The last forward pass: another layer of the same sentence is sliced from it, not recomputed.
     let mut last: Option<Forward> = None;
     while let Some(mut msg) = scope.next().await {
@@ -207,7 +226,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         while let Some(Some(newer)) = scope.next().now_or_never() {
             msg = newer;
         }
-        let WorkerIn::Run { id, model, base, text, layer } = msg;
+        let WorkerIn::Run { id, model, base, text, layer, helper: helper_script } = msg;
         let slot = match model {
             ModelKind::MiniLm => &mut minilm,
             ModelKind::SmolLm2 => &mut smollm2,
@@ -216,8 +235,12 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             let t0 = now();
             let result = load(model, &base, &mut scope).await;
             match result {
-                Ok((loaded, bytes, from_cache)) => {
+                Ok((loaded, bytes, from_cache, bundle)) => {
                     *slot = Some(loaded);
+                    if let (Some(script), Some(bundle)) = (&helper_script, &bundle) {
+                        // It parses its own copy while this worker answers the first request alone.
+                        helper = Helper::spawn(script, bundle);
+                    }
                     let _ = scope.send(WorkerOut::Ready { model, load_ms: now() - t0, bytes, from_cache }).await;
                 }
                 Err(message) => {
@@ -227,10 +250,19 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             }
         }
         let t0 = now();
+        let mut helped = false;
         let fresh = match &last {
             Some(f) if f.model == model && f.text == text => None,
             _ => Some(match slot.as_ref() {
-                Some(Loaded::MiniLm(m)) => forward_minilm(m, &text),
+                Some(Loaded::MiniLm(m)) => {
+                    let mut h = if helper_script.is_some() { helper.take() } else { None };
+                    let result = forward_minilm_split(m, &text, &mut h).await;
+                    helper = helper.or(h);
+                    result.map(|(f, h)| {
+                        helped = h;
+                        f
+                    })
+                }
                 Some(Loaded::SmolLm2(m)) => forward_smollm2(m, &text),
                 None => Err("the model is not loaded".into()),
             }),
@@ -244,7 +276,13 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             None => {}
         }
         let out = match &last {
-            Some(f) => WorkerOut::Done { id, run: Box::new(f.run(layer)), forward_ms: now() - t0, wasm_memory_bytes: wasm_memory_bytes() },
+            Some(f) => WorkerOut::Done {
+                id,
+                run: Box::new(f.run(layer)),
+                forward_ms: now() - t0,
+                wasm_memory_bytes: wasm_memory_bytes(),
+                helped,
+            },
             None => WorkerOut::Failed { id, message: "no forward pass".into() },
         };
         if scope.send(out).await.is_err() {

@@ -17,3 +17,5 @@ pub mod url;
 pub mod agent;
 #[cfg(target_arch = "wasm32")]
 pub mod app;
+#[cfg(target_arch = "wasm32")]
+pub mod helper;

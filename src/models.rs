@@ -111,7 +111,7 @@ impl<'de> Deserialize<'de> for Floats {
                 f.write_str("little-endian f32 bytes")
             }
             fn visit_bytes<E: serde::de::Error>(self, b: &[u8]) -> Result<Floats, E> {
-                if b.len() % 4 != 0 {
+                if !b.len().is_multiple_of(4) {
                     return Err(E::custom("float block length is not a multiple of 4"));
                 }
                 Ok(Floats(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
@@ -398,9 +398,21 @@ fn assemble<'a>(
 
 /// MiniLM on a text: every layer's attention and details.
 pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward, String> {
+    let enc = minilm_tokens(model, text)?;
+    let out = model.forward_attention(&enc.ids).map_err(|e| e.to_string())?;
+    Ok(minilm_forward_from(text, enc, out))
+}
+
+/// `text` as MiniLM tokens, refused if empty or longer than the app shows.
+pub fn minilm_tokens(model: &arcs_minilm::MiniLm, text: &str) -> Result<arcs_minilm::Encoding, String> {
     let enc = model.tokenizer().encode(text);
     check_len(ModelKind::MiniLm, enc.ids.len())?;
-    let out = model.forward_attention(&enc.ids).map_err(|e| e.to_string())?;
+    Ok(enc)
+}
+
+/// The app's view of a MiniLM pass over `enc` (however it was computed: at once, or in steps with
+/// a helper worker).
+pub fn minilm_forward_from(text: &str, enc: arcs_minilm::Encoding, out: arcs_minilm::MiniLmOutput) -> Forward {
     // The model's matrices move into the blocks (no copies); only the heads are gathered.
     let block = |m: arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
     let mut heads_per_layer = Vec::with_capacity(out.layers.len());
@@ -410,7 +422,7 @@ pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward
         details.push(LayerBlocks { layer_input: block(l.layer_input), queries: block(l.queries), keys: block(l.keys), values: block(l.values) });
     }
     let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
-    Ok(assemble(ModelKind::MiniLm, text, enc.tokens, enc.offsets, layers))
+    assemble(ModelKind::MiniLm, text, enc.tokens, enc.offsets, layers)
 }
 
 #[cfg(test)]

@@ -10,7 +10,11 @@ pub enum WorkerIn {
     /// Run `model` on `text` and send every layer's attention plus `layer`'s details. Loads the model
     /// first if needed. `base` is the absolute URL of the folder holding `manifest.json` (a worker
     /// started from a blob cannot resolve relative URLs against the page).
-    Run { id: u64, model: ModelKind, base: String, text: String, layer: usize },
+    ///
+    /// `helper`: absolute URL of the worker script to start a second worker from, which computes
+    /// half of the tokens of each MiniLM pass on another core (see `helper.rs`); `None` to work
+    /// alone.
+    Run { id: u64, model: ModelKind, base: String, text: String, layer: usize, helper: Option<String> },
 }
 
 /// Worker -> page.
@@ -21,7 +25,9 @@ pub enum WorkerOut {
     Ready { model: ModelKind, load_ms: f64, bytes: u64, from_cache: bool },
     LoadFailed { model: ModelKind, message: String },
     /// `wasm_memory_bytes`: the worker's WebAssembly memory, which only grows, so it is its peak.
-    Done { id: u64, run: Box<ModelRun>, forward_ms: f64, wasm_memory_bytes: u64 },
+    /// `helped`: the helper worker computed half of the tokens of this pass (false: the model
+    /// worker did it alone, or the pass was not recomputed).
+    Done { id: u64, run: Box<ModelRun>, forward_ms: f64, wasm_memory_bytes: u64, helped: bool },
     Failed { id: u64, message: String },
 }
 

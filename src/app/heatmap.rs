@@ -25,6 +25,7 @@ pub struct HeatmapProps {
     pub ondispatch: Callback<Action>,
 }
 
+#[allow(clippy::too_many_arguments)]
 fn grid(tokens: &[String], m: &Mat, cell: f32, focus: Option<usize>, dark: bool, causal: bool, labels: bool, d: &Callback<Action>) -> Html {
     let n = m.nrows();
     let pad = if labels { 90.0 } else { 2.0 };

@@ -146,7 +146,7 @@ fn CrossWidget() -> Html {
         .flat_map(|i| (0..en.len()).map(move |j| (i, j)))
         .map(|(i, j)| {
             let w = m[(i, j)];
-            let on = hover.map_or(true, |h| h == i);
+            let on = hover.is_none_or(|h| h == i);
             let d = format!("M{:.1} {:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {:.1}", lf.x[i], top + 14.0, lf.x[i], (top + bottom) / 2.0, le.x[j], (top + bottom) / 2.0, le.x[j], bottom - 16.0);
             html! { <path d={d} fill="none" stroke="#0072B2" stroke-width={format!("{:.2}", 0.5 + 7.0 * w)}
                           stroke-opacity={format!("{:.3}", if on { 0.15 + 0.85 * w } else { 0.03 })}

@@ -169,7 +169,7 @@ impl Reducible for ModelState {
                 s.pending = false;
                 s.status.insert(model, Status::Failed(message));
             }
-            ModelMsg::Out(WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes }) => {
+            ModelMsg::Out(WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes, helped }) => {
                 if id != s.latest {
                     return Rc::new(s);
                 }
@@ -177,6 +177,7 @@ impl Reducible for ModelState {
                 PERF.with(|p| {
                     let mut p = p.borrow_mut();
                     p.last_forward_ms = forward_ms;
+                    p.last_forward_helped = helped;
                     p.last_roundtrip_ms = s.last_heard - s.sent_at;
                     p.last_forward_tokens = run.num_tokens();
                     p.forwards += 1;
@@ -215,6 +216,8 @@ struct Perf {
     model_bytes: HashMap<String, u64>,
     last_forward_ms: f64,
     last_forward_tokens: usize,
+    /// Whether the helper worker took half of the tokens of the last forward pass.
+    last_forward_helped: bool,
     forwards: u32,
     /// Request to result in the page (the worker's forward pass plus handing the result over).
     last_roundtrip_ms: f64,
@@ -276,6 +279,24 @@ pub fn App() -> Html {
 #[derive(Properties, PartialEq)]
 struct MainProps {
     onrestart: Callback<()>,
+}
+
+/// Logical cores below which the model worker does not start a helper: with two, the page's own
+/// rendering competes with the two workers for the cores, and a pass measured slower with the
+/// helper than without (README, "Measured").
+const HELPER_MIN_CORES: f64 = 4.0;
+
+/// The worker script the model worker may start a helper from (the build the page chose), as an
+/// absolute URL; `None` on machines with few cores, or if the page was told to do without
+/// (`window.__arcsNoHelper`, for measuring one worker alone).
+fn helper_script_url() -> Option<String> {
+    let window = web_sys::window()?;
+    let off = js_sys::Reflect::get(&window, &"__arcsNoHelper".into()).is_ok_and(|v| v.is_truthy());
+    if off || window.navigator().hardware_concurrency() < HELPER_MIN_CORES {
+        return None;
+    }
+    let script = PERF.with(|p| if p.borrow().worker_build == "plain" { "worker.js" } else { "worker-simd.js" });
+    web_sys::Url::new_with_base(script, &dom::href()).ok().map(|u| u.href())
 }
 
 fn models_base_url() -> String {
@@ -432,7 +453,7 @@ fn Main(props: &MainProps) -> Html {
                     *n
                 };
                 models.dispatch(ModelMsg::Sent(id, model));
-                bridge.send(WorkerIn::Run { id, model, base: models_base_url(), text: text.clone(), layer: *layer });
+                bridge.send(WorkerIn::Run { id, model, base: models_base_url(), text: text.clone(), layer: *layer, helper: helper_script_url() });
             }
         });
     }

@@ -5,7 +5,16 @@ fn main() {
     use yew_agent::Registrable;
     // A bug in the worker should say what it was on the console, not only "unreachable".
     console_error_panic_hook::set_once();
-    attention_arcs::agent::ModelWorker::registrar().register();
+    // The same script runs the model worker and, started again by it, its helper (see helper.rs).
+    let name = {
+        use wasm_bindgen::JsCast;
+        js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>().map(|s| s.name()).unwrap_or_default()
+    };
+    if name == attention_arcs::helper::HELPER_NAME {
+        attention_arcs::helper::run_helper();
+    } else {
+        attention_arcs::agent::ModelWorker::registrar().register();
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -90,6 +90,37 @@ test('a browser without WebAssembly SIMD gets the plain worker build, with the s
   expect(plain.got).toEqual(simd.got);
 });
 
+test('with cores to spare a helper worker takes half of the tokens, and the attention stays the same to the last digit', async ({ page, context, baseURL }) => {
+  // The model worker only starts a helper with 4 or more logical cores; this machine may have fewer.
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 8 }));
+  const s = minilm.sentences.find((x) => x.id === 's4_animal_it');
+  await itOnLayer3(page);
+  // The first pass ran while the helper was still loading its copy of the model; retype (same
+  // tokens: only a trailing space) until a pass ran with it.
+  let helped = false;
+  for (let i = 1; i <= 20 && !helped; i++) {
+    const before = await page.evaluate(() => window.__arcsPerf.forwards);
+    await page.getByTestId('sentence-input').fill(s.text + ' '.repeat(i));
+    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before);
+    helped = await page.evaluate(() => window.__arcsPerf.last_forward_helped);
+    if (!helped) await page.waitForTimeout(250);
+  }
+  expect(helped).toBe(true);
+  const it = s.tokens.indexOf('it');
+  await page.mouse.move(0, 0);
+  await page.hover(`[data-token-index="${it}"]`);
+  await page.waitForSelector('path[data-focused="true"]');
+  const split = await focusedWeights(page);
+  expect(split.length).toBeGreaterThan(12 * 10);
+  // The same sentence in a page that works alone.
+  const other = await context.newPage();
+  guard(other, baseURL);
+  await other.addInitScript(() => { window.__arcsNoHelper = true; });
+  const alone = await itOnLayer3(other);
+  expect(await other.evaluate(() => window.__arcsPerf.last_forward_helped)).toBe(false);
+  expect(split).toEqual(alone.got);
+});
+
 test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {
   const s = smollm2.sentences[0];
   const layer = 13;

@@ -35,3 +35,36 @@ impl SmolLm2 {
         Ok(out.logsumexp_per_position.iter().map(|&v| v as f64).sum())
     }
 }
+
+/// One part of a forward pass split by tokens (see `arcs_minilm::RowPass`), for timing two workers
+/// exchanging keys and values without the app around them (`two-workers.mjs`).
+#[wasm_bindgen]
+pub struct RowPart {
+    pass: arcs_minilm::RowPass,
+    n: usize,
+}
+
+#[wasm_bindgen]
+impl RowPart {
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &MiniLm, ids: &[u32], from: usize, to: usize) -> Result<RowPart, JsError> {
+        let pass = model.0.row_pass(ids, from..to, false).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(RowPart { pass, n: ids.len() })
+    }
+    /// The current layer, or -1 once done.
+    pub fn layer(&self) -> i32 {
+        self.pass.layer().map_or(-1, |l| l as i32)
+    }
+    /// This part's keys then values of the current layer, flattened.
+    pub fn keys_values(&mut self, model: &MiniLm) -> Result<Vec<f32>, JsError> {
+        let (k, v) = self.pass.keys_values(&model.0).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(k.data().iter().chain(v.data()).copied().collect())
+    }
+    /// Finishes the layer with every token's keys then values (`[keys (n x d); values (n x d)]`).
+    pub fn finish_layer(&mut self, model: &MiniLm, kv: &[f32]) -> Result<(), JsError> {
+        let half = kv.len() / 2;
+        let d = half / self.n.max(1);
+        let m = |s: &[f32]| arcs_minilm::Matrix::from_vec(self.n, d, s.to_vec()).ok_or_else(|| JsError::new("shape"));
+        self.pass.finish_layer(&model.0, &m(&kv[..half])?, &m(&kv[half..])?).map_err(|e| JsError::new(&e.to_string()))
+    }
+}

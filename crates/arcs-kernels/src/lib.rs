@@ -159,16 +159,14 @@ pub fn quantize_rows(x: &[f32], k: usize, norm_limit: f64) -> Option<(Vec<i16>, 
 }
 
 /// `out[i * out_stride + o] = (xq[i] . wq[o]) * x_scales[i] * w_scales[o] + bias[o]` for `n` rows of
-/// `xq` (row-major, `k` columns) and `w_scales.len()` rows of `wq` (torch layout: row `o` is
-/// `wq[o * w_stride..o * w_stride + k]`, so a block of columns of a wider matrix is a view, not a
-/// copy). The integer sums must not overflow: quantise with [`quantize_row`] and matching norm limits.
+/// `xq` and `rows` rows of `wq`, both row-major with `k` columns (torch layout for the weights). The
+/// integer sums must not overflow: quantise with [`quantize_row`] and matching norm limits.
 #[allow(clippy::too_many_arguments)]
 pub fn matmul_t_i16(
     k: usize,
     xq: &[i16],
     x_scales: &[f32],
     wq: &[i16],
-    w_stride: usize,
     w_scales: &[f32],
     bias: Option<&[f32]>,
     out: &mut [f32],
@@ -176,18 +174,17 @@ pub fn matmul_t_i16(
 ) {
     let n = x_scales.len();
     let out_dim = w_scales.len();
-    assert!(w_stride >= k, "matmul_t_i16: weight rows overlap");
-    assert!(xq.len() >= n * k && wq.len() >= out_dim.saturating_sub(1) * w_stride + k, "matmul_t_i16: short input");
+    assert!(xq.len() >= n * k && wq.len() >= out_dim * k, "matmul_t_i16: short input");
     assert!(out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim, "matmul_t_i16: short output");
     let k8 = k / 8 * 8;
     let zero_row = vec![0i16; k];
     for o in (0..out_dim).step_by(WR) {
-        let w_rows: [&[i16]; WR] = std::array::from_fn(|c| row_or(wq, o + c, k, w_stride, out_dim, &zero_row));
+        let w_rows: [&[i16]; WR] = std::array::from_fn(|c| row_or(wq, o + c, k, out_dim, &zero_row));
         let mut i = 0;
         while i < n {
             // Blocks of XR rows, then the last one or two rows on their own rather than padded.
             let rows = XR.min(n - i);
-            let x_row = |r: usize| row_or(xq, i + r, k, k, n, &zero_row);
+            let x_row = |r: usize| row_or(xq, i + r, k, n, &zero_row);
             let mut sums = [[0i32; WR]; XR];
             match rows {
                 3.. => sums = i16_block::<XR>(std::array::from_fn(x_row), w_rows, k8),
@@ -218,11 +215,11 @@ pub fn matmul_t_i16(
     }
 }
 
-/// Row `i` (`k` values from `i * stride`) of `data` with `count` rows, or `zero` past the last row:
+/// Row `i` (of length `k`) of row-major `data` with `count` rows, or `zero` past the last row:
 /// blocks at the edge are computed whole, with zero rows whose results are dropped.
 #[inline]
-fn row_or<'a>(data: &'a [i16], i: usize, k: usize, stride: usize, count: usize, zero: &'a [i16]) -> &'a [i16] {
-    if i < count { &data[i * stride..i * stride + k] } else { zero }
+fn row_or<'a>(data: &'a [i16], i: usize, k: usize, count: usize, zero: &'a [i16]) -> &'a [i16] {
+    if i < count { &data[i * k..(i + 1) * k] } else { zero }
 }
 
 /// Each accumulator's 4 lanes added up.
@@ -390,7 +387,7 @@ mod tests {
             let w = pseudo(o * k, 2);
             let (xq, xs, wq, ws) = quantize_pair(&x, &w, k);
             let mut out = vec![0.0f32; n * o];
-            matmul_t_i16(k, &xq, &xs, &wq, k, &ws, None, &mut out, o);
+            matmul_t_i16(k, &xq, &xs, &wq, &ws, None, &mut out, o);
             for i in 0..n {
                 for c in 0..o {
                     let exact: i64 = (0..k).map(|j| i64::from(xq[i * k + j]) * i64::from(wq[c * k + j])).sum();
@@ -409,22 +406,6 @@ mod tests {
         }
     }
 
-    /// A block of columns read in place (weight stride wider than k) gives exactly the product with
-    /// that block copied out.
-    #[test]
-    fn column_blocks_are_views() {
-        let (n, k, o, wide, start) = (5, 24, 7, 40, 11);
-        let x = pseudo(n * k, 4);
-        let (wq_wide, ws) = quantize_rows(&pseudo(o * wide, 5), wide, f64::INFINITY).unwrap();
-        let block: Vec<i16> = wq_wide.chunks(wide).flat_map(|r| r[start..start + k].iter().copied()).collect();
-        let (xq, xs) = quantize_rows(&x, k, norm_limit_against(32_767.0 * (k as f64).sqrt())).unwrap();
-        let (mut copied, mut viewed) = (vec![0.0f32; n * o], vec![0.0f32; n * o]);
-        matmul_t_i16(k, &xq, &xs, &block, k, &ws, None, &mut copied, o);
-        matmul_t_i16(k, &xq, &xs, &wq_wide[start..], wide, &ws, None, &mut viewed, o);
-        assert_eq!(copied, viewed);
-        assert!(copied.iter().any(|&v| v != 0.0));
-    }
-
     #[test]
     fn outliers_cannot_overflow() {
         // Weights at the i16 limit everywhere and activations of one sign, 1536 long (MiniLM's widest
@@ -435,7 +416,7 @@ mod tests {
             let x: Vec<f32> = (0..3 * k).map(|i| if i % k == 0 { 1000.0 } else { 999.0 }).collect();
             let (xq, xs, wq, ws) = quantize_pair(&x, &w, k);
             let mut out = vec![0.0f32; 6];
-            matmul_t_i16(k, &xq, &xs, &wq, k, &ws, Some(&[0.5, 0.5]), &mut out, 2);
+            matmul_t_i16(k, &xq, &xs, &wq, &ws, Some(&[0.5, 0.5]), &mut out, 2);
             let want = sign as f64 * (1000.0 + 999.0 * 1535.0) + 0.5;
             for (i, v) in out.iter().enumerate() {
                 // Coarse (the norm limit binds hard here) but within the rounding bound; a wrapped

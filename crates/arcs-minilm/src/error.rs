@@ -38,8 +38,8 @@ pub enum ModelError {
     BadBundle(String),
     /// No token ids were given.
     EmptyInput,
-    /// A step of a split forward pass that does not fit the model (a wrong layer, half or shape).
-    BadStep(String),
+    /// A part of a split forward pass that does not fit (rows out of range, wrong shapes).
+    BadPart(String),
     /// More tokens than learned positions.
     TooLong { tokens: usize, max: usize },
     /// A token id outside the vocabulary.
@@ -75,7 +75,7 @@ impl fmt::Display for ModelError {
             ),
             ModelError::BadBundle(msg) => write!(f, "invalid bundle: {msg}"),
             ModelError::EmptyInput => write!(f, "no tokens to run the model on"),
-            ModelError::BadStep(msg) => write!(f, "invalid forward step: {msg}"),
+            ModelError::BadPart(msg) => write!(f, "invalid part of a forward pass: {msg}"),
             ModelError::TooLong { tokens, max } => write!(
                 f,
                 "{tokens} tokens is too long: the model has {max} positions ([CLS] and [SEP] included)"

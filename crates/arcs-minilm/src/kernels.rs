@@ -15,7 +15,7 @@ pub(crate) enum WeightMatrix {
     F32(Matrix),
     /// Integers with one quantisation step per row: `w[r][c] = data[r * cols + c] as f32 * steps[r]`
     /// (what the browser bundle stores). Kept as i16 in memory, half the size of f32, and used as
-    /// integers by [`matmul_view`]. Build with [`WeightMatrix::quantized`].
+    /// integers by [`matmul_t`]. Build with [`WeightMatrix::quantized`].
     Quantized {
         rows: usize,
         cols: usize,
@@ -36,6 +36,20 @@ impl WeightMatrix {
         // Rounded up so the bound stays a bound.
         let norm_bound = (norm_bound * (1.0 + 1e-6)) as f32 + 1.0;
         WeightMatrix::Quantized { rows, cols, data, steps, norm_bound }
+    }
+
+    /// The matrix as f32 (dequantised if needed).
+    pub(crate) fn to_f32(&self) -> Matrix {
+        match self {
+            WeightMatrix::F32(m) => m.clone(),
+            WeightMatrix::Quantized { rows, cols, .. } => {
+                let mut data = vec![0.0f32; rows * cols];
+                for (r, out) in data.chunks_mut((*cols).max(1)).enumerate() {
+                    self.row_into(r, out);
+                }
+                Matrix::from_vec(*rows, *cols, data).unwrap_or_default()
+            }
+        }
     }
 
     pub(crate) fn rows(&self) -> usize {
@@ -102,9 +116,8 @@ const XR: usize = 3;
 const WR: usize = 3;
 
 /// `x @ W^T + bias` for `x` (n x in) and `W` (out x in) in torch layout: output (n x out).
-#[cfg(test)]
 pub(crate) fn matmul_t(x: &Matrix, w: &WeightMatrix, bias: &[f32]) -> Matrix {
-    matmul_view(x, quantize_for(x, &[w]).as_ref(), w.view(0..w.rows(), 0..w.cols()), Some(bias))
+    matmul_t_quantized(x, quantize_for(x, &[w]).as_ref(), w, bias)
 }
 
 /// Activations quantised to i16 once for one or more weight matrices (Q, K and V share their input).
@@ -113,11 +126,10 @@ pub(crate) struct QuantizedInput {
     scales: Vec<f32>,
 }
 
-/// `x` as i16 for [`matmul_view`] with any of `ws` (or blocks of them): by Cauchy-Schwarz the
-/// activations' norm limit, set against the largest weight-row norm among them, keeps every i32
-/// sum in range (a block of columns has at most its rows' norm). `None` if a matrix is not
-/// quantised or a value of `x` is not finite (the float path then runs, which lets a NaN show in
-/// the result as it would in torch).
+/// `x` as i16 for [`matmul_t_quantized`] with any of `ws`: by Cauchy-Schwarz the activations' norm
+/// limit, set against the largest weight-row norm among them, keeps every i32 sum in range. `None`
+/// if a matrix is not quantised or a value of `x` is not finite (the float path then runs, which
+/// lets a NaN show in the result as it would in torch).
 pub(crate) fn quantize_for(x: &Matrix, ws: &[&WeightMatrix]) -> Option<QuantizedInput> {
     let mut bound = 0.0f32;
     for w in ws {
@@ -131,66 +143,30 @@ pub(crate) fn quantize_for(x: &Matrix, ws: &[&WeightMatrix]) -> Option<Quantized
     Some(QuantizedInput { xq, scales })
 }
 
-/// A block of a weight matrix, read in place: rows `row0..row0 + rows`, columns `col0..col0 + cols`.
-/// One half of a layer's heads owns a block of rows of W_query; of the output projection it owns a
-/// block of columns.
-#[derive(Clone, Copy)]
-pub(crate) struct WeightView<'a> {
-    w: &'a WeightMatrix,
-    row0: usize,
-    rows: usize,
-    col0: usize,
-    cols: usize,
-}
-
-impl WeightMatrix {
-    /// The block `rows x cols` (panics if it is not inside the matrix: the layout is ours, not the
-    /// user's).
-    pub(crate) fn view(&self, rows: std::ops::Range<usize>, cols: std::ops::Range<usize>) -> WeightView<'_> {
-        assert!(rows.start <= rows.end && rows.end <= self.rows() && cols.start <= cols.end && cols.end <= self.cols(), "weight block out of range");
-        WeightView { w: self, row0: rows.start, rows: rows.len(), col0: cols.start, cols: cols.len() }
-    }
-}
-
-impl WeightView<'_> {
-    /// The block as a dense f32 matrix (dequantised if needed).
-    fn to_f32(self) -> Matrix {
-        let mut row = vec![0.0f32; self.w.cols()];
-        let mut data = Vec::with_capacity(self.rows * self.cols);
-        for r in self.row0..self.row0 + self.rows {
-            self.w.row_into(r, &mut row);
-            data.extend_from_slice(&row[self.col0..self.col0 + self.cols]);
-        }
-        Matrix::from_vec(self.rows, self.cols, data).unwrap_or_default()
-    }
-}
-
-/// `x @ W^T (+ bias)` for a block of `W`: output `n x w.rows`. `xq` is `x` quantised by
-/// [`quantize_for`] with `w`'s matrix among its matrices.
-pub(crate) fn matmul_view(x: &Matrix, xq: Option<&QuantizedInput>, w: WeightView<'_>, bias: Option<&[f32]>) -> Matrix {
-    let n = x.rows();
-    assert_eq!(w.cols, x.cols(), "matmul: inner dimensions differ");
-    assert!(bias.is_none_or(|b| b.len() == w.rows), "matmul: bias length");
-    let mut out = Matrix::zeros(n, w.rows);
-    let stride = w.w.cols();
-    match (w.w, xq) {
-        (WeightMatrix::F32(m), _) => {
-            let rows = Rows { data: &m.data()[w.row0 * stride + w.col0..], rows: w.rows, k: w.cols, stride };
-            matmul_rows(Rows::all(x), rows, bias, out.data_mut(), w.rows);
-        }
+/// [`matmul_t`] with `x` already quantised by [`quantize_for`] (with `w` among its matrices).
+pub(crate) fn matmul_t_quantized(x: &Matrix, xq: Option<&QuantizedInput>, w: &WeightMatrix, bias: &[f32]) -> Matrix {
+    let (n, k) = x.shape();
+    assert_eq!(w.cols(), k, "matmul_t: inner dimensions differ");
+    assert_eq!(bias.len(), w.rows(), "matmul_t: bias length");
+    match (w, xq) {
+        (WeightMatrix::F32(m), _) => matmul_t_f32(x, m, bias),
         // The bundle's integers used as they are stored, no dequantising.
-        (WeightMatrix::Quantized { data, steps, .. }, Some(q)) => {
-            let wq = &data[w.row0 * stride + w.col0..];
-            let w_scales = &steps[w.row0..w.row0 + w.rows];
-            arcs_kernels::matmul_t_i16(w.cols, &q.xq, &q.scales, wq, stride, w_scales, bias, out.data_mut(), w.rows);
+        (WeightMatrix::Quantized { rows, data, steps, .. }, Some(q)) => {
+            let mut out = Matrix::zeros(n, *rows);
+            arcs_kernels::matmul_t_i16(k, &q.xq, &q.scales, data, steps, Some(bias), out.data_mut(), *rows);
+            out
         }
         // Non-finite activations cannot be turned into integers: take the float path, which lets
         // the NaN or infinity show in the result as it would in torch.
-        (WeightMatrix::Quantized { .. }, None) => {
-            let dense = w.to_f32();
-            matmul_rows(Rows::all(x), Rows::all(&dense), bias, out.data_mut(), w.rows);
-        }
+        (WeightMatrix::Quantized { .. }, None) => matmul_t_f32(x, &w.to_f32(), bias),
     }
+}
+
+/// Float path: `x @ W^T + bias` as a new `n x out` matrix (see [`matmul_rows`]).
+pub(crate) fn matmul_t_f32(x: &Matrix, w: &Matrix, bias: &[f32]) -> Matrix {
+    let mut out = Matrix::zeros(x.rows(), w.rows());
+    let out_dim = w.rows();
+    matmul_rows(Rows::all(x), Rows::all(w), Some(bias), out.data_mut(), out_dim);
     out
 }
 
@@ -492,29 +468,6 @@ mod tests {
         assert_eq!(out.row(0), &[1.0, 2.0], "an all-zero row gives the bias");
         let nan = Matrix::from_vec(1, 3, vec![1.0, f32::NAN, 0.0]).unwrap();
         assert!(matmul_t(&nan, &wq, &[0.0, 0.0]).data().iter().all(|v| v.is_nan()));
-    }
-
-    /// A block of a weight matrix read in place gives what the block copied out gives, on both
-    /// paths (float and integer).
-    #[test]
-    fn blocks_of_weights_are_views() {
-        let (n, rows, cols) = (5, 9, 20);
-        let x = Matrix::from_vec(n, 8, pseudo(n * 8, 7)).unwrap();
-        let w = Matrix::from_vec(rows, cols, pseudo(rows * cols, 8)).unwrap();
-        let (r0, c0) = (2, 5);
-        let block = Matrix::from_vec(6, 8, (r0..r0 + 6).flat_map(|r| w.row(r)[c0..c0 + 8].to_vec()).collect()).unwrap();
-        let bias = pseudo(6, 9);
-        let f32_view = matmul_view(&x, None, WeightMatrix::F32(w.clone()).view(r0..r0 + 6, c0..c0 + 8), Some(&bias));
-        assert_eq!(f32_view, matmul_t(&x, &WeightMatrix::F32(block.clone()), &bias));
-        let steps: Vec<f32> = (0..rows).map(|r| 0.01 * (r + 1) as f32).collect();
-        let ints: Vec<i16> = (0..rows * cols).map(|i| (i as i16 * 37) % 200 - 100).collect();
-        let wq = WeightMatrix::quantized(rows, cols, ints.clone(), steps.clone());
-        let block_ints: Vec<i16> = (r0..r0 + 6).flat_map(|r| ints[r * cols + c0..r * cols + c0 + 8].to_vec()).collect();
-        let block_q = WeightMatrix::quantized(6, 8, block_ints, steps[r0..r0 + 6].to_vec());
-        let xq = quantize_for(&x, &[&wq]);
-        let q_view = matmul_view(&x, xq.as_ref(), wq.view(r0..r0 + 6, c0..c0 + 8), Some(&bias));
-        assert_eq!(q_view, matmul_view(&x, xq.as_ref(), block_q.view(0..6, 0..8), Some(&bias)));
-        assert!(q_view.data().iter().any(|&v| v != 0.0));
     }
 
     #[test]

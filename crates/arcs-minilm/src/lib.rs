@@ -31,7 +31,7 @@ mod tokenizer;
 pub use bundle::encode_bundle;
 pub use error::ModelError;
 pub use matrix::Matrix;
-pub use model::{ForwardSteps, Half, Job, LayerOutput, MiniLm, MiniLmOutput, WeightFormat, HALVES};
+pub use model::{LayerOutput, MiniLm, MiniLmOutput, RowPass, WeightFormat};
 pub use tokenizer::{Encoding, WordPiece};
 
 /// Encoder layers in all-MiniLM-L6-v2.

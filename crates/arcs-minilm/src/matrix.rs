@@ -108,6 +108,16 @@ impl Matrix {
         out
     }
 
+    /// `more`'s rows below this matrix's; `None` (and nothing changed) if the widths differ.
+    pub fn append_rows(&mut self, more: Matrix) -> Option<()> {
+        if more.cols != self.cols {
+            return None;
+        }
+        self.data.extend_from_slice(&more.data);
+        self.rows += more.rows;
+        Some(())
+    }
+
     pub(crate) fn row_mut(&mut self, r: usize) -> &mut [f32] {
         &mut self.data[r * self.cols..(r + 1) * self.cols]
     }

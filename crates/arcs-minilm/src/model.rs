@@ -1,11 +1,12 @@
 //! Weights and the forward pass of the BERT encoder.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use safetensors::{Dtype, SafeTensors};
 
 use crate::kernels::{
-    axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_view, quantize_for, Rows,
+    axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for, Rows,
     softmax_in_place, WeightMatrix,
 };
 use crate::{Config, Matrix, ModelError, WordPiece};
@@ -60,12 +61,48 @@ impl MiniLmOutput {
     pub fn attention(&self, layer: usize, head: usize) -> &Matrix {
         &self.layers[layer].attn_weights[head]
     }
+
+    /// The outputs of [`RowPass`]es over consecutive rows, in order, as one pass over all of them;
+    /// an error if they do not fit together (different layer counts or widths).
+    pub fn stack(parts: Vec<MiniLmOutput>) -> Result<MiniLmOutput, ModelError> {
+        let mut parts = parts.into_iter();
+        let Some(mut out) = parts.next() else {
+            return Err(ModelError::BadPart("no parts".into()));
+        };
+        for part in parts {
+            let bad = |what: &str| ModelError::BadPart(format!("parts with different {what}"));
+            if part.layers.len() != out.layers.len() || part.last_hidden_state.is_some() != out.last_hidden_state.is_some() {
+                return Err(bad("numbers of layers"));
+            }
+            for (a, b) in out.layers.iter_mut().zip(part.layers) {
+                if a.attn_weights.len() != b.attn_weights.len() {
+                    return Err(bad("numbers of heads"));
+                }
+                for (m, more) in [(&mut a.layer_input, b.layer_input), (&mut a.queries, b.queries), (&mut a.keys, b.keys), (&mut a.values, b.values)] {
+                    m.append_rows(more).ok_or_else(|| bad("widths"))?;
+                }
+                for (m, more) in a.attn_weights.iter_mut().zip(b.attn_weights) {
+                    m.append_rows(more).ok_or_else(|| bad("token counts"))?;
+                }
+            }
+            if let (Some(m), Some(more)) = (&mut out.last_hidden_state, part.last_hidden_state) {
+                m.append_rows(more).ok_or_else(|| bad("widths"))?;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Linear {
     pub(crate) weight: WeightMatrix,
     pub(crate) bias: Vec<f32>,
+}
+
+impl Linear {
+    fn forward(&self, x: &Matrix) -> Matrix {
+        matmul_t(x, &self.weight, &self.bias)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -384,28 +421,21 @@ impl MiniLm {
     }
 
     fn run(&self, ids: &[u32], last_output: bool) -> Result<MiniLmOutput, ModelError> {
-        let mut steps = self.start(ids, last_output)?;
-        while let Some(job) = steps.job() {
-            let halves = [self.run_half(job, 0)?, self.run_half(job, 1)?];
-            steps.complete(self, halves)?;
+        let mut pass = self.row_pass(ids, 0..ids.len(), last_output)?;
+        while pass.layer().is_some() {
+            let (keys, values) = pass.keys_values(self)?;
+            pass.finish_layer(self, &keys, &values)?;
         }
-        Ok(steps.finish())
+        Ok(pass.finish())
     }
 
-    /// A forward pass to be driven step by step ([`ForwardSteps`]): each step's two halves may run
-    /// anywhere (the app runs one in a second worker). `last_output` as in [`MiniLm::forward`].
-    pub fn start(&self, ids: &[u32], last_output: bool) -> Result<ForwardSteps, ModelError> {
-        let input = self.embed(ids)?;
-        Ok(ForwardSteps {
-            job: Some(Job::Attention { layer: 0, input }),
-            layers: Vec::with_capacity(self.layers.len()),
-            last_output,
-            last_hidden_state: None,
-        })
-    }
-
-    /// The LayerNorm-ed sum of word and position embeddings: `n x d`, the first layer's input.
-    fn embed(&self, ids: &[u32]) -> Result<Matrix, ModelError> {
+    /// A forward pass over the tokens `rows` of `ids` only (all of `ids` are checked). Each token's
+    /// row needs nothing from the others except, in attention, every token's keys and values: the
+    /// caller gets this part's with [`RowPass::keys_values`] and hands all of them back to
+    /// [`RowPass::finish_layer`]. Two parts can so run on two cores (the app's helper worker), one
+    /// exchange per layer, and give exactly what one pass over all rows gives: every number of a
+    /// row is computed the same way whatever the other rows are.
+    pub fn row_pass(&self, ids: &[u32], rows: Range<usize>, last_output: bool) -> Result<RowPass, ModelError> {
         let c = &self.config;
         let n = ids.len();
         if n == 0 {
@@ -426,12 +456,15 @@ impl MiniLm {
                 vocab_size: self.embeddings.word.rows(),
             });
         }
+        if rows.is_empty() || rows.end > n {
+            return Err(ModelError::BadPart(format!("rows {rows:?} of {n} tokens")));
+        }
         let d = c.hidden_size;
-        let mut hidden = Matrix::zeros(n, d); // n x d
+        let mut hidden = Matrix::zeros(rows.len(), d); // rows x d
         let mut position_row = vec![0.0f32; d];
-        for (i, &id) in ids.iter().enumerate() {
-            let row = hidden.row_mut(i);
-            self.embeddings.word.row_into(id as usize, row);
+        for (r, i) in rows.clone().enumerate() {
+            let row = hidden.row_mut(r);
+            self.embeddings.word.row_into(ids[i] as usize, row);
             self.embeddings.position.row_into(i, &mut position_row);
             axpy(row, 1.0, &position_row);
         }
@@ -441,163 +474,93 @@ impl MiniLm {
             &self.embeddings.norm.beta,
             c.layer_norm_eps,
         );
-        Ok(hidden)
-    }
-
-    /// Half `half` (0 or 1) of `job`. Checks the job against the model first: a helper worker
-    /// gets its jobs as messages.
-    pub fn run_half(&self, job: &Job, half: usize) -> Result<Half, ModelError> {
-        let c = &self.config;
-        let (layer, input) = match job {
-            Job::Attention { layer, input } | Job::FeedForward { layer, input } => (*layer, input),
-        };
-        if half >= HALVES || layer >= self.layers.len() {
-            return Err(ModelError::BadStep(format!("layer {layer}, half {half} of a {}-layer model", self.layers.len())));
-        }
-        if input.cols() != c.hidden_size || input.rows() == 0 || input.rows() > c.max_position_embeddings {
-            return Err(ModelError::BadStep(format!("an input of {} x {}", input.rows(), input.cols())));
-        }
-        let l = &self.layers[layer];
-        Ok(match job {
-            Job::Attention { .. } => l.attention_half(input, half, c),
-            Job::FeedForward { .. } => Half::FeedForward { projected: l.ffn_half(input, half, c) },
+        Ok(RowPass {
+            rows,
+            n,
+            hidden: Some(hidden),
+            qkv: None,
+            layers: Vec::with_capacity(self.layers.len()),
+            last_output,
+            last_hidden: None,
         })
     }
 }
 
-/// A layer's work splits in two halves that need nothing from each other until their results are
-/// added: half `h` owns heads `h * H / 2 ..` (their rows of W_query, W_key, W_value and their
-/// columns of the output projection) and feed-forward units `h * F / 2 ..` (rows of the up
-/// projection, columns of the down projection). The app runs the second half in a helper worker on
-/// the other core; natively both run here, one after the other. Either way the numbers are the
-/// same, because the split is part of the arithmetic, not of the scheduling.
-pub const HALVES: usize = 2;
-
-/// One step of a forward pass: what both halves start from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Job {
-    /// Layer `layer`'s attention block, from the layer's input (`n x d`).
-    Attention { layer: usize, input: Matrix },
-    /// Layer `layer`'s feed-forward block, from the attention block's output (`n x d`).
-    FeedForward { layer: usize, input: Matrix },
-}
-
-/// What one half of a [`Job`] computed.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Half {
-    /// This half's heads: `n x d/2` queries, keys and values (heads side by side), their `n x n`
-    /// attention weights, and their context vectors through their columns of the output
-    /// projection (`n x d`, no bias yet).
-    Attention { queries: Matrix, keys: Matrix, values: Matrix, attn_weights: Vec<Matrix>, projected: Matrix },
-    /// This half's feed-forward units through GELU and their columns of the down projection
-    /// (`n x d`, no bias yet).
-    FeedForward { projected: Matrix },
-}
-
-/// A forward pass in steps: [`ForwardSteps::job`] says what to compute next, both halves go back
-/// through [`ForwardSteps::complete`].
+/// A forward pass over some tokens' rows, a layer at a time (see [`MiniLm::row_pass`]).
 #[derive(Debug)]
-pub struct ForwardSteps {
-    job: Option<Job>,
+pub struct RowPass {
+    rows: Range<usize>,
+    /// Tokens in the whole input.
+    n: usize,
+    /// `rows x d`: this part's rows of the current layer's input; `None` once done.
+    hidden: Option<Matrix>,
+    /// This layer's queries, keys and values of these rows, between the two calls of a layer.
+    qkv: Option<(Matrix, Matrix, Matrix)>,
     layers: Vec<LayerOutput>,
     last_output: bool,
-    last_hidden_state: Option<Matrix>,
+    /// `rows x d`: the last layer's output, when asked for.
+    last_hidden: Option<Matrix>,
 }
 
-impl ForwardSteps {
-    /// The next step, or `None` once the pass is done.
-    pub fn job(&self) -> Option<&Job> {
-        self.job.as_ref()
+impl RowPass {
+    /// The tokens this part computes.
+    pub fn rows(&self) -> Range<usize> {
+        self.rows.clone()
     }
 
-    /// Adds up the two halves of the current job (for the model the pass started on) and moves on.
-    /// Halves that do not fit the job are refused and the job stays, to be computed again.
-    pub fn complete(&mut self, model: &MiniLm, halves: [Half; HALVES]) -> Result<(), ModelError> {
-        let c = &model.config;
-        let job = self.job.take().ok_or_else(|| ModelError::BadStep("the pass is already done".into()))?;
-        let n = match &job {
-            Job::Attention { input, .. } | Job::FeedForward { input, .. } => input.rows(),
+    /// The layer the pass is in; `None` once it is done.
+    pub fn layer(&self) -> Option<usize> {
+        self.hidden.as_ref().map(|_| self.layers.len())
+    }
+
+    /// This part's keys and values of the current layer (`rows x d` each; its queries are kept).
+    pub fn keys_values(&mut self, model: &MiniLm) -> Result<(Matrix, Matrix), ModelError> {
+        let layer = self.layer().and_then(|l| model.layers.get(l));
+        let (Some(layer), Some(x)) = (layer, &self.hidden) else {
+            return Err(ModelError::BadPart("the pass is done, or not of this model".into()));
         };
-        let bad = |what: &str| ModelError::BadStep(format!("a half with {what}"));
-        let [h0, h1] = halves;
-        match (job, h0, h1) {
-            (
-                Job::Attention { layer, input },
-                Half::Attention { queries: q0, keys: k0, values: v0, attn_weights: mut a0, projected: p0 },
-                Half::Attention { queries: q1, keys: k1, values: v1, attn_weights: a1, projected: p1 },
-            ) => {
-                let half_width = c.hidden_size / HALVES;
-                let shapes_ok = [&q0, &k0, &v0, &q1, &k1, &v1].iter().all(|m| m.shape() == (n, half_width))
-                    && [&p0, &p1].iter().all(|m| m.shape() == (n, c.hidden_size))
-                    && a0.len() + a1.len() == c.num_heads
-                    && a0.iter().chain(&a1).all(|m| m.shape() == (n, n));
-                let Some(l) = model.layers.get(layer).filter(|_| shapes_ok) else {
-                    self.job = Some(Job::Attention { layer, input });
-                    return Err(bad("the wrong shapes for this attention step"));
-                };
-                a0.extend(a1);
-                // The last layer's block output is only computed when asked for: no attention
-                // depends on it.
-                let wanted = layer + 1 < model.layers.len() || self.last_output;
-                let attn_out = wanted.then(|| add_and_norm(&input, [&p0, &p1], &l.out_proj.bias, &l.attn_norm, c.layer_norm_eps)); // n x d
-                self.layers.push(LayerOutput {
-                    layer_input: input,
-                    queries: side_by_side(&q0, &q1),
-                    keys: side_by_side(&k0, &k1),
-                    values: side_by_side(&v0, &v1),
-                    attn_weights: a0,
-                });
-                self.job = attn_out.map(|input| Job::FeedForward { layer, input });
-            }
-            (Job::FeedForward { layer, input }, Half::FeedForward { projected: p0 }, Half::FeedForward { projected: p1 }) => {
-                let shapes_ok = [&p0, &p1].iter().all(|m| m.shape() == (n, c.hidden_size));
-                let Some(l) = model.layers.get(layer).filter(|_| shapes_ok) else {
-                    self.job = Some(Job::FeedForward { layer, input });
-                    return Err(bad("the wrong shapes for this feed-forward step"));
-                };
-                let out = add_and_norm(&input, [&p0, &p1], &l.ffn_down.bias, &l.ffn_norm, c.layer_norm_eps); // n x d
-                if layer + 1 < model.layers.len() {
-                    self.job = Some(Job::Attention { layer: layer + 1, input: out });
-                } else {
-                    self.last_hidden_state = Some(out);
-                }
-            }
-            (job, ..) => {
-                self.job = Some(job);
-                return Err(bad("results of the other kind of step"));
-            }
+        let (queries, keys, values) = layer.qkv(x);
+        self.qkv = Some((queries, keys.clone(), values.clone()));
+        Ok((keys, values))
+    }
+
+    /// Finishes the current layer with every token's keys and values (`n x d` each, in token order,
+    /// this part's own among them).
+    pub fn finish_layer(&mut self, model: &MiniLm, keys: &Matrix, values: &Matrix) -> Result<(), ModelError> {
+        let c = &model.config;
+        let layer_index = self.layers.len();
+        let layer = model.layers.get(layer_index);
+        let shape = (self.n, c.hidden_size);
+        if keys.shape() != shape || values.shape() != shape {
+            return Err(ModelError::BadPart(format!("keys {:?} and values {:?} for {} tokens", keys.shape(), values.shape(), self.n)));
+        }
+        // Checked before anything is taken: a refused call leaves the pass as it was.
+        let (Some(layer), true, true) = (layer, self.hidden.is_some(), self.qkv.is_some()) else {
+            return Err(ModelError::BadPart("finish_layer before keys_values".into()));
+        };
+        let (Some(x), Some((queries, own_keys, own_values))) = (self.hidden.take(), self.qkv.take()) else {
+            return Err(ModelError::BadPart("finish_layer before keys_values".into()));
+        };
+        let last = layer_index + 1 == model.layers.len();
+        let (attn_weights, next) = layer.attend(&x, &queries, keys, values, c, !last || self.last_output);
+        self.layers.push(LayerOutput { layer_input: x, queries, keys: own_keys, values: own_values, attn_weights });
+        if last {
+            self.last_hidden = next;
+        } else {
+            self.hidden = next;
         }
         Ok(())
     }
 
-    /// Everything the pass computed (complete or not).
+    /// What the pass computed for its rows (see [`MiniLmOutput::stack`] to put parts together).
     pub fn finish(self) -> MiniLmOutput {
-        MiniLmOutput { layers: self.layers, last_hidden_state: self.last_hidden_state }
+        MiniLmOutput { layers: self.layers, last_hidden_state: self.last_hidden }
     }
 }
 
-/// `a` and `b` (`n x w` each) as one `n x 2w` matrix, `a`'s columns first.
-fn side_by_side(a: &Matrix, b: &Matrix) -> Matrix {
-    let (n, w) = a.shape();
-    let mut out = Matrix::zeros(n, 2 * w);
-    for i in 0..n {
-        out.row_mut(i)[..w].copy_from_slice(a.row(i));
-        out.row_mut(i)[w..].copy_from_slice(b.row(i));
-    }
-    out
-}
-
-/// LayerNorm(`residual` + (`parts[0]` + `parts[1]`) + `bias`): the end of both blocks of a post-LN
-/// BERT layer, with the two halves' projections added in a fixed order.
-fn add_and_norm(residual: &Matrix, parts: [&Matrix; HALVES], bias: &[f32], norm: &LayerNorm, eps: f32) -> Matrix {
-    let mut out = parts[0].clone(); // n x d
-    axpy(out.data_mut(), 1.0, parts[1].data());
-    for i in 0..out.rows() {
-        axpy(out.row_mut(i), 1.0, bias);
-    }
-    axpy(out.data_mut(), 1.0, residual.data());
-    layer_norm_in_place(&mut out, &norm.gamma, &norm.beta, eps);
-    out
+/// Columns `start..start+len` of `m`'s rows as a view, for the blocked kernel.
+fn head_cols(m: &Matrix, h: usize, head_dim: usize) -> Rows<'_> {
+    Rows::columns(m, h * head_dim, head_dim)
 }
 
 fn matrix_from(
@@ -620,56 +583,65 @@ fn matrix_from(
 }
 
 impl EncoderLayer {
-    /// Heads `half * H/2 ..` of this layer on input `x` (`n x d`).
-    fn attention_half(&self, x: &Matrix, half: usize, c: &Config) -> Half {
-        let n = x.rows();
-        let (head_dim, d) = (c.head_dim, c.hidden_size);
-        let heads = c.num_heads / HALVES;
-        let width = heads * head_dim;
-        let cols = half * width..(half + 1) * width; // this half's heads, side by side
+    /// Queries, keys and values of the rows `x` (`rows x d` each). All heads at once: head h owns
+    /// columns h*head_dim..(h+1)*head_dim, which is exactly torch's view(n, num_heads, head_dim)
+    /// without the transpose.
+    fn qkv(&self, x: &Matrix) -> (Matrix, Matrix, Matrix) {
         // Q, K and V share their input: quantised once for all three.
-        let (wq, wk, wv) = (&self.w_query, &self.w_key, &self.w_value);
-        let xq = quantize_for(x, &[&wq.weight, &wk.weight, &wv.weight]);
-        let project = |lin: &Linear| matmul_view(x, xq.as_ref(), lin.weight.view(cols.clone(), 0..d), Some(&lin.bias[cols.clone()]));
-        // n x width each; head h owns columns h*head_dim..(h+1)*head_dim, which is exactly torch's
-        // view(n, heads, head_dim) without the transpose.
-        let (queries, keys, values) = (project(wq), project(wk), project(wv));
+        let xq = quantize_for(x, &[&self.w_query.weight, &self.w_key.weight, &self.w_value.weight]);
+        let queries = matmul_t_quantized(x, xq.as_ref(), &self.w_query.weight, &self.w_query.bias);
+        let keys = matmul_t_quantized(x, xq.as_ref(), &self.w_key.weight, &self.w_key.bias);
+        let values = matmul_t_quantized(x, xq.as_ref(), &self.w_value.weight, &self.w_value.bias);
+        (queries, keys, values)
+    }
 
+    /// The rest of this post-LayerNorm BERT layer for the rows `x` with their `queries`, given every
+    /// token's `keys` and `values` (`n x d`): each head's attention weights of these query rows
+    /// (`rows x n`) and, if `output`, these rows of the next hidden state (without it, the work
+    /// stops once the attention weights are known).
+    fn attend(&self, x: &Matrix, queries: &Matrix, keys: &Matrix, values: &Matrix, c: &Config, output: bool) -> (Vec<Matrix>, Option<Matrix>) {
+        let (rows, n, head_dim, d) = (x.rows(), keys.rows(), c.head_dim, c.hidden_size);
         let scale = 1.0 / (head_dim as f32).sqrt();
-        let mut context_vec = Matrix::zeros(n, width); // n x width, heads concatenated back
-        let mut attn_weights = Vec::with_capacity(heads);
-        for h in 0..heads {
-            // This head's slice of each row, read in place.
-            let q_h = Rows::columns(&queries, h * head_dim, head_dim); // n x head_dim
-            let k_h = Rows::columns(&keys, h * head_dim, head_dim); // n x head_dim
+        let mut context_vec = Matrix::zeros(rows, d); // rows x d, heads concatenated back
+        let mut attn_weights = Vec::with_capacity(c.num_heads);
+        for h in 0..c.num_heads {
+            // This head's slice of each row, read in place: rows x head_dim and n x head_dim.
+            let (q_h, k_h) = (head_cols(queries, h, head_dim), head_cols(keys, h, head_dim));
             // The second product wants V's columns as rows: head_dim x n.
             let v_h_t = values.column_block(h * head_dim, head_dim).transposed();
-            let mut weights = Matrix::zeros(n, n); // attn_scores: n_query x n_key
+            let mut weights = Matrix::zeros(rows, n); // attn_scores: query rows x n_key
             matmul_rows(q_h, k_h, None, weights.data_mut(), n);
-            for i in 0..n {
+            for i in 0..rows {
                 let attn_scores = weights.row_mut(i);
                 attn_scores.iter_mut().for_each(|s| *s *= scale);
                 softmax_in_place(attn_scores);
             }
-            // n x head_dim, written straight into this head's columns of context_vec.
-            matmul_rows(Rows::all(&weights), Rows::all(&v_h_t), None, &mut context_vec.data_mut()[h * head_dim..], width);
+            // rows x head_dim, written straight into this head's columns of context_vec.
+            matmul_rows(Rows::all(&weights), Rows::all(&v_h_t), None, &mut context_vec.data_mut()[h * head_dim..], d);
             attn_weights.push(weights);
         }
-        // This half's columns of the output projection; the bias is added once, with both halves.
-        let cq = quantize_for(&context_vec, &[&self.out_proj.weight]);
-        let projected = matmul_view(&context_vec, cq.as_ref(), self.out_proj.weight.view(0..d, cols), None); // n x d
-        Half::Attention { queries, keys, values, attn_weights, projected }
-    }
+        if !output {
+            return (attn_weights, None);
+        }
+        let mut attn_out = self.out_proj.forward(&context_vec); // rows x d
+        axpy(attn_out.data_mut(), 1.0, x.data());
+        layer_norm_in_place(
+            &mut attn_out,
+            &self.attn_norm.gamma,
+            &self.attn_norm.beta,
+            c.layer_norm_eps,
+        );
 
-    /// Feed-forward units `half * F/2 ..` of this layer on the attention block's output `x`.
-    fn ffn_half(&self, x: &Matrix, half: usize, c: &Config) -> Matrix {
-        let (d, width) = (c.hidden_size, c.intermediate_size / HALVES);
-        let cols = half * width..(half + 1) * width;
-        let xq = quantize_for(x, &[&self.ffn_up.weight]);
-        let up = self.ffn_up.weight.view(cols.clone(), 0..d);
-        let mut ffn_hidden = matmul_view(x, xq.as_ref(), up, Some(&self.ffn_up.bias[cols.clone()])); // n x width
+        let mut ffn_hidden = self.ffn_up.forward(&attn_out); // rows x intermediate
         gelu_in_place(ffn_hidden.data_mut());
-        let hq = quantize_for(&ffn_hidden, &[&self.ffn_down.weight]);
-        matmul_view(&ffn_hidden, hq.as_ref(), self.ffn_down.weight.view(0..d, cols), None) // n x d, no bias yet
+        let mut out = self.ffn_down.forward(&ffn_hidden); // rows x d
+        axpy(out.data_mut(), 1.0, attn_out.data());
+        layer_norm_in_place(
+            &mut out,
+            &self.ffn_norm.gamma,
+            &self.ffn_norm.beta,
+            c.layer_norm_eps,
+        );
+        (attn_weights, Some(out))
     }
 }

@@ -151,6 +151,16 @@ if isinstance(br, dict) and isinstance(peers, dict):
                         if isinstance(sizes, dict) and all(k in sizes for k in SIZES):
                             extra.append(f"- {name}, {key.replace('_', ' ')}, {m}: " + ", ".join(
                                 f"{k} words {sizes[k]['median_ms']:.1f} ms" for k in SIZES) + ".")
+    # Ours with two workers (the helper takes half of the tokens; the app starts it with 4+ cores).
+    helper = br.get("minilm_with_helper") if isinstance(br, dict) else None
+    if isinstance(helper, dict) and helper.get("forward_ms_32", {}).get("runs"):
+        extra.append(f"- ours, MiniLM with the helper worker (core count overridden; this machine has {helper.get('machine_cores')}), "
+                     f"32 words, in the app: {cell(helper['forward_ms_32'])} ms (the page's own rendering competes for the second core).")
+    two = load("two-workers")
+    if isinstance(two, dict):
+        extra.append(f"- ours, MiniLM 32 words, two bare workers splitting the tokens, no page work (bench/wasm-models/two-workers.mjs): "
+                     f"{two['two_workers_ms']:.1f} ms against {two['one_worker_ms']:.1f} ms for one.")
+    res["two_workers"] = two
     if extra:
         md += ["", "Context (not the like-for-like comparison above):", ""] + extra
     md.append("")

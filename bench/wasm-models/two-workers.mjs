@@ -95,6 +95,8 @@ try {
     return { alone, split, alone2 };
   });
   console.log(`MiniLM 32 words: one worker ${r.alone.toFixed(1)} / ${r.alone2.toFixed(1)} ms, two workers splitting the tokens ${r.split.toFixed(1)} ms`);
+  fs.mkdirSync('bench/out', { recursive: true });
+  fs.writeFileSync('bench/out/two-workers.json', JSON.stringify({ one_worker_ms: Math.min(r.alone, r.alone2), two_workers_ms: r.split, runs: 20 }, null, 2) + '\n');
 } finally {
   await browser.close();
   server.close();

@@ -256,7 +256,16 @@ pub fn Visual(props: &VisualProps) -> Html {
                 })
                 .collect();
             arcs.sort_by(|x, y| x.weight.total_cmp(&y.weight));
-            arcs.iter().map(|arc| arc_html(&draw(arc, true), true, props.term == Some(arc.to))).collect()
+            arcs.iter()
+                .map(|arc| {
+                    // Keyed by key token and head only: moving the focus re-uses the path to each key
+                    // (a few attributes change) instead of replacing every path, which at 256 tokens
+                    // was most of a hover's cost.
+                    let mut draw = draw(arc, true);
+                    draw.key = AttrValue::from(format!("{}-{}", arc.to, arc.head.map_or(-1, |h| h as i64)));
+                    arc_html(&draw, true, props.term == Some(arc.to))
+                })
+                .collect()
         }
         None => Html::default(),
     };

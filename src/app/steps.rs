@@ -20,6 +20,12 @@ pub struct StepsProps {
 
 /// Rows shown around the focused one in a long matrix.
 const ROW_WINDOW: usize = 2;
+
+/// How long the panel waits for the pointer to settle before following the focus. The arcs answer a
+/// hover in the same frame; this panel re-lays out hundreds of table cells, which made every hover
+/// cost 13-17 ms. Waiting lets a sweep across many tokens cost one update, and a pause shows the
+/// focused token's numbers well within a glance (the same idea as React's deferred values).
+const FOLLOW_FOCUS_MS: u32 = 50;
 const MAX_COLS: usize = 10;
 
 fn fmt(x: f32) -> String {
@@ -240,7 +246,17 @@ fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Op
 pub fn Steps(props: &StepsProps) -> Html {
     let a = &props.attention;
     let n = a.num_tokens();
-    let focus = props.view.focus.filter(|&f| f < n);
+    // The focus this panel shows: the view's, once it has held still for FOLLOW_FOCUS_MS.
+    let shown = use_state(|| props.view.focus);
+    {
+        let shown = shown.clone();
+        let timer = use_mut_ref(|| None::<gloo_timers::callback::Timeout>);
+        use_effect_with(props.view.focus, move |&focus| {
+            // A newer focus replaces (and so cancels) the pending one.
+            *timer.borrow_mut() = (*shown != focus).then(|| gloo_timers::callback::Timeout::new(FOLLOW_FOCUS_MS, move || shown.set(focus)));
+        });
+    }
+    let focus = shown.filter(|&f| f < n);
     let simplified = a.mode == Mode::Simplified;
     let first = &a.heads[0];
     let shared = &props.attention;

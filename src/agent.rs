@@ -255,10 +255,10 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             Some(f) if f.model == model && f.text == text => None,
             _ => Some(match slot.as_ref() {
                 Some(Loaded::MiniLm(m)) => {
-                    let mut h = if helper_script.is_some() { helper.take() } else { None };
-                    let result = forward_minilm_split(m, &text, &mut h).await;
-                    helper = helper.or(h);
-                    result.map(|(f, h)| {
+                    // A request that does without the helper leaves it untouched.
+                    let mut alone = None;
+                    let h = if helper_script.is_some() { &mut helper } else { &mut alone };
+                    forward_minilm_split(m, &text, h).await.map(|(f, h)| {
                         helped = h;
                         f
                     })

@@ -285,7 +285,8 @@ pub fn matmul_t_rows(
     let mut row_buf = vec![0.0f32; k];
     // [k, TILE]: column r holds weight row r0 + r (zero past the last row).
     let mut tile_t = vec![0.0f32; k * TILE];
-    let mut rows4 = vec![0.0f32; 4 * k];
+    // Scratch for four dequantised rows, only where SIMD transposes them.
+    let mut rows4 = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) { vec![0.0f32; 4 * k] } else { Vec::new() };
     let mut r0 = row_range.start;
     while r0 < row_range.end {
         let th = TILE.min(row_range.end - r0);

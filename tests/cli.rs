@@ -143,7 +143,7 @@ fn models_present(file: &str) -> bool {
 }
 
 fn reference(name: &str) -> Value {
-    let path = format!("{}/../shared/reference/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/reference/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("reference JSON")
 }
 

@@ -1,11 +1,11 @@
 // Real models through the real UI path: page -> worker -> download (verified, cached) -> forward -> arcs.
-// The drawn weights are checked against HF transformers' numbers in ../shared/reference.
+// The drawn weights are checked against HF transformers' numbers in reference.
 import { test, expect } from '@playwright/test';
 import { guard } from './guard.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const REF = path.resolve('../shared/reference');
+const REF = path.resolve('reference');
 const minilm = JSON.parse(fs.readFileSync(path.join(REF, 'minilm_reference.json'), 'utf8'));
 const smollm2 = JSON.parse(fs.readFileSync(path.join(REF, 'smollm2_reference.json'), 'utf8'));
 const SHOTS = path.resolve('test-results/screenshots');

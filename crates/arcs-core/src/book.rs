@@ -3,7 +3,7 @@
 //! These are the chapter's inputs, not its answers: the 6x3 embeddings are literals in the notebook, and
 //! the weights are what `torch.manual_seed(123)` drew there (torch's generator cannot be reproduced, so
 //! they are stored). Every output is computed by the engine; `tests/book.rs` checks both these inputs and
-//! the engine's outputs against `shared/reference/book_ch03.json`. Embedding them here is what lets the
+//! the engine's outputs against `reference/book_ch03.json`. Embedding them here is what lets the
 //! app open on the book example with nothing to download.
 #![allow(non_snake_case)]
 

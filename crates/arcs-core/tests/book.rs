@@ -1,4 +1,4 @@
-//! Every applicable example of chapter 3, checked against ../shared/reference/book_ch03.json.
+//! Every applicable example of chapter 3, checked against reference/book_ch03.json.
 //! The engine computes; the file only supplies inputs, weights and the numbers to compare with.
 #![allow(non_snake_case)]
 
@@ -18,7 +18,7 @@ const TOL: f32 = 1e-5;
 fn reference() -> &'static Value {
     static REF: OnceLock<Value> = OnceLock::new();
     REF.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/reference/book_ch03.json");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../reference/book_ch03.json");
         let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
         serde_json::from_str(&text).expect("book_ch03.json parses")
     })

@@ -1,4 +1,4 @@
-//! The real model against the Hugging Face reference (shared/reference/smollm2_reference.json).
+//! The real model against the Hugging Face reference (reference/smollm2_reference.json).
 //!
 //! One test function loads the model once and runs every check on it, so the suite stays quick.
 

@@ -14,7 +14,7 @@ pub fn model_dir() -> PathBuf {
 
 /// The shared reference computed by Hugging Face transformers.
 pub fn reference_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/minilm_reference.json")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reference/minilm_reference.json")
 }
 
 fn require_models() -> bool {

@@ -12,7 +12,7 @@ pub fn model_path() -> PathBuf {
 }
 
 pub fn reference_path() -> PathBuf {
-    manifest_dir().join("../../../shared/reference/smollm2_reference.json")
+    manifest_dir().join("../../reference/smollm2_reference.json")
 }
 
 /// The GGUF bytes, or None (with a note) when the model has not been fetched. With

@@ -41,7 +41,8 @@ fn main() -> Result<(), String> {
     let minilm = arcs_minilm::MiniLm::from_bundle(&read("models/minilm/minilm.bundle")?).map_err(|e| e.to_string())?;
     out.insert("minilm_load_bundle_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
     let t = Instant::now();
-    let smol = arcs_smollm2::SmolLm2::from_gguf(read("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?).map_err(|e| e.to_string())?;
+    let smol = arcs_smollm2::SmolLm2::from_gguf(read("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?)
+        .map_err(|e| e.to_string())?;
     out.insert("smollm2_load_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
 
     let mut inputs = serde_json::Map::new();
@@ -65,11 +66,17 @@ fn main() -> Result<(), String> {
         let text = sentence(n);
         let (med, samples, toks) = time(7, || forward_minilm(&minilm, &text).map(|f| f.tokens.len()).unwrap_or(0));
         eprintln!("minilm  {toks:4} tokens: median {med:8.1} ms");
-        out.insert(format!("minilm_forward_ms_{n}"), serde_json::json!({"median": med, "samples": samples, "tokens": toks}));
+        out.insert(
+            format!("minilm_forward_ms_{n}"),
+            serde_json::json!({"median": med, "samples": samples, "tokens": toks}),
+        );
         let reps = if n >= 128 { 3 } else { 5 };
         let (med, samples, toks) = time(reps, || forward_smollm2(&smol, &text).map(|f| f.tokens.len()).unwrap_or(0));
         eprintln!("smollm2 {toks:4} tokens: median {med:8.1} ms");
-        out.insert(format!("smollm2_forward_ms_{n}"), serde_json::json!({"median": med, "samples": samples, "tokens": toks}));
+        out.insert(
+            format!("smollm2_forward_ms_{n}"),
+            serde_json::json!({"median": med, "samples": samples, "tokens": toks}),
+        );
     }
     let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("native-models.json"), text).map_err(|e| e.to_string())?;

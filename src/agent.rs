@@ -83,14 +83,21 @@ impl Progress<'_> {
 
 /// Reads a response body, reporting progress every ~1 MB (offset by `before`, the bytes of earlier
 /// pieces) when a reporter is given.
-async fn read_body(resp: &Response, expected: u64, before: u64, mut progress: Option<&mut Progress<'_>>) -> Result<Vec<u8>, String> {
+async fn read_body(
+    resp: &Response,
+    expected: u64,
+    before: u64,
+    mut progress: Option<&mut Progress<'_>>,
+) -> Result<Vec<u8>, String> {
     let body = resp.body().ok_or("the download has no body")?;
-    let reader: ReadableStreamDefaultReader = body.get_reader().dyn_into().map_err(|_| "cannot read the download".to_string())?;
+    let reader: ReadableStreamDefaultReader =
+        body.get_reader().dyn_into().map_err(|_| "cannot read the download".to_string())?;
     let mut out: Vec<u8> = Vec::with_capacity(expected.min(crate::protocol::MAX_MODEL_BYTES) as usize);
     let mut last = 0u64;
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(|e| format!("the download was cut ({})", js_err(e)))?;
-        let done = js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+        let done =
+            js_sys::Reflect::get(&chunk, &JsValue::from_str("done")).ok().and_then(|d| d.as_bool()).unwrap_or(true);
         if done {
             break;
         }
@@ -117,7 +124,13 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// One model file: from the cache if it is there, else downloaded, verified and cached.
-async fn get_file(base: &str, f: &ManifestFile, cache: Option<&Cache>, done_before: u64, progress: &mut Progress<'_>) -> Result<(Vec<u8>, bool), String> {
+async fn get_file(
+    base: &str,
+    f: &ManifestFile,
+    cache: Option<&Cache>,
+    done_before: u64,
+    progress: &mut Progress<'_>,
+) -> Result<(Vec<u8>, bool), String> {
     let url = format!("{base}{}", f.name);
     if let Some(c) = cache {
         if let Ok(hit) = JsFuture::from(c.match_with_str(&url)).await {
@@ -135,7 +148,12 @@ async fn get_file(base: &str, f: &ManifestFile, cache: Option<&Cache>, done_befo
     let resp = fetch(&url).await?;
     let bytes = read_body(&resp, f.bytes, done_before, Some(progress)).await?;
     if bytes.len() as u64 != f.bytes {
-        return Err(format!("{} arrived with {} of {} bytes: the download was cut; retry", f.name, bytes.len(), f.bytes));
+        return Err(format!(
+            "{} arrived with {} of {} bytes: the download was cut; retry",
+            f.name,
+            bytes.len(),
+            f.bytes
+        ));
     }
     progress.report(done_before + f.bytes, "checking").await;
     let got = hex(&Sha256::digest(&bytes));
@@ -153,8 +171,12 @@ async fn get_file(base: &str, f: &ManifestFile, cache: Option<&Cache>, done_befo
 
 /// Drops cached files the manifest no longer lists (a new release replaces its models cleanly).
 async fn prune_cache(cache: &Cache, base: &str, manifest: &Manifest) {
-    let keep: Vec<String> =
-        [&manifest.minilm, &manifest.smollm2].into_iter().flatten().flat_map(|m| m.files.iter()).map(|f| format!("{base}{}", f.name)).collect();
+    let keep: Vec<String> = [&manifest.minilm, &manifest.smollm2]
+        .into_iter()
+        .flatten()
+        .flat_map(|m| m.files.iter())
+        .map(|f| format!("{base}{}", f.name))
+        .collect();
     let Ok(keys) = JsFuture::from(cache.keys()).await else { return };
     let keys: js_sys::Array = keys.unchecked_into();
     for k in keys.iter() {
@@ -171,9 +193,16 @@ async fn prune_cache(cache: &Cache, base: &str, manifest: &Manifest) {
 /// the bundle's bytes, for the helper worker.
 type LoadResult = (Loaded, u64, bool, Option<Vec<u8>>);
 
-async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, WorkerOut>) -> Result<LoadResult, String> {
-    let manifest_resp = fetch(&format!("{base}manifest.json")).await.map_err(|e| format!("the model files are not published next to the app: {e}"))?;
-    let text = JsFuture::from(manifest_resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
+async fn load(
+    kind: ModelKind,
+    base: &str,
+    scope: &mut ReactorScope<WorkerIn, WorkerOut>,
+) -> Result<LoadResult, String> {
+    let manifest_resp = fetch(&format!("{base}manifest.json"))
+        .await
+        .map_err(|e| format!("the model files are not published next to the app: {e}"))?;
+    let text =
+        JsFuture::from(manifest_resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
     let manifest = Manifest::parse(&text)?;
     let Some(entry) = manifest.model(kind) else {
         return Err(format!("{} is not published with this copy of the app", kind.label()));
@@ -206,12 +235,15 @@ async fn load(kind: ModelKind, base: &str, scope: &mut ReactorScope<WorkerIn, Wo
 }
 
 /// MiniLM with the helper worker taking half of the tokens when there is one.
-async fn forward_minilm_split(model: &arcs_minilm::MiniLm, text: &str, helper: &mut Option<Helper>) -> Result<(Forward, bool), String> {
+async fn forward_minilm_split(
+    model: &arcs_minilm::MiniLm,
+    text: &str,
+    helper: &mut Option<Helper>,
+) -> Result<(Forward, bool), String> {
     let enc = minilm_tokens(model, text)?;
     let (out, helped) = crate::helper::forward_attention(model, &enc.ids, helper).await?;
     Ok((minilm_forward_from(text, enc, out), helped))
 }
-
 
 #[reactor]
 pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {

@@ -10,15 +10,19 @@ use std::path::{Path, PathBuf};
 
 /// Where the CLI finds model files: `$ARCS_MODELS`, else `models/` next to the workspace root.
 fn models_dir() -> PathBuf {
-    std::env::var_os("ARCS_MODELS").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
+    std::env::var_os("ARCS_MODELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {} ({e}); run ./x models to fetch the model files", path.display()))
+    std::fs::read(path)
+        .map_err(|e| format!("cannot read {} ({e}); run ./x models to fetch the model files", path.display()))
 }
 
 /// Options that only make sense for the toy engine.
-const TOY_ONLY: [&str; 9] = ["--preset", "--seed", "--d-in", "--d-out", "--heads", "--dropout", "--mask", "--no-scale", "--normalization"];
+const TOY_ONLY: [&str; 9] =
+    ["--preset", "--seed", "--d-in", "--d-out", "--heads", "--dropout", "--mask", "--no-scale", "--normalization"];
 
 /// Runs a real model for the CLI: every layer (or `--layer L`) and every head, in the report's shape.
 pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
@@ -42,7 +46,8 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
                 Some("bundle") => arcs_minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
                 Some(other) => return Err(format!("--weights for minilm is 'bundle' or nothing, not {other:?}")),
                 None => {
-                    let vocab = String::from_utf8(read(&dir.join("minilm/vocab.txt"))?).map_err(|_| "vocab.txt is not UTF-8".to_string())?;
+                    let vocab = String::from_utf8(read(&dir.join("minilm/vocab.txt"))?)
+                        .map_err(|_| "vocab.txt is not UTF-8".to_string())?;
                     arcs_minilm::MiniLm::from_safetensors(&read(&dir.join("minilm/model.safetensors"))?, &vocab)
                 }
             }
@@ -53,7 +58,8 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             if args.weights_path.is_some() {
                 return Err("--weights does not apply to smollm2".into());
             }
-            let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?).map_err(|e| e.to_string())?;
+            let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?)
+                .map_err(|e| e.to_string())?;
             models::forward_smollm2(&m, text)?.run(args.layer.unwrap_or(0))
         }
     };
@@ -84,8 +90,9 @@ pub fn report(run: &ModelRun, layer: Option<usize>) -> Report {
         }
         _ => Vec::new(),
     };
-    let top5 = (!run.top5_next.is_empty())
-        .then(|| run.top5_next.iter().map(|g| NextToken { id: g.id, token: g.token.clone(), prob: Num(g.prob) }).collect());
+    let top5 = (!run.top5_next.is_empty()).then(|| {
+        run.top5_next.iter().map(|g| NextToken { id: g.id, token: g.token.clone(), prob: Num(g.prob) }).collect()
+    });
     Report {
         tokens: run.tokens.clone(),
         mode: Mode::MultiHead.as_str().to_string(),

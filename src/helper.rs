@@ -94,7 +94,8 @@ fn unflatten(data: &[f32], model: &MiniLm, rows: usize, n: usize) -> Option<Mini
     let mut layers = Vec::with_capacity(c.num_layers);
     for chunk in data.chunks_exact(per_layer) {
         let (blocks, heads) = chunk.split_at(4 * rows * c.hidden_size);
-        let mut m = blocks.chunks_exact(rows * c.hidden_size).filter_map(|b| Matrix::from_vec(rows, c.hidden_size, b.to_vec()));
+        let mut m =
+            blocks.chunks_exact(rows * c.hidden_size).filter_map(|b| Matrix::from_vec(rows, c.hidden_size, b.to_vec()));
         let (layer_input, queries, keys, values) = (m.next()?, m.next()?, m.next()?, m.next()?);
         let attn_weights = heads.chunks_exact(rows * n).filter_map(|h| Matrix::from_vec(rows, n, h.to_vec())).collect();
         layers.push(arcs_minilm::LayerOutput { layer_input, queries, keys, values, attn_weights });
@@ -161,7 +162,15 @@ impl Helper {
         });
         worker.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
         worker.set_onerror(Some(onerror.as_ref().unchecked_ref()));
-        Some(Helper { worker, inbox, ready: false, failed: false, next_id: 0, _onmessage: onmessage, _onerror: onerror })
+        Some(Helper {
+            worker,
+            inbox,
+            ready: false,
+            failed: false,
+            next_id: 0,
+            _onmessage: onmessage,
+            _onerror: onerror,
+        })
     }
 
     /// Reads what the helper said so far, without waiting: whether it has its model yet, or failed.
@@ -247,7 +256,11 @@ impl Drop for Helper {
 /// MiniLM's attention pass over `ids` (as `MiniLm::forward_attention`), with the helper taking half
 /// of the tokens when it is ready. A helper that fails or sends something unusable is dropped
 /// (`helper` becomes `None`) and the pass is done here. Also says whether the helper took part.
-pub async fn forward_attention(model: &MiniLm, ids: &[u32], helper: &mut Option<Helper>) -> Result<(MiniLmOutput, bool), String> {
+pub async fn forward_attention(
+    model: &MiniLm,
+    ids: &[u32],
+    helper: &mut Option<Helper>,
+) -> Result<(MiniLmOutput, bool), String> {
     if let Some(h) = helper.as_mut() {
         h.check();
         if h.failed {
@@ -309,7 +322,8 @@ fn helper_step(msg: &JsValue, model: &MiniLm) -> Result<Option<(Object, Array)>,
                 Some(next) => {
                     let (keys, values) = state.pass.keys_values(model).map_err(|e| e.to_string())?;
                     let reply = kv_message(id, next, &keys, &values);
-                    HELPER_PASS.with(|p| *p.borrow_mut() = Some(HelperPass { id, pass: state.pass, own: (keys, values) }));
+                    HELPER_PASS
+                        .with(|p| *p.borrow_mut() = Some(HelperPass { id, pass: state.pass, own: (keys, values) }));
                     Ok(Some(reply))
                 }
                 None => {

@@ -9,8 +9,8 @@ use arcs_core::tensor::Mat;
 /// Okabe & Ito's colour-blind-safe palette (without black), then Paul Tol's "muted" colours for models
 /// with more heads; heads past the list reuse it.
 pub const HEAD_COLOURS: [&str; 15] = [
-    "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#B8A200", "#882255", "#44AA99", "#999933", "#AA4499",
-    "#332288", "#88CCEE", "#117733", "#DDCC77",
+    "#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#B8A200", "#882255", "#44AA99", "#999933",
+    "#AA4499", "#332288", "#88CCEE", "#117733", "#DDCC77",
 ];
 
 pub fn head_colour(h: usize) -> &'static str {
@@ -84,7 +84,12 @@ pub struct Arc {
 /// Chooses the arcs to draw. Zero weights (the causal future) are never drawn. When the arcs would
 /// exceed [`ARC_BUDGET`], each query keeps only its `top_k` strongest keys per head; the focused query
 /// always keeps all of its arcs, since that is the one being read. `threshold` hides weaker arcs.
-pub fn select_arcs(heads: &[(Option<usize>, &Mat)], focus: Option<usize>, top_k: usize, threshold: f32) -> (Vec<Arc>, bool) {
+pub fn select_arcs(
+    heads: &[(Option<usize>, &Mat)],
+    focus: Option<usize>,
+    top_k: usize,
+    threshold: f32,
+) -> (Vec<Arc>, bool) {
     let n = heads.first().map_or(0, |(_, m)| m.nrows());
     let pruned = n * n * heads.len() > ARC_BUDGET;
     let mut arcs = Vec::new();
@@ -110,7 +115,15 @@ pub fn arc_path(layout: &TokenLayout, from: usize, to: usize, y: f32, lift: f32)
     if from == to {
         // A self-loop: a small teardrop over the token.
         let h = 26.0 + lift;
-        return format!("M{:.1} {y:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {y:.1}", x1 - 5.0, x1 - 16.0, y - h, x1 + 16.0, y - h, x1 + 5.0);
+        return format!(
+            "M{:.1} {y:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {y:.1}",
+            x1 - 5.0,
+            x1 - 16.0,
+            y - h,
+            x1 + 16.0,
+            y - h,
+            x1 + 5.0
+        );
     }
     // Height grows with distance so nested arcs do not coincide, capped to stay on screen.
     let h = ((x2 - x1).abs() * 0.42 + 12.0 + lift).min(arc_height_cap());
@@ -138,7 +151,8 @@ pub fn arc_style(weight: f32, focused: Option<bool>) -> (f32, f32) {
 /// mode, so that strong always means more contrast with the page.
 pub fn heat_colour(weight: f32, dark: bool) -> String {
     let t = if weight.is_finite() { weight.clamp(0.0, 1.0).sqrt() } else { 0.0 };
-    let (from, to) = if dark { ([28.0, 32.0, 44.0], [255.0, 196.0, 64.0]) } else { ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0]) };
+    let (from, to) =
+        if dark { ([28.0, 32.0, 44.0], [255.0, 196.0, 64.0]) } else { ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0]) };
     let c: Vec<u8> = (0..3).map(|k| (from[k] + (to[k] - from[k]) * t).round() as u8).collect();
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
@@ -199,7 +213,8 @@ mod tests {
 
     #[test]
     fn word_pieces_group_into_words() {
-        let t: Vec<String> = ["[CLS]", "sit", "##ting", "##s", "on", "em", "##bed", "[SEP]"].iter().map(|s| s.to_string()).collect();
+        let t: Vec<String> =
+            ["[CLS]", "sit", "##ting", "##s", "on", "em", "##bed", "[SEP]"].iter().map(|s| s.to_string()).collect();
         assert_eq!(piece_groups(&t), vec![(1, 3, "sittings".to_string()), (5, 6, "embed".to_string())]);
         assert!(piece_groups(&["##x".to_string()]).is_empty());
     }

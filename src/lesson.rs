@@ -43,7 +43,17 @@ pub struct Preset {
 
 impl Preset {
     const fn book(mode: Mode, focus: Option<usize>) -> Preset {
-        Preset { sentence: arcs_core::book::SENTENCE, mode, model: None, layer: 0, head: 0, d_in: 3, d_out: 2, heads: 2, focus }
+        Preset {
+            sentence: arcs_core::book::SENTENCE,
+            mode,
+            model: None,
+            layer: 0,
+            head: 0,
+            d_in: 3,
+            d_out: 2,
+            heads: 2,
+            focus,
+        }
     }
 }
 

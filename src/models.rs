@@ -301,7 +301,16 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
         }
     };
     let context = concat.clone().unwrap_or_else(|| heads[0].context_vec.clone());
-    Attention { mode, tokens: run.tokens.clone(), inputs, heads, concat: None, context, sum_normalized: None, naive_softmax: None }
+    Attention {
+        mode,
+        tokens: run.tokens.clone(),
+        inputs,
+        heads,
+        concat: None,
+        context,
+        sum_normalized: None,
+        naive_softmax: None,
+    }
 }
 
 /// One layer's hidden input and Q, K, V.
@@ -355,7 +364,10 @@ fn check_len(kind: ModelKind, n: usize) -> Result<(), String> {
         return Err(format!("The sentence has no tokens for {name}. Type a few words."));
     }
     if n > kind.max_tokens() {
-        return Err(format!("The sentence has {n} {name} tokens; the limit here is {}. Shorten it.", kind.max_tokens()));
+        return Err(format!(
+            "The sentence has {n} {name} tokens; the limit here is {}. Shorten it.",
+            kind.max_tokens()
+        ));
     }
     Ok(())
 }
@@ -369,7 +381,15 @@ pub fn forward_smollm2(model: &arcs_smollm2::SmolLm2, text: &str) -> Result<Forw
     let guess = |t: &arcs_smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
     let layers = out.layers.iter().map(|l| {
         let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data.as_slice()).collect();
-        (heads, LayerBlocks { layer_input: block(&l.layer_input), queries: block(&l.queries), keys: block(&l.keys), values: block(&l.values) })
+        (
+            heads,
+            LayerBlocks {
+                layer_input: block(&l.layer_input),
+                queries: block(&l.queries),
+                keys: block(&l.keys),
+                values: block(&l.values),
+            },
+        )
     });
     let mut f = assemble(ModelKind::SmolLm2, text, enc.tokens, enc.offsets.into_iter().map(Some).collect(), layers);
     f.top5_next = out.top5_next.iter().map(guess).collect();
@@ -393,7 +413,16 @@ fn assemble<'a>(
         flatten_heads(n, heads.into_iter(), &mut attention);
         blocks.push(details);
     }
-    Forward { model, text: text.to_string(), tokens, offsets, attention: Floats(attention), layers: blocks, top5_next: Vec::new(), next_per_position: Vec::new() }
+    Forward {
+        model,
+        text: text.to_string(),
+        tokens,
+        offsets,
+        attention: Floats(attention),
+        layers: blocks,
+        top5_next: Vec::new(),
+        next_per_position: Vec::new(),
+    }
 }
 
 /// MiniLM on a text: every layer's attention and details.
@@ -419,7 +448,12 @@ pub fn minilm_forward_from(text: &str, enc: arcs_minilm::Encoding, out: arcs_min
     let mut details = Vec::with_capacity(out.layers.len());
     for l in out.layers {
         heads_per_layer.push(l.attn_weights);
-        details.push(LayerBlocks { layer_input: block(l.layer_input), queries: block(l.queries), keys: block(l.keys), values: block(l.values) });
+        details.push(LayerBlocks {
+            layer_input: block(l.layer_input),
+            queries: block(l.queries),
+            keys: block(l.keys),
+            values: block(l.values),
+        });
     }
     let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
     assemble(ModelKind::MiniLm, text, enc.tokens, enc.offsets, layers)

@@ -21,14 +21,36 @@ pub enum WorkerIn {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum WorkerOut {
     /// Download or preparation progress: `loaded` of `total` bytes (total 0 = unknown).
-    Progress { model: ModelKind, stage: String, loaded: u64, total: u64 },
-    Ready { model: ModelKind, load_ms: f64, bytes: u64, from_cache: bool },
-    LoadFailed { model: ModelKind, message: String },
+    Progress {
+        model: ModelKind,
+        stage: String,
+        loaded: u64,
+        total: u64,
+    },
+    Ready {
+        model: ModelKind,
+        load_ms: f64,
+        bytes: u64,
+        from_cache: bool,
+    },
+    LoadFailed {
+        model: ModelKind,
+        message: String,
+    },
     /// `wasm_memory_bytes`: the worker's WebAssembly memory, which only grows, so it is its peak.
     /// `helped`: the helper worker computed half of the tokens of this pass (false: the model
     /// worker did it alone, or the pass was not recomputed).
-    Done { id: u64, run: Box<ModelRun>, forward_ms: f64, wasm_memory_bytes: u64, helped: bool },
-    Failed { id: u64, message: String },
+    Done {
+        id: u64,
+        run: Box<ModelRun>,
+        forward_ms: f64,
+        wasm_memory_bytes: u64,
+        helped: bool,
+    },
+    Failed {
+        id: u64,
+        message: String,
+    },
 }
 
 /// One file of a model as the build published it.
@@ -68,7 +90,9 @@ impl Manifest {
                 return Err(format!("the model manifest lists {total} bytes in {} files; refusing", model.files.len()));
             }
             for f in &model.files {
-                let safe = !f.name.is_empty() && f.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) && !f.name.starts_with('.');
+                let safe = !f.name.is_empty()
+                    && f.name.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                    && !f.name.starts_with('.');
                 if !safe {
                     return Err(format!("the model manifest names an unsafe file {:?}", f.name));
                 }

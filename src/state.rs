@@ -4,10 +4,10 @@
 //! click, key and keystroke becomes an [`Action`], and [`ViewState::apply`] is the only place the view
 //! changes. The share link is this value written into the URL (see `url.rs`).
 
-use arcs_core::attention::{MaskStyle, Mode, Normalization};
-use arcs_core::request::{Request, Source};
-use arcs_core::book;
 use crate::models::ModelKind;
+use arcs_core::attention::{MaskStyle, Mode, Normalization};
+use arcs_core::book;
+use arcs_core::request::{Request, Source};
 
 /// What the centre of the page shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,7 +177,10 @@ pub enum Action {
     OpenLesson(usize),
     CloseLesson,
     /// Jump to one head of a real model (from the overview grid or "which head links these words?").
-    OpenHead { layer: usize, head: usize },
+    OpenHead {
+        layer: usize,
+        head: usize,
+    },
     /// A whole state, e.g. decoded from a link.
     Replace(Box<ViewState>),
 }
@@ -421,7 +424,10 @@ mod tests {
 
     #[test]
     fn models_clamp_layer_and_head() {
-        let s = ViewState::default().apply(Action::SetModel(Some(ModelKind::MiniLm))).apply(Action::SetLayer(99)).apply(Action::SetHead(99));
+        let s = ViewState::default()
+            .apply(Action::SetModel(Some(ModelKind::MiniLm)))
+            .apply(Action::SetLayer(99))
+            .apply(Action::SetHead(99));
         assert_eq!((s.layer, s.head), (5, 11));
         assert!(!s.is_book(), "a real model never uses the book's embeddings");
         let s = s.apply(Action::OpenHead { layer: 3, head: 1 });

@@ -68,11 +68,8 @@ pub fn step_formula(step: &str) -> &'static str {
 pub fn attends_sentence(tokens: &[String], query: usize, weights: &[(usize, f32)], limit: usize) -> String {
     let mut sorted: Vec<(usize, f32)> = weights.iter().copied().filter(|&(_, w)| w > 0.0).collect();
     sorted.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let parts: Vec<String> = sorted
-        .iter()
-        .take(limit)
-        .filter_map(|&(j, w)| tokens.get(j).map(|t| format!("{t} {w:.2}")))
-        .collect();
+    let parts: Vec<String> =
+        sorted.iter().take(limit).filter_map(|&(j, w)| tokens.get(j).map(|t| format!("{t} {w:.2}"))).collect();
     let who = tokens.get(query).map_or("?", String::as_str);
     let more = if sorted.len() > limit { format!(", and {} more", sorted.len() - limit) } else { String::new() };
     format!("{who} attends to {}{more}", parts.join(", "))

@@ -121,7 +121,9 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
             "s" => {
                 if value.chars().count() > MAX_LINK_SENTENCE {
                     s.sentence = value.chars().take(MAX_LINK_SENTENCE).collect();
-                    notes.push(format!("The link's sentence was longer than {MAX_LINK_SENTENCE} characters and was cut."));
+                    notes.push(format!(
+                        "The link's sentence was longer than {MAX_LINK_SENTENCE} characters and was cut."
+                    ));
                 } else {
                     s.sentence = value;
                 }
@@ -175,7 +177,8 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
                 _ => bad("focused token", "none".into()),
             },
             "hide" => {
-                let heads: Option<Vec<usize>> = value.split('.').map(|h| h.parse().ok().filter(|&h| h < MAX_HEADS)).collect();
+                let heads: Option<Vec<usize>> =
+                    value.split('.').map(|h| h.parse().ok().filter(|&h| h < MAX_HEADS)).collect();
                 match heads {
                     Some(hs) => s.hidden_heads = hs.iter().fold(0u64, |acc, &h| acc | (1u64 << h)),
                     None => bad("hidden heads", "all heads shown".into()),
@@ -297,7 +300,9 @@ mod tests {
 
     #[test]
     fn hostile_and_random_input_never_panics() {
-        for frag in ["#", "#&&&", "#=", "#s", "#s=%", "#s=%G1", "#%%%", "#s=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "#\u{0}\u{1}"] {
+        for frag in
+            ["#", "#&&&", "#=", "#s", "#s=%", "#s=%G1", "#%%%", "#s=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "#\u{0}\u{1}"]
+        {
             let _ = decode(frag);
         }
         let (s, _) = decode("#s=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E");

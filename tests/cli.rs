@@ -6,7 +6,11 @@ use std::process::Command;
 
 fn attn(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_attn")).args(args).output().expect("attn runs");
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn json(args: &[&str]) -> Value {
@@ -52,7 +56,8 @@ fn json_equals_the_library_for_every_mode() {
             assert_eq!(v["mode"], mode.as_str());
             assert_eq!(v["model"], "toy");
             assert_eq!(v["layers"], serde_json::json!([0]));
-            let tokens: Vec<&str> = v["tokens"].as_array().expect("tokens").iter().map(|t| t.as_str().expect("str")).collect();
+            let tokens: Vec<&str> =
+                v["tokens"].as_array().expect("tokens").iter().map(|t| t.as_str().expect("str")).collect();
             assert_eq!(tokens, a.tokens);
             let heads = v["attention"][0].as_array().expect("attention[0]");
             assert_eq!(heads.len(), a.heads.len());
@@ -60,7 +65,11 @@ fn json_equals_the_library_for_every_mode() {
                 for i in 0..a.num_tokens() {
                     for j in 0..a.num_tokens() {
                         // Bit-for-bit: the JSON writes the shortest decimal that reads back to the same f32.
-                        assert_eq!(f(&heads[h][i][j]).to_bits(), head.attn_weights[(i, j)].to_bits(), "{mode:?} head {h} [{i}][{j}]");
+                        assert_eq!(
+                            f(&heads[h][i][j]).to_bits(),
+                            head.attn_weights[(i, j)].to_bits(),
+                            "{mode:?} head {h} [{i}][{j}]"
+                        );
                     }
                 }
             }
@@ -76,7 +85,17 @@ fn json_equals_the_library_for_every_mode() {
 
 #[test]
 fn causal_rows_are_post_softmax_with_exact_zeros_and_dropout_is_reported() {
-    let v = json(&["--sentence", "one two three four", "--mode", "causal", "--dropout", "0.5", "--mask", "renormalize", "--json"]);
+    let v = json(&[
+        "--sentence",
+        "one two three four",
+        "--mode",
+        "causal",
+        "--dropout",
+        "0.5",
+        "--mask",
+        "renormalize",
+        "--json",
+    ]);
     let rows = v["attention"][0][0].as_array().expect("rows");
     for (i, row) in rows.iter().enumerate() {
         let row: Vec<f32> = row.as_array().expect("row").iter().map(f).collect();
@@ -95,7 +114,11 @@ fn weights_file_is_used() {
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let path = dir.join("w.json");
     // Identity-like weights make Q = K = V = X[:, :2]: the result is checkable by hand.
-    std::fs::write(&path, r#"{"W_query": [[1,0],[0,1],[0,0]], "W_key": [[1,0],[0,1],[0,0]], "W_value": [[1,0],[0,1],[0,0]]}"#).expect("write");
+    std::fs::write(
+        &path,
+        r#"{"W_query": [[1,0],[0,1],[0,0]], "W_key": [[1,0],[0,1],[0,0]], "W_value": [[1,0],[0,1],[0,0]]}"#,
+    )
+    .expect("write");
     let v = json(&["--mode", "self", "--weights", path.to_str().expect("utf8"), "--json"]);
     let q = &v["steps"]["heads"][0]["queries"];
     assert_eq!(f(&q[0][0]), 0.43);
@@ -137,14 +160,19 @@ fn models_present(file: &str) -> bool {
     if p.exists() {
         return true;
     }
-    assert!(std::env::var("ARCS_REQUIRE_MODELS").as_deref() != Ok("1"), "model files missing: run scripts/fetch-models.sh ({})", p.display());
+    assert!(
+        std::env::var("ARCS_REQUIRE_MODELS").as_deref() != Ok("1"),
+        "model files missing: run scripts/fetch-models.sh ({})",
+        p.display()
+    );
     eprintln!("skipped: {} missing (run ./x models)", p.display());
     false
 }
 
 fn reference(name: &str) -> Value {
     let path = format!("{}/reference/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))).expect("reference JSON")
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .expect("reference JSON")
 }
 
 /// Largest |difference| between two `[head][query][key]` JSON blocks; a missing head or row counts as
@@ -200,7 +228,12 @@ fn smollm2_cli_matches_hf_transformers() {
     let want_top = &s["top5_next"][0];
     let want_id = want_top["id"].as_u64().or_else(|| want_top["token_id"].as_u64()).or_else(|| want_top[0].as_u64());
     assert_eq!(v["top5_next"][0]["id"].as_u64(), want_id, "top-1 next token");
-    let layer = r["attention_layers"].as_array().or_else(|| s["attention_layers"].as_array()).and_then(|a| a.first()).and_then(Value::as_u64).unwrap_or(0) as usize;
+    let layer = r["attention_layers"]
+        .as_array()
+        .or_else(|| s["attention_layers"].as_array())
+        .and_then(|a| a.first())
+        .and_then(Value::as_u64)
+        .unwrap_or(0) as usize;
     let worst = max_head_diff(&v["attention"][layer], &s["attention"][0], 9);
     assert!(worst < 1e-3, "max attention difference {worst}");
 }

@@ -2,10 +2,10 @@
 //! the share link round trip, and the engine's numbers bit-identical to native.
 #![cfg(target_arch = "wasm32")]
 
+use arcs_core::attention::Mode;
 use attention_arcs::app::App;
 use attention_arcs::state::{Action, ViewState};
 use attention_arcs::url;
-use arcs_core::attention::Mode;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
@@ -17,7 +17,10 @@ fn document() -> web_sys::Document {
 
 async fn mount(fragment: &str) -> web_sys::Element {
     let w = web_sys::window().expect("window");
-    w.history().expect("history").replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("#{fragment}"))).expect("hash");
+    w.history()
+        .expect("history")
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&format!("#{fragment}")))
+        .expect("hash");
     let root = document().create_element("div").expect("div");
     document().body().expect("body").append_child(&root).expect("append");
     yew::Renderer::<App>::with_root(root.clone()).render();
@@ -43,7 +46,10 @@ async fn each_mode_draws_the_right_arcs() {
     for (mode, arcs) in [("simplified", 36), ("self", 36), ("causal", 21), ("multi-head", 42)] {
         click(&root, &format!("button[data-mode=\"{mode}\"]")).await;
         assert_eq!(count(&root, "button[aria-pressed=\"true\"][data-mode]"), 1);
-        assert!(root.query_selector(&format!("button[data-mode=\"{mode}\"][aria-pressed=\"true\"]")).expect("sel").is_some());
+        assert!(root
+            .query_selector(&format!("button[data-mode=\"{mode}\"][aria-pressed=\"true\"]"))
+            .expect("sel")
+            .is_some());
         assert_eq!(count(&root, "path[data-from]"), arcs, "{mode}");
     }
     // Multi-head arcs say which head they belong to; hiding head 1 halves them.
@@ -74,8 +80,12 @@ async fn a_broken_link_shows_a_notice_and_a_working_page() {
     let root = mount("m=sideways&s=%3Cscript%3Ealert(1)%3C%2Fscript%3E&zz=%ZZ").await;
     assert!(count(&root, "[data-testid=\"link-notice\"] li") >= 2);
     assert_eq!(count(&root, "script"), 0, "the sentence is text, not markup");
-    let input: web_sys::HtmlInputElement =
-        root.query_selector("[data-testid=\"sentence-input\"]").expect("sel").expect("input").dyn_into().expect("input");
+    let input: web_sys::HtmlInputElement = root
+        .query_selector("[data-testid=\"sentence-input\"]")
+        .expect("sel")
+        .expect("input")
+        .dyn_into()
+        .expect("input");
     assert_eq!(input.value(), "<script>alert(1)</script>");
     assert!(count(&root, "path[data-from]") > 0);
     root.remove();

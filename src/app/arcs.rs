@@ -201,7 +201,13 @@ pub fn Visual(props: &VisualProps) -> Html {
             w += 4.0;
         }
         let stroke = match (focused, arc.head) {
-            (true, None) => if props.dark { FOCUS_DARK } else { FOCUS_LIGHT },
+            (true, None) => {
+                if props.dark {
+                    FOCUS_DARK
+                } else {
+                    FOCUS_LIGHT
+                }
+            }
             _ => colour_of(arc.head),
         };
         ArcDraw {
@@ -251,7 +257,12 @@ pub fn Visual(props: &VisualProps) -> Html {
                 .flat_map(|(h, m)| {
                     (0..n).filter_map(move |j| {
                         let w = m[(i, j)];
-                        (w > 0.0 && w.is_finite() && w >= v.threshold).then_some(layout::Arc { from: i, to: j, head: *h, weight: w })
+                        (w > 0.0 && w.is_finite() && w >= v.threshold).then_some(layout::Arc {
+                            from: i,
+                            to: j,
+                            head: *h,
+                            weight: w,
+                        })
                     })
                 })
                 .collect();
@@ -371,7 +382,7 @@ pub fn Visual(props: &VisualProps) -> Html {
         let hv_button = |hv: HeadView, label: &str| {
             let d = d.clone();
             html! { <button class="chip" data-head-view={hv.as_str()} aria-pressed={(v.head_view == hv).to_string()}
-                            onclick={move |_: MouseEvent| d.emit(Action::SetHeadView(hv))}>{ label.to_string() }</button> }
+            onclick={move |_: MouseEvent| d.emit(Action::SetHeadView(hv))}>{ label.to_string() }</button> }
         };
         html! {
             <div class="heads" role="group" aria-label="Heads">
@@ -386,7 +397,7 @@ pub fn Visual(props: &VisualProps) -> Html {
     let view_button = |vw: View, label: &str| {
         let d = d.clone();
         html! { <button class="chip" data-view={vw.as_str()} aria-pressed={(v.view == vw).to_string()}
-                        onclick={move |_: MouseEvent| d.emit(Action::SetView(vw))}>{ label.to_string() }</button> }
+        onclick={move |_: MouseEvent| d.emit(Action::SetView(vw))}>{ label.to_string() }</button> }
     };
     let prune_controls = if n > PRUNE_ABOVE || pruned {
         let d1 = d.clone();

@@ -25,7 +25,15 @@ fn select_value(e: &Event) -> Option<String> {
 }
 
 /// A labelled number field that dispatches only values that parse.
-fn number_field(label: &str, testid: &str, value: String, min: &str, max: &str, step: &str, on: Callback<String>) -> Html {
+fn number_field(
+    label: &str,
+    testid: &str,
+    value: String,
+    min: &str,
+    max: &str,
+    step: &str,
+    on: Callback<String>,
+) -> Html {
     let onchange = Callback::from(move |e: Event| {
         if let Some(v) = input_value(&e) {
             on.emit(v);
@@ -73,11 +81,51 @@ pub fn Controls(props: &ControlsProps) -> Html {
     let chars = v.sentence.chars().count();
     let budget_class = if props.tokens > 64 || chars > MAX_CHARS { "budget warn" } else { "budget" };
 
-    let seed = number_field("seed", "seed", v.seed.to_string(), "0", "18446744073709551615", "1", emit_parsed(|s| s.parse().ok().map(Action::SetSeed)));
-    let d_in = number_field("d_in", "d-in", v.d_in.to_string(), "1", "256", "1", emit_parsed(|s| s.parse().ok().map(Action::SetDIn)));
-    let d_out = number_field("d_out", "d-out", v.d_out.to_string(), "1", "256", "1", emit_parsed(|s| s.parse().ok().map(Action::SetDOut)));
-    let heads = number_field("heads", "heads", v.heads.to_string(), "1", "64", "1", emit_parsed(|s| s.parse().ok().map(Action::SetHeads)));
-    let dropout = number_field("dropout p", "dropout", v.dropout.to_string(), "0", "0.95", "0.05", emit_parsed(|s| s.parse().ok().map(Action::SetDropout)));
+    let seed = number_field(
+        "seed",
+        "seed",
+        v.seed.to_string(),
+        "0",
+        "18446744073709551615",
+        "1",
+        emit_parsed(|s| s.parse().ok().map(Action::SetSeed)),
+    );
+    let d_in = number_field(
+        "d_in",
+        "d-in",
+        v.d_in.to_string(),
+        "1",
+        "256",
+        "1",
+        emit_parsed(|s| s.parse().ok().map(Action::SetDIn)),
+    );
+    let d_out = number_field(
+        "d_out",
+        "d-out",
+        v.d_out.to_string(),
+        "1",
+        "256",
+        "1",
+        emit_parsed(|s| s.parse().ok().map(Action::SetDOut)),
+    );
+    let heads = number_field(
+        "heads",
+        "heads",
+        v.heads.to_string(),
+        "1",
+        "64",
+        "1",
+        emit_parsed(|s| s.parse().ok().map(Action::SetHeads)),
+    );
+    let dropout = number_field(
+        "dropout p",
+        "dropout",
+        v.dropout.to_string(),
+        "0",
+        "0.95",
+        "0.05",
+        emit_parsed(|s| s.parse().ok().map(Action::SetDropout)),
+    );
     let on_mask = {
         let d = d.clone();
         Callback::from(move |e: Event| {

@@ -4,7 +4,9 @@
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlAnchorElement, HtmlCanvasElement, HtmlImageElement, Url};
+use web_sys::{
+    Blob, BlobPropertyBag, CanvasRenderingContext2d, HtmlAnchorElement, HtmlCanvasElement, HtmlImageElement, Url,
+};
 
 pub fn window() -> Result<web_sys::Window, String> {
     web_sys::window().ok_or_else(|| "no window".to_string())
@@ -48,7 +50,8 @@ fn blob(parts: &js_sys::Array, mime: &str) -> Result<Blob, String> {
 
 fn click_download(url: &str, name: &str) -> Result<(), String> {
     let doc = document()?;
-    let a: HtmlAnchorElement = doc.create_element("a").map_err(js_err)?.dyn_into().map_err(|_| "no anchor".to_string())?;
+    let a: HtmlAnchorElement =
+        doc.create_element("a").map_err(js_err)?.dyn_into().map_err(|_| "no anchor".to_string())?;
     a.set_href(url);
     a.set_download(name);
     let body = doc.body().ok_or("no body")?;
@@ -97,7 +100,8 @@ pub async fn download_png(name: &str, svg_markup: &str, width: f64, height: f64,
         .ok_or("no 2d context")?
         .dyn_into()
         .map_err(|_| "no 2d context".to_string())?;
-    ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, width * scale, height * scale).map_err(js_err)?;
+    ctx.draw_image_with_html_image_element_and_dw_and_dh(&img, 0.0, 0.0, width * scale, height * scale)
+        .map_err(js_err)?;
     let data_url = canvas.to_data_url_with_type("image/png").map_err(js_err)?;
     click_download(&data_url, name)
 }
@@ -143,9 +147,8 @@ pub fn set_root_theme(dark: bool) {
 pub fn wasm_simd_supported() -> bool {
     // The smallest module using SIMD: one function `() -> v128` computing
     // `i8x16.popcnt(i8x16.splat(i32.const 0))`.
-    const PROBE: [u8; 31] = [
-        0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
-    ];
+    const PROBE: [u8; 31] =
+        [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11];
     js_sys::WebAssembly::validate(&js_sys::Uint8Array::from(&PROBE[..]).into()).unwrap_or(false)
 }
 

@@ -26,7 +26,16 @@ pub struct HeatmapProps {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn grid(tokens: &[String], m: &Mat, cell: f32, focus: Option<usize>, dark: bool, causal: bool, labels: bool, d: &Callback<Action>) -> Html {
+fn grid(
+    tokens: &[String],
+    m: &Mat,
+    cell: f32,
+    focus: Option<usize>,
+    dark: bool,
+    causal: bool,
+    labels: bool,
+    d: &Callback<Action>,
+) -> Html {
     let n = m.nrows();
     let pad = if labels { 90.0 } else { 2.0 };
     let size = pad + cell * n as f32 + 2.0;
@@ -113,12 +122,24 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
         let canvas = canvas.clone();
         use_effect_with((props.weights.clone(), props.dark, props.causal, px), move |(m, dark, causal, px)| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
-            let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
+            let Some(ctx) =
+                c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok())
+            else {
+                return;
+            };
             let n = m.nrows();
             let p = *px as f64;
             for i in 0..n {
                 for j in 0..n {
-                    let fill = if *causal && j > i { if *dark { "#2a2f3a".to_string() } else { "#e6e8ec".to_string() } } else { heat_colour(m[(i, j)], *dark) };
+                    let fill = if *causal && j > i {
+                        if *dark {
+                            "#2a2f3a".to_string()
+                        } else {
+                            "#e6e8ec".to_string()
+                        }
+                    } else {
+                        heat_colour(m[(i, j)], *dark)
+                    };
                     ctx.set_fill_style_str(&fill);
                     ctx.fill_rect(j as f64 * p, i as f64 * p, p, p);
                 }
@@ -232,7 +253,11 @@ pub fn MiniCanvas(props: &MiniCanvasProps) -> Html {
         let canvas = canvas.clone();
         use_effect_with((props.weights.clone(), props.dark), move |(m, dark)| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
-            let Some(ctx) = c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok()) else { return };
+            let Some(ctx) =
+                c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok())
+            else {
+                return;
+            };
             let n = m.nrows();
             let mut rgba = Vec::with_capacity(n * n * 4);
             for i in 0..n {
@@ -242,7 +267,9 @@ pub fn MiniCanvas(props: &MiniCanvasProps) -> Html {
                     rgba.extend_from_slice(&[p(1), p(3), p(5), 255]);
                 }
             }
-            if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), n as u32, n as u32) {
+            if let Ok(img) =
+                web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), n as u32, n as u32)
+            {
                 let _ = ctx.put_image_data(&img, 0.0, 0.0);
             }
         });

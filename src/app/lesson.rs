@@ -29,7 +29,13 @@ pub struct LessonProps {
 }
 
 /// Answer options for a question, and the index of the right one, from the numbers on screen.
-fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sentence: &str, rnn_length: usize) -> Option<(Vec<String>, usize, String)> {
+fn options(
+    q: Question,
+    view: &ViewState,
+    attention: Option<&Attention>,
+    rnn_sentence: &str,
+    rnn_length: usize,
+) -> Option<(Vec<String>, usize, String)> {
     match q {
         Question::MostAttended { query } => {
             let a = attention?;
@@ -40,14 +46,29 @@ fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sen
             }
             let row: Vec<f32> = m.row(query).iter().copied().collect();
             let best = argmax(&row)?;
-            Some((a.tokens.clone(), best, format!("{} gives {:.2} of its attention to {}.", a.tokens[query], row[best], a.tokens[best])))
+            Some((
+                a.tokens.clone(),
+                best,
+                format!("{} gives {:.2} of its attention to {}.", a.tokens[query], row[best], a.tokens[best]),
+            ))
         }
         Question::WeightOf { query, key } => {
             let a = attention?;
             let w = *a.heads.first()?.attn_weights.get((query, key))?;
-            let opts = vec!["0.00".to_string(), "about 0.17 (a sixth)".to_string(), "the largest of its row".to_string()];
-            let right = if w == 0.0 { 0 } else if (w - 1.0 / 6.0).abs() < 0.03 { 1 } else { 2 };
-            Some((opts, right, format!("The weight is {w:.2}: '{}' comes after '{}'.", a.tokens.get(key)?, a.tokens.get(query)?)))
+            let opts =
+                vec!["0.00".to_string(), "about 0.17 (a sixth)".to_string(), "the largest of its row".to_string()];
+            let right = if w == 0.0 {
+                0
+            } else if (w - 1.0 / 6.0).abs() < 0.03 {
+                1
+            } else {
+                2
+            };
+            Some((
+                opts,
+                right,
+                format!("The weight is {w:.2}: '{}' comes after '{}'.", a.tokens.get(key)?, a.tokens.get(query)?),
+            ))
         }
         Question::RnnFaintest => {
             let toks: Vec<String> = words(rnn_sentence).into_iter().take(rnn_length.max(1)).collect();
@@ -60,7 +81,11 @@ fn options(q: Question, view: &ViewState, attention: Option<&Attention>, rnn_sen
             let (en, fr, m) = cross_example();
             let row: Vec<f32> = m.row(query).iter().copied().collect();
             let best = argmax(&row)?;
-            Some((en.clone(), best, format!("'{}' gives {:.2} of its attention to '{}'.", fr[query], row[best], en[best])))
+            Some((
+                en.clone(),
+                best,
+                format!("'{}' gives {:.2} of its attention to '{}'.", fr[query], row[best], en[best]),
+            ))
         }
     }
 }
@@ -147,10 +172,20 @@ fn CrossWidget() -> Html {
         .map(|(i, j)| {
             let w = m[(i, j)];
             let on = hover.is_none_or(|h| h == i);
-            let d = format!("M{:.1} {:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {:.1}", lf.x[i], top + 14.0, lf.x[i], (top + bottom) / 2.0, le.x[j], (top + bottom) / 2.0, le.x[j], bottom - 16.0);
+            let d = format!(
+                "M{:.1} {:.1}C{:.1} {:.1} {:.1} {:.1} {:.1} {:.1}",
+                lf.x[i],
+                top + 14.0,
+                lf.x[i],
+                (top + bottom) / 2.0,
+                le.x[j],
+                (top + bottom) / 2.0,
+                le.x[j],
+                bottom - 16.0
+            );
             html! { <path d={d} fill="none" stroke="#0072B2" stroke-width={format!("{:.2}", 0.5 + 7.0 * w)}
-                          stroke-opacity={format!("{:.3}", if on { 0.15 + 0.85 * w } else { 0.03 })}
-                          data-from={i.to_string()} data-to={j.to_string()} data-weight={w.to_string()} data-cross="true" /> }
+            stroke-opacity={format!("{:.3}", if on { 0.15 + 0.85 * w } else { 0.03 })}
+            data-from={i.to_string()} data-to={j.to_string()} data-weight={w.to_string()} data-cross="true" /> }
         })
         .collect();
     let row = |toks: &[String], l: &crate::layout::TokenLayout, y: f32, hoverable: bool| -> Html {
@@ -195,15 +230,17 @@ fn CausalSideBySide() -> Html {
     let drop = head_attention(&x, &w, &HeadOptions { dropout: Some(Dropout::Seeded { p: 0.5, seed: 123 }), ..base }, 0);
     let dropped = drop.attn_weights_dropout.clone().unwrap_or_else(|| drop.attn_weights.clone());
     let tokens = arcs_core::book::tokens();
-    let table = |title: &str, m: &arcs_core::tensor::Mat, testid: &str| html! {
-        <figure class="matrix" data-testid={testid.to_string()}>
-            <figcaption>{ title.to_string() }</figcaption>
-            <table><tbody>
-                { for (0..m.nrows()).map(|i| html! { <tr><th>{ tokens[i].clone() }</th>
-                    { for (0..m.ncols()).map(|j| html! { <td class={classes!((j > i).then_some("masked"))}>{ format!("{:.2}", m[(i, j)]) }</td> }) }
-                </tr> }) }
-            </tbody></table>
-        </figure>
+    let table = |title: &str, m: &arcs_core::tensor::Mat, testid: &str| {
+        html! {
+            <figure class="matrix" data-testid={testid.to_string()}>
+                <figcaption>{ title.to_string() }</figcaption>
+                <table><tbody>
+                    { for (0..m.nrows()).map(|i| html! { <tr><th>{ tokens[i].clone() }</th>
+                        { for (0..m.ncols()).map(|j| html! { <td class={classes!((j > i).then_some("masked"))}>{ format!("{:.2}", m[(i, j)]) }</td> }) }
+                    </tr> }) }
+                </tbody></table>
+            </figure>
+        }
     };
     html! {
         <div class="widget side-by-side">
@@ -235,8 +272,8 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
             let (a1, a2) = (answer.clone(), answer.clone());
             let len2 = rnn_length.clone();
             html! { <RnnWidget sentence={(*rnn_sentence).clone()} length={*rnn_length}
-                               onsentence={Callback::from(move |v| { s.set(v); len.set(usize::MAX); a1.set(None); })}
-                               onlength={Callback::from(move |k| { len2.set(k); a2.set(None); })} /> }
+            onsentence={Callback::from(move |v| { s.set(v); len.set(usize::MAX); a1.set(None); })}
+            onlength={Callback::from(move |k| { len2.set(k); a2.set(None); })} /> }
         }
         Widget::Cross => html! { <CrossWidget /> },
         Widget::View(_) if step.slug == "causal" => html! { <CausalSideBySide /> },
@@ -244,7 +281,9 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
             <p>{ "Also: " }<a data-testid="smollm2-preset" href={format!("#model=smollm2&m=self&l=13&hd=8&f=16&pin=1&s={}", crate::url::encode_component(CAT))}>
                 { "SmolLM2, layer 13, head 8: 'jumped' looks back at 'cat'" }</a></p>
         },
-        Widget::View(_) => html! { <p class="hint">{ "The view below is this step's widget: hover, click and change the options." }</p> },
+        Widget::View(_) => {
+            html! { <p class="hint">{ "The view below is this step's widget: hover, click and change the options." }</p> }
+        }
     };
     let question = match options(step.check, &props.view, props.attention.as_deref(), &rnn_sentence, *rnn_length) {
         Some((opts, right, why)) => {
@@ -269,12 +308,14 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
                 </div>
             }
         }
-        None => html! { <p class="hint">{ "Open the step's sentence again (the step link) to check the answer against the widget." }</p> },
+        None => {
+            html! { <p class="hint">{ "Open the step's sentence again (the step link) to check the answer against the widget." }</p> }
+        }
     };
     let nav_button = |target: Option<usize>, label: &str, testid: &str| {
         let d = d.clone();
         html! { <button data-testid={testid.to_string()} disabled={target.is_none()}
-                        onclick={move |_: MouseEvent| if let Some(t) = target { d.emit(Action::OpenLesson(t)) }}>{ label.to_string() }</button> }
+        onclick={move |_: MouseEvent| if let Some(t) = target { d.emit(Action::OpenLesson(t)) }}>{ label.to_string() }</button> }
     };
     let close = {
         let d = d.clone();

@@ -13,21 +13,21 @@ use crate::agent::ModelWorker;
 use crate::models::{self as real, ModelKind, ModelRun};
 use crate::protocol::{WorkerIn, WorkerOut};
 use crate::state::{Action, HeadView, ViewState};
-use model::Status;
-use std::collections::HashMap;
-use yew_agent::reactor::{use_reactor_bridge, ReactorEvent, ReactorProvider};
 use crate::text;
 use crate::url;
 use arcs_core::attention::{Attention, Mode};
 use arcs_core::tensor::Mat;
 use arcs_core::{Report, RequestError};
 use gloo_timers::callback::Timeout;
+use model::Status;
 use serde::Serialize;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
+use yew_agent::reactor::{use_reactor_bridge, ReactorEvent, ReactorProvider};
 
 /// Shared, cheaply compared data for props: equality is identity, so a component re-renders only when
 /// the data was recomputed, never because comparing two big matrices was needed.
@@ -267,7 +267,11 @@ pub fn App() -> Html {
     let path = use_memo((), |_| {
         let simd = dom::wasm_simd_supported();
         PERF.with(|p| p.borrow_mut().worker_build = if simd { "simd" } else { "plain" });
-        if simd { "worker-simd.js" } else { "worker.js" }
+        if simd {
+            "worker-simd.js"
+        } else {
+            "worker.js"
+        }
     });
     html! {
         <ReactorProvider<ModelWorker> key={*epoch} path={*path}>
@@ -423,7 +427,8 @@ fn Main(props: &MainProps) -> Html {
     {
         let models = models.clone();
         use_effect_with((), move |_| {
-            let watchdog = gloo_timers::callback::Interval::new(2_000, move || models.dispatch(ModelMsg::Tick(dom::now_ms())));
+            let watchdog =
+                gloo_timers::callback::Interval::new(2_000, move || models.dispatch(ModelMsg::Tick(dom::now_ms())));
             move || drop(watchdog)
         });
     }
@@ -453,7 +458,14 @@ fn Main(props: &MainProps) -> Html {
                     *n
                 };
                 models.dispatch(ModelMsg::Sent(id, model));
-                bridge.send(WorkerIn::Run { id, model, base: models_base_url(), text: text.clone(), layer: *layer, helper: helper_script_url() });
+                bridge.send(WorkerIn::Run {
+                    id,
+                    model,
+                    base: models_base_url(),
+                    text: text.clone(),
+                    layer: *layer,
+                    helper: helper_script_url(),
+                });
             }
         });
     }
@@ -467,7 +479,9 @@ fn Main(props: &MainProps) -> Html {
     };
     let model_view = {
         let key = (model_run.clone().map(Shared), v.mode, v.head, v.hide_special);
-        use_memo(key, |(run, mode, head, hide)| run.as_ref().map(|r| Rc::new(real::to_attention(r, *mode, *head, *hide))))
+        use_memo(key, |(run, mode, head, hide)| {
+            run.as_ref().map(|r| Rc::new(real::to_attention(r, *mode, *head, *hide)))
+        })
     };
 
     let svg_ref = use_node_ref();
@@ -545,7 +559,9 @@ fn Main(props: &MainProps) -> Html {
         let svg_ref = svg_ref.clone();
         Callback::from(move |_: MouseEvent| {
             let r = svg_ref.cast::<web_sys::Element>().ok_or("the arc view is not on screen".to_string());
-            let r = r.and_then(|el| dom::serialize_svg(&el)).and_then(|svg| dom::download_text("attention-arcs.svg", &svg, "image/svg+xml"));
+            let r = r
+                .and_then(|el| dom::serialize_svg(&el))
+                .and_then(|svg| dom::download_text("attention-arcs.svg", &svg, "image/svg+xml"));
             status.set(match r {
                 Ok(()) => "Exported attention-arcs.svg.".into(),
                 Err(e) => format!("Export failed: {e}"),
@@ -581,7 +597,9 @@ fn Main(props: &MainProps) -> Html {
 
     let n_tokens = attention.as_ref().map_or(0, |a| a.num_tokens());
     // Lesson steps with a widget of their own (the RNN, cross-attention) show only the lesson.
-    let lesson_widget_only = v.lesson.is_some_and(|n| !matches!(crate::lesson::STEPS.get(n).map(|s| s.widget), Some(crate::lesson::Widget::View(_))));
+    let lesson_widget_only = v.lesson.is_some_and(|n| {
+        !matches!(crate::lesson::STEPS.get(n).map(|s| s.widget), Some(crate::lesson::Widget::View(_)))
+    });
     html! {
         <div class="app">
             <header class="top">

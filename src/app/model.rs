@@ -65,7 +65,11 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                     d2.emit(Action::SetHead(h));
                 }
             });
-            let special = if m == ModelKind::MiniLm { "hide [CLS]/[SEP] and renormalise" } else { "hide the first-token sink and renormalise" };
+            let special = if m == ModelKind::MiniLm {
+                "hide [CLS]/[SEP] and renormalise"
+            } else {
+                "hide the first-token sink and renormalise"
+            };
             html! {
                 <div class="options">
                     <label class="field"><span>{ "layer" }</span>
@@ -97,7 +101,9 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
     };
     let status = match (&v.model, &props.status) {
         (None, _) => Html::default(),
-        (Some(m), Status::Idle) => html! { <p class="model-status" data-testid="model-status">{ format!("{} will load when needed.", m.label()) }</p> },
+        (Some(m), Status::Idle) => {
+            html! { <p class="model-status" data-testid="model-status">{ format!("{} will load when needed.", m.label()) }</p> }
+        }
         (Some(m), Status::Loading { stage, loaded, total }) => {
             let pct = if *total > 0 { (*loaded as f64 / *total as f64 * 100.0).min(100.0) } else { 0.0 };
             html! {
@@ -136,7 +142,10 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
     } else {
         Html::default()
     };
-    let run_error = props.run_error.as_ref().map_or(Html::default(), |e| html! { <div class="error" role="alert" data-testid="error">{ e.clone() }</div> });
+    let run_error = props
+        .run_error
+        .as_ref()
+        .map_or(Html::default(), |e| html! { <div class="error" role="alert" data-testid="error">{ e.clone() }</div> });
     html! {
         <div class="model-bar">
             <div class="models" role="group" aria-label="Model">

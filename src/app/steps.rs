@@ -253,7 +253,8 @@ pub fn Steps(props: &StepsProps) -> Html {
         let timer = use_mut_ref(|| None::<gloo_timers::callback::Timeout>);
         use_effect_with(props.view.focus, move |&focus| {
             // A newer focus replaces (and so cancels) the pending one.
-            *timer.borrow_mut() = (*shown != focus).then(|| gloo_timers::callback::Timeout::new(FOLLOW_FOCUS_MS, move || shown.set(focus)));
+            *timer.borrow_mut() = (*shown != focus)
+                .then(|| gloo_timers::callback::Timeout::new(FOLLOW_FOCUS_MS, move || shown.set(focus)));
         });
     }
     let focus = shown.filter(|&f| f < n);
@@ -265,11 +266,13 @@ pub fn Steps(props: &StepsProps) -> Html {
             .iter()
             .enumerate()
             .filter(|(h, _)| props.view.head_visible(*h))
-            .map(|(h, hs)| html! {
-                <details class="head-steps" open={h == 0}>
-                    <summary>{ format!("head {h} (head_dim = {})", hs.values.ncols()) }</summary>
-                    <div class="matrices">{ head_steps(shared, h, focus, false) }</div>
-                </details>
+            .map(|(h, hs)| {
+                html! {
+                    <details class="head-steps" open={h == 0}>
+                        <summary>{ format!("head {h} (head_dim = {})", hs.values.ncols()) }</summary>
+                        <div class="matrices">{ head_steps(shared, h, focus, false) }</div>
+                    </details>
+                }
             })
             .collect()
     } else {

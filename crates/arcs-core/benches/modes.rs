@@ -19,10 +19,18 @@ fn modes(c: &mut Criterion) {
     for n in [8usize, 64, 256, 1024] {
         let tokens: Vec<String> = (0..n).map(|i| format!("t{i}")).collect();
         let x = seeded_embeddings(&tokens, 123, D);
-        group.bench_with_input(BenchmarkId::new("simplified", n), &x, |b, x| b.iter(|| simplified(black_box(x), Normalization::Softmax)));
-        group.bench_with_input(BenchmarkId::new("self", n), &x, |b, x| b.iter(|| head_attention(black_box(x), &qkv, &plain, 0)));
-        group.bench_with_input(BenchmarkId::new("causal", n), &x, |b, x| b.iter(|| head_attention(black_box(x), &qkv, &causal, 0)));
-        group.bench_with_input(BenchmarkId::new("multi-head", n), &x, |b, x| b.iter(|| multi_head(black_box(x), &mh, &causal)));
+        group.bench_with_input(BenchmarkId::new("simplified", n), &x, |b, x| {
+            b.iter(|| simplified(black_box(x), Normalization::Softmax))
+        });
+        group.bench_with_input(BenchmarkId::new("self", n), &x, |b, x| {
+            b.iter(|| head_attention(black_box(x), &qkv, &plain, 0))
+        });
+        group.bench_with_input(BenchmarkId::new("causal", n), &x, |b, x| {
+            b.iter(|| head_attention(black_box(x), &qkv, &causal, 0))
+        });
+        group.bench_with_input(BenchmarkId::new("multi-head", n), &x, |b, x| {
+            b.iter(|| multi_head(black_box(x), &mh, &causal))
+        });
     }
     group.finish();
 }

@@ -36,9 +36,11 @@ const SA_V1_VALUE: [[f32; 2]; 3] = [[0.075635314, 0.19663817], [0.31641197, 0.40
 // CausalAttention and MultiHeadAttention, torch.manual_seed(123): nn.Linear(d_in, d_out, bias=False),
 // drawn in the order W_query, W_key, W_value, so both classes get the same three matrices. Stored here
 // transposed (weight.T) to be right multipliers.
-const LINEAR_123_QUERY: [[f32; 2]; 3] = [[-0.23542964, 0.21772662], [0.019124476, -0.4919342], [-0.28674594, 0.42322308]];
+const LINEAR_123_QUERY: [[f32; 2]; 3] =
+    [[-0.23542964, 0.21772662], [0.019124476, -0.4919342], [-0.28674594, 0.42322308]];
 const LINEAR_123_KEY: [[f32; 2]; 3] = [[-0.4196414, 0.2614782], [-0.45901766, -0.2133264], [-0.36482018, 0.21605217]];
-const LINEAR_123_VALUE: [[f32; 2]; 3] = [[-0.49001414, -0.11346072], [-0.35029206, -0.44043937], [-0.2119892, 0.37804362]];
+const LINEAR_123_VALUE: [[f32; 2]; 3] =
+    [[-0.49001414, -0.11346072], [-0.35029206, -0.44043937], [-0.2119892, 0.37804362]];
 // MultiHeadAttention.out_proj = nn.Linear(d_out, d_out) with bias, drawn after the three above.
 const MHA_OUT_PROJ: [[f32; 2]; 2] = [[-0.16675779, 0.500026], [0.22697258, 0.13173823]];
 const MHA_OUT_PROJ_BIAS: [f32; 2] = [0.19335887, 0.68254095];

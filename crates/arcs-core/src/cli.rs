@@ -95,8 +95,19 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
         };
         let takes_value = matches!(
             flag,
-            "--preset" | "--sentence" | "--mode" | "--model" | "--seed" | "--d-in" | "--d-out" | "--heads" | "--dropout" | "--mask"
-                | "--normalization" | "--weights" | "--layer"
+            "--preset"
+                | "--sentence"
+                | "--mode"
+                | "--model"
+                | "--seed"
+                | "--d-in"
+                | "--d-out"
+                | "--heads"
+                | "--dropout"
+                | "--mask"
+                | "--normalization"
+                | "--weights"
+                | "--layer"
         );
         let value = if takes_value {
             match inline.or_else(|| it.next().cloned()) {
@@ -136,7 +147,8 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
             "--d-out" => request.d_out = Some(parse_num(flag, &value)?),
             "--heads" => request.heads = Some(parse_num(flag, &value)?),
             "--dropout" => {
-                let p: f32 = value.trim().parse().map_err(|_| CliError(format!("--dropout expects a number, got {value:?}")))?;
+                let p: f32 =
+                    value.trim().parse().map_err(|_| CliError(format!("--dropout expects a number, got {value:?}")))?;
                 if !(0.0..1.0).contains(&p) {
                     return bad(format!("--dropout must be at least 0 and below 1, got {value}"));
                 }
@@ -147,8 +159,9 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
                     .ok_or_else(|| CliError(format!("unknown mask {value:?}: use neg-inf or renormalize")))?
             }
             "--normalization" => {
-                request.normalization = Normalization::parse(&value)
-                    .ok_or_else(|| CliError(format!("unknown normalization {value:?}: use softmax, sum or naive-softmax")))?
+                request.normalization = Normalization::parse(&value).ok_or_else(|| {
+                    CliError(format!("unknown normalization {value:?}: use softmax, sum or naive-softmax"))
+                })?
             }
             "--no-scale" => request.scale = false,
             "--no-causal" => request.causal_heads = false,
@@ -191,8 +204,22 @@ mod tests {
     #[test]
     fn parses_the_contract_example() {
         let a = parse(&args(&[
-            "--sentence", "The cat sat", "--mode", "multi-head", "--model", "toy", "--seed", "7", "--d-out", "8", "--heads=4",
-            "--dropout", "0.1", "--mask", "renormalize", "--json",
+            "--sentence",
+            "The cat sat",
+            "--mode",
+            "multi-head",
+            "--model",
+            "toy",
+            "--seed",
+            "7",
+            "--d-out",
+            "8",
+            "--heads=4",
+            "--dropout",
+            "0.1",
+            "--mask",
+            "renormalize",
+            "--json",
         ]))
         .expect("valid");
         assert_eq!(a.request.source, Source::Sentence("The cat sat".into()));

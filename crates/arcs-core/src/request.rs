@@ -2,10 +2,11 @@
 //! compute the same numbers from the same options.
 
 use crate::attention::{
-    head_attention, multi_head, simplified, Attention, Dropout, HeadOptions, MaskStyle, Mode, MultiHeadWeights, Normalization,
+    head_attention, multi_head, simplified, Attention, Dropout, HeadOptions, MaskStyle, Mode, MultiHeadWeights,
+    Normalization,
 };
-use crate::book;
 use crate::attention::{HeadWeights, Linear};
+use crate::book;
 use crate::tensor::Mat;
 use crate::tokenize::tokenize;
 use crate::weights::{seeded_embeddings, seeded_weights, CustomWeights};
@@ -85,16 +86,23 @@ pub enum RequestError {
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            RequestError::EmptySentence => write!(f, "The sentence has no words or punctuation to attend to. Type a few words."),
+            RequestError::EmptySentence => {
+                write!(f, "The sentence has no words or punctuation to attend to. Type a few words.")
+            }
             RequestError::TooLong { chars, max } => {
                 write!(f, "The sentence has {chars} characters; the limit is {max}. Shorten it to see its attention.")
             }
             RequestError::TooManyTokens { tokens, max } => {
                 write!(f, "The sentence has {tokens} tokens; the limit is {max}. Shorten it to see its attention.")
             }
-            RequestError::DimOutOfRange { name, value, max } => write!(f, "{name} must be between 1 and {max}, not {value}."),
+            RequestError::DimOutOfRange { name, value, max } => {
+                write!(f, "{name} must be between 1 and {max}, not {value}.")
+            }
             RequestError::HeadsDoNotDivide { d_out, heads } => {
-                write!(f, "{heads} heads do not divide d_out = {d_out}: each head needs d_out / heads whole dimensions.")
+                write!(
+                    f,
+                    "{heads} heads do not divide d_out = {d_out}: each head needs d_out / heads whole dimensions."
+                )
             }
             RequestError::DropoutOutOfRange(p) => write!(f, "Dropout p must be at least 0 and below 1, not {p}."),
             RequestError::BookIsFixed(why) => write!(f, "{why}"),
@@ -150,12 +158,22 @@ impl Request {
             let scores = &steps.attn_scores;
             let sum_normalized = Some(Normalization::SumNormalized.apply(scores));
             let naive_softmax = Some(Normalization::NaiveSoftmax.apply(scores));
-            return Ok(Attention { mode, tokens, inputs, heads: vec![steps], concat: None, context, sum_normalized, naive_softmax });
+            return Ok(Attention {
+                mode,
+                tokens,
+                inputs,
+                heads: vec![steps],
+                concat: None,
+                context,
+                sum_normalized,
+                naive_softmax,
+            });
         }
 
         let (qkv, out_proj) = self.projections(inputs.ncols())?;
         let d_out = qkv.head_dim();
-        let dropout = (self.dropout > 0.0 && mode != Mode::SelfAttention).then_some(Dropout::Seeded { p: self.dropout, seed: self.seed });
+        let dropout = (self.dropout > 0.0 && mode != Mode::SelfAttention)
+            .then_some(Dropout::Seeded { p: self.dropout, seed: self.seed });
         let opts = HeadOptions {
             causal: match mode {
                 Mode::Causal => true,
@@ -173,11 +191,29 @@ impl Request {
             }
             let w = MultiHeadWeights::split(&qkv, out_proj, num_heads);
             let (heads, concat, context) = multi_head(&inputs, &w, &opts);
-            return Ok(Attention { mode, tokens, inputs, heads, concat: Some(concat), context, sum_normalized: None, naive_softmax: None });
+            return Ok(Attention {
+                mode,
+                tokens,
+                inputs,
+                heads,
+                concat: Some(concat),
+                context,
+                sum_normalized: None,
+                naive_softmax: None,
+            });
         }
         let steps = head_attention(&inputs, &qkv, &opts, 0);
         let context = steps.context_vec.clone();
-        Ok(Attention { mode, tokens, inputs, heads: vec![steps], concat: None, context, sum_normalized: None, naive_softmax: None })
+        Ok(Attention {
+            mode,
+            tokens,
+            inputs,
+            heads: vec![steps],
+            concat: None,
+            context,
+            sum_normalized: None,
+            naive_softmax: None,
+        })
     }
 
     fn tokens_and_inputs(&self) -> Result<(Vec<String>, Mat), RequestError> {
@@ -218,7 +254,10 @@ impl Request {
             }
             if let Some(d) = self.d_out {
                 if d != w.d_out() {
-                    return Err(RequestError::Weights(format!("d_out {d} was asked for but the weights file has d_out = {}.", w.d_out())));
+                    return Err(RequestError::Weights(format!(
+                        "d_out {d} was asked for but the weights file has d_out = {}.",
+                        w.d_out()
+                    )));
                 }
             }
             return Ok((w.qkv.clone(), w.out_proj.clone()));

@@ -119,7 +119,12 @@ fn matrix(v: &Value, path: &str) -> Result<Mat, WeightsError> {
     Ok(Mat::from_fn(rows.len(), width, |i, j| rows[i][j]))
 }
 
-fn bias(obj: &serde_json::Map<String, Value>, key: &str, path: &str, d_out: usize) -> Result<Option<DVector<f32>>, WeightsError> {
+fn bias(
+    obj: &serde_json::Map<String, Value>,
+    key: &str,
+    path: &str,
+    d_out: usize,
+) -> Result<Option<DVector<f32>>, WeightsError> {
     match obj.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(v) => {
@@ -146,7 +151,10 @@ impl CustomWeights {
             if m.shape() != wq.shape() {
                 return err(format!(
                     "{name} is {}x{} but W_query is {}x{} (all three must be d_in x d_out)",
-                    m.nrows(), m.ncols(), wq.nrows(), wq.ncols()
+                    m.nrows(),
+                    m.ncols(),
+                    wq.nrows(),
+                    wq.ncols()
                 ));
             }
         }
@@ -159,7 +167,10 @@ impl CustomWeights {
         let out_proj = match obj.get("out_proj") {
             None | Some(Value::Null) => None,
             Some(Value::Object(p)) => {
-                let w = matrix(p.get("weight").ok_or_else(|| WeightsError("out_proj.weight is missing".into()))?, "out_proj.weight")?;
+                let w = matrix(
+                    p.get("weight").ok_or_else(|| WeightsError("out_proj.weight is missing".into()))?,
+                    "out_proj.weight",
+                )?;
                 if w.shape() != (d_out, d_out) {
                     return err(format!("out_proj.weight is {}x{}, expected {d_out}x{d_out}", w.nrows(), w.ncols()));
                 }
@@ -241,7 +252,10 @@ mod tests {
             (r#"{"W_query": [[1e39]], "W_key": [[1]], "W_value": [[1]]}"#, "not a finite f32"),
             (r#"{"W_query": [["nan"]], "W_key": [[1]], "W_value": [[1]]}"#, "not a number"),
             (r#"{"W_query": [[1]], "W_key": [[1, 2]], "W_value": [[1]]}"#, "W_key is 1x2"),
-            (r#"{"W_query": [[1]], "W_key": [[1]], "W_value": [[1]], "out_proj": {"weight": [[1,2]]}}"#, "out_proj.weight is 1x2"),
+            (
+                r#"{"W_query": [[1]], "W_key": [[1]], "W_value": [[1]], "out_proj": {"weight": [[1,2]]}}"#,
+                "out_proj.weight is 1x2",
+            ),
             (r#"{"W_query": [[1]], "W_key": [[1]], "W_value": [[1]], "b_query": [1, 2]}"#, "b_query has 2 numbers"),
             (r#"{"W_query": [], "W_key": [[1]], "W_value": [[1]]}"#, "W_query has 0 rows"),
             (r#"{"W_query": [[1]], "W_key": [[1]], "W_value": [[1]], "inputs": [[1, 2]]}"#, "inputs rows have 2"),

@@ -44,7 +44,8 @@ fn num(v: &Value) -> f32 {
 fn mat(v: &Value) -> Mat {
     match v {
         Value::Array(rows) if rows.first().is_some_and(Value::is_array) => {
-            let rows: Vec<Vec<f32>> = rows.iter().map(|r| r.as_array().expect("row").iter().map(num).collect()).collect();
+            let rows: Vec<Vec<f32>> =
+                rows.iter().map(|r| r.as_array().expect("row").iter().map(num).collect()).collect();
             Mat::from_fn(rows.len(), rows[0].len(), |i, j| rows[i][j])
         }
         Value::Array(xs) => Mat::from_row_slice(1, xs.len(), &xs.iter().map(num).collect::<Vec<_>>()),
@@ -76,7 +77,8 @@ fn row(m: &Mat, i: usize) -> Mat {
 
 /// An `nn.Linear` weight from the file as a right multiplier, with its bias.
 fn linear(w: &Value) -> Linear {
-    let weight = if w["weight_T_right_multiplier"].is_null() { mat(&w["value"]) } else { mat(&w["weight_T_right_multiplier"]) };
+    let weight =
+        if w["weight_T_right_multiplier"].is_null() { mat(&w["value"]) } else { mat(&w["weight_T_right_multiplier"]) };
     let bias = w["bias"].as_array().map(|b| DVector::from_iterator(b.len(), b.iter().map(num)));
     Linear { weight, bias }
 }
@@ -93,7 +95,12 @@ fn causal() -> HeadOptions {
 fn preset_inputs_and_weights_are_the_books() {
     let ex = example("inputs_your_journey");
     assert_eq!(book::inputs(), get(ex, "inputs", "inputs"), "embeddings differ from the notebook's literals");
-    let tokens: Vec<String> = ex["inputs"]["inputs"]["tokens"].as_array().expect("tokens").iter().map(|t| t.as_str().expect("str").to_string()).collect();
+    let tokens: Vec<String> = ex["inputs"]["inputs"]["tokens"]
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| t.as_str().expect("str").to_string())
+        .collect();
     assert_eq!(book::tokens(), tokens);
     assert_eq!(book::self_attention_v1(), head_weights(&example("SelfAttention_v1_seed123")["weights"]));
     assert_eq!(book::causal_attention(), head_weights(&example("CausalAttention_seed123")["weights"]));
@@ -118,7 +125,11 @@ fn simplified_attention_for_query_2() {
     close("attn_weights_2_tmp", &row(sum_norm, 1), &get(ex, "expected", "attn_weights_2_tmp"));
     close("sum", &Mat::from_element(1, 1, row(sum_norm, 1).sum()), &get(ex, "expected", "sum"));
     let ex = example("simple_attn_weights_query2_softmax_naive");
-    close("attn_weights_2_naive", &row(a.naive_softmax.as_ref().expect("variant"), 1), &get(ex, "expected", "attn_weights_2_naive"));
+    close(
+        "attn_weights_2_naive",
+        &row(a.naive_softmax.as_ref().expect("variant"), 1),
+        &get(ex, "expected", "attn_weights_2_naive"),
+    );
     let ex = example("simple_attn_weights_query2_softmax");
     close("attn_weights_2", &row(&s.attn_weights, 1), &get(ex, "expected", "attn_weights_2"));
     let ex = example("simple_context_vec_2");
@@ -190,7 +201,11 @@ fn causal_masking_both_conventions() {
 
     let renorm = head_attention(&x, &w, &HeadOptions { mask_style: MaskStyle::Renormalize, ..causal() }, 0);
     close("mask_simple", renorm.mask.as_ref().expect("mask"), &get(ex, "expected", "mask_simple"));
-    close("softmax before mask", renorm.attn_weights_unmasked.as_ref().expect("unmasked"), &get(ex, "expected", "attn_weights_unmasked"));
+    close(
+        "softmax before mask",
+        renorm.attn_weights_unmasked.as_ref().expect("unmasked"),
+        &get(ex, "expected", "attn_weights_unmasked"),
+    );
     close("masked_simple", renorm.masked_unnormalized.as_ref().expect("masked"), &get(ex, "expected", "masked_simple"));
     close("masked_simple_norm", &renorm.attn_weights, &get(ex, "expected", "masked_simple_norm"));
 
@@ -223,7 +238,11 @@ fn dropout_with_the_notebooks_keep_mask() {
     let w = head_weights(&example("causal_masking_sa_v2")["weights"]);
     let opts = HeadOptions { dropout: Some(Dropout::Mask { p: 0.5, keep: keep.clone() }), ..causal() };
     let h = head_attention(&book::inputs(), &w, &opts, 0);
-    close("dropped weights in the head", h.attn_weights_dropout.as_ref().expect("dropout"), &get(ex, "expected", "dropout_attn_weights"));
+    close(
+        "dropped weights in the head",
+        h.attn_weights_dropout.as_ref().expect("dropout"),
+        &get(ex, "expected", "dropout_attn_weights"),
+    );
     assert_eq!(h.keep_mask.as_ref(), Some(&keep));
 }
 
@@ -276,7 +295,11 @@ fn multi_head_attention_class_is_the_multi_head_preset() {
         close("attn_scores_masked", &unscaled, &get3(ex, "intermediates", "attn_scores_masked", h));
         close("attn_weights", &head.attn_weights, &get3(ex, "intermediates", "attn_weights", h));
     }
-    close("context_before_out_proj", a.concat.as_ref().expect("concat"), &get(ex, "intermediates", "context_before_out_proj"));
+    close(
+        "context_before_out_proj",
+        a.concat.as_ref().expect("concat"),
+        &get(ex, "intermediates", "context_before_out_proj"),
+    );
     close("context_vecs", &a.context, &get3(ex, "expected", "context_vecs", 0));
 }
 

@@ -7,7 +7,9 @@ use arcs_core::{Mode, Request, Source};
 use proptest::prelude::*;
 
 fn matrix(rows: std::ops::RangeInclusive<usize>, cols: usize) -> impl Strategy<Value = Mat> {
-    rows.prop_flat_map(move |n| proptest::collection::vec(-2.0f32..2.0, n * cols).prop_map(move |v| Mat::from_row_slice(n, cols, &v)))
+    rows.prop_flat_map(move |n| {
+        proptest::collection::vec(-2.0f32..2.0, n * cols).prop_map(move |v| Mat::from_row_slice(n, cols, &v))
+    })
 }
 
 fn weights(d_in: usize, d_out: usize, seed: u64) -> (HeadWeights, Linear) {
@@ -81,7 +83,12 @@ proptest! {
 
 #[test]
 fn dropout_keeps_about_one_minus_p_and_scales() {
-    let req = Request { source: Source::Sentence("a b c d e f g h i j k l m n o p".into()), mode: Mode::Causal, dropout: 0.25, ..Request::default() };
+    let req = Request {
+        source: Source::Sentence("a b c d e f g h i j k l m n o p".into()),
+        mode: Mode::Causal,
+        dropout: 0.25,
+        ..Request::default()
+    };
     let a = req.run().expect("valid");
     let h = &a.heads[0];
     let keep = h.keep_mask.as_ref().expect("mask reported");
@@ -109,7 +116,10 @@ fn invalid_requests_are_clear_errors() {
         (Request { d_out: Some(0), ..sentence("a b") }, "d_out must be between 1"),
         (Request { d_out: Some(10_000), ..sentence("a b") }, "d_out must be between 1"),
         (Request { d_in: 0, ..sentence("a b") }, "d_in must be between 1"),
-        (Request { mode: Mode::MultiHead, d_out: Some(6), heads: Some(4), ..sentence("a b") }, "4 heads do not divide d_out = 6"),
+        (
+            Request { mode: Mode::MultiHead, d_out: Some(6), heads: Some(4), ..sentence("a b") },
+            "4 heads do not divide d_out = 6",
+        ),
         (Request { mode: Mode::MultiHead, heads: Some(3), ..Request::default() }, "3 heads do not divide d_out = 2"),
         (Request { dropout: 1.0, ..sentence("a b") }, "below 1"),
         (Request { dropout: -1.0, ..sentence("a b") }, "below 1"),

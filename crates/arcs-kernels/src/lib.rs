@@ -111,7 +111,9 @@ fn max_and_squares8(row: &[f32]) -> ([f32; 8], [f32; 8]) {
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 fn round8(v: &[f32], inv: f32, out: &mut [i16]) {
-    use core::arch::wasm32::{f32x4_mul, f32x4_nearest, f32x4_splat, i16x8_narrow_i32x4, i32x4_trunc_sat_f32x4, v128_load, v128_store};
+    use core::arch::wasm32::{
+        f32x4_mul, f32x4_nearest, f32x4_splat, i16x8_narrow_i32x4, i32x4_trunc_sat_f32x4, v128_load, v128_store,
+    };
     assert!(v.len() >= 8 && out.len() >= 8);
     let inv = f32x4_splat(inv);
     // SAFETY: 8 f32 readable at v, 8 i16 writable at out (asserted); no alignment needed.
@@ -127,7 +129,9 @@ fn round8(v: &[f32], inv: f32, out: &mut [i16]) {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn round8(v: &[f32], inv: f32, out: &mut [i16]) {
-    use core::arch::x86_64::{_mm_cvtps_epi32, _mm_loadu_ps, _mm_mul_ps, _mm_packs_epi32, _mm_set1_ps, _mm_storeu_si128};
+    use core::arch::x86_64::{
+        _mm_cvtps_epi32, _mm_loadu_ps, _mm_mul_ps, _mm_packs_epi32, _mm_set1_ps, _mm_storeu_si128,
+    };
     assert!(v.len() >= 8 && out.len() >= 8);
     // SAFETY: SSE2 is always present on x86_64; 8 f32 readable at v, 8 i16 writable at out
     // (asserted); unaligned loads and stores.
@@ -175,7 +179,10 @@ pub fn matmul_t_i16(
     let n = x_scales.len();
     let out_dim = w_scales.len();
     assert!(xq.len() >= n * k && wq.len() >= out_dim * k, "matmul_t_i16: short input");
-    assert!(out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim, "matmul_t_i16: short output");
+    assert!(
+        out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim,
+        "matmul_t_i16: short output"
+    );
     let k8 = k / 8 * 8;
     let zero_row = vec![0i16; k];
     for o in (0..out_dim).step_by(WR) {
@@ -219,7 +226,11 @@ pub fn matmul_t_i16(
 /// blocks at the edge are computed whole, with zero rows whose results are dropped.
 #[inline]
 fn row_or<'a>(data: &'a [i16], i: usize, k: usize, count: usize, zero: &'a [i16]) -> &'a [i16] {
-    if i < count { &data[i * k..(i + 1) * k] } else { zero }
+    if i < count {
+        &data[i * k..(i + 1) * k]
+    } else {
+        zero
+    }
 }
 
 /// Each accumulator's 4 lanes added up.
@@ -258,7 +269,9 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i3
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i32; WR]; R] {
-    use core::arch::x86_64::{__m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_setzero_si128, _mm_storeu_si128};
+    use core::arch::x86_64::{
+        __m128i, _mm_add_epi32, _mm_loadu_si128, _mm_madd_epi16, _mm_setzero_si128, _mm_storeu_si128,
+    };
     // Every row holds at least k8 values: checked once, so the loop loads without bounds checks.
     assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
     let xp: [*const i16; R] = std::array::from_fn(|r| x[r].as_ptr());
@@ -290,7 +303,9 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i3
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 #[inline(always)]
 fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i32; WR]; R] {
-    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i32x4_splat, v128, v128_load};
+    use core::arch::wasm32::{
+        i32x4_add, i32x4_dot_i16x8, i32x4_extract_lane, i32x4_shuffle, i32x4_splat, v128, v128_load,
+    };
     // Every row holds at least k8 values: checked once here, so the loop below can load through
     // raw pointers without a bounds check per load (they cost as much as the arithmetic).
     assert!(x.iter().chain(&w).all(|row| row.len() >= k8));
@@ -320,7 +335,6 @@ fn i16_block<const R: usize>(x: [&[i16]; R], w: [&[i16]; WR], k8: usize) -> [[i3
     })
 }
 
-
 /// e^x in f32 within a few ulp of libm's `expf`, without a call: in wasm `f32::exp` is a library
 /// call that costs as much as a dozen of these, and softmax, SiLU and the vocabulary's logsumexp
 /// need millions per forward pass. Range reduction x = k ln 2 + r with |r| <= ln 2 / 2 (ln 2 split
@@ -349,7 +363,13 @@ pub fn exp(x: f32) -> f32 {
     let p = p * r + 1.0;
     // k is in [-126, 127] here: a normal float's exponent (a NaN's k casts to 0, and p stays NaN).
     let e = p * f32::from_bits(((k as i32 + 127) as u32) << 23);
-    if x < -87.33 { 0.0 } else if x > 88.0 { f32::INFINITY } else { e }
+    if x < -87.33 {
+        0.0
+    } else if x > 88.0 {
+        f32::INFINITY
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]

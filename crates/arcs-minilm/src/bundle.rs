@@ -175,16 +175,12 @@ pub fn encode_bundle(model: &MiniLm) -> Vec<u8> {
 
 fn write_matrix(m: &WeightMatrix, precision: f32, out: &mut Vec<u8>) {
     let (steps, values): (Vec<u16>, std::borrow::Cow<'_, [i16]>) = match m {
-        WeightMatrix::Quantized { data, steps, .. } => (
-            steps.iter().map(|&s| f32_to_bf16_round_up(s)).collect(),
-            data.as_slice().into(),
-        ),
+        WeightMatrix::Quantized { data, steps, .. } => {
+            (steps.iter().map(|&s| f32_to_bf16_round_up(s)).collect(), data.as_slice().into())
+        }
         WeightMatrix::F32(m) => {
             let mut values = Vec::with_capacity(m.rows() * m.cols());
-            let steps = m
-                .iter_rows()
-                .map(|row| quantize_row(row, precision, &mut values))
-                .collect();
+            let steps = m.iter_rows().map(|row| quantize_row(row, precision, &mut values)).collect();
             (steps, values.into())
         }
     };
@@ -226,14 +222,10 @@ fn quantize_row(row: &[f32], precision: f32, out: &mut Vec<i16>) -> u16 {
         out.extend(std::iter::repeat_n(0, row.len()));
         return 0;
     }
-    let rms =
-        (row.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / row.len() as f64).sqrt() as f32;
+    let rms = (row.iter().map(|&v| v as f64 * v as f64).sum::<f64>() / row.len() as f64).sqrt() as f32;
     let step_bits = f32_to_bf16_round_up((rms / precision).max(max_abs / MAX_ABS_Q));
     let step = bf16_to_f32(step_bits);
-    out.extend(
-        row.iter()
-            .map(|&v| (v / step).round().clamp(-MAX_ABS_Q, MAX_ABS_Q) as i16),
-    );
+    out.extend(row.iter().map(|&v| (v / step).round().clamp(-MAX_ABS_Q, MAX_ABS_Q) as i16));
     step_bits
 }
 
@@ -242,10 +234,8 @@ fn quantize_row(row: &[f32], precision: f32, out: &mut Vec<i16>) -> u16 {
 fn huffman_lengths(freq: &[u64; NUM_CATEGORIES]) -> [u8; NUM_CATEGORIES] {
     let mut lengths = [0u8; NUM_CATEGORIES];
     // Each node: (weight, symbols below it).
-    let mut nodes: Vec<(u64, Vec<usize>)> = (0..NUM_CATEGORIES)
-        .filter(|&s| freq[s] > 0)
-        .map(|s| (freq[s], vec![s]))
-        .collect();
+    let mut nodes: Vec<(u64, Vec<usize>)> =
+        (0..NUM_CATEGORIES).filter(|&s| freq[s] > 0).map(|s| (freq[s], vec![s])).collect();
     if nodes.len() == 1 {
         lengths[nodes[0].1[0]] = 1;
         return lengths;
@@ -315,12 +305,7 @@ struct BitReader<'a> {
 
 impl<'a> BitReader<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        BitReader {
-            bytes,
-            next_byte: 0,
-            buf: 0,
-            nbits: 0,
-        }
+        BitReader { bytes, next_byte: 0, buf: 0, nbits: 0 }
     }
 
     /// Ensures at least 57 buffered bits.
@@ -352,12 +337,7 @@ impl<'a> BitReader<'a> {
 }
 
 /// Decodes `rows * cols` values of a `qh` tensor's bit stream.
-fn decode_values(
-    name: &str,
-    lengths: &[u8],
-    stream: &[u8],
-    count: usize,
-) -> Result<Vec<i16>, ModelError> {
+fn decode_values(name: &str, lengths: &[u8], stream: &[u8], count: usize) -> Result<Vec<i16>, ModelError> {
     let bad = |what: &str| ModelError::BadBundle(format!("tensor `{name}`: {what}"));
     let mut lens = [0u8; NUM_CATEGORIES];
     lens.copy_from_slice(lengths);
@@ -366,11 +346,7 @@ fn decode_values(
         return Err(bad("invalid Huffman code lengths"));
     }
     // Kraft inequality: the lengths must describe a prefix code.
-    let kraft: u64 = lens
-        .iter()
-        .filter(|&&l| l > 0)
-        .map(|&l| 1u64 << (max_len - l as u32))
-        .sum();
+    let kraft: u64 = lens.iter().filter(|&&l| l > 0).map(|&l| 1u64 << (max_len - l as u32)).sum();
     if kraft > 1u64 << max_len {
         return Err(bad("Huffman code lengths do not form a prefix code"));
     }
@@ -456,10 +432,7 @@ impl MiniLm {
             return Err(ModelError::BadMagic);
         }
         if bytes.len() < PREFIX_LEN {
-            return Err(ModelError::Truncated {
-                expected: PREFIX_LEN as u64,
-                found: bytes.len() as u64,
-            });
+            return Err(ModelError::Truncated { expected: PREFIX_LEN as u64, found: bytes.len() as u64 });
         }
         let version = u32_at(bytes, 8);
         if version != VERSION {
@@ -467,9 +440,7 @@ impl MiniLm {
         }
         let header_len = u32_at(bytes, 12) as u64;
         let payload_len = u64_at(bytes, 16);
-        let expected_len = (PREFIX_LEN as u64)
-            .checked_add(header_len)
-            .and_then(|v| v.checked_add(payload_len));
+        let expected_len = (PREFIX_LEN as u64).checked_add(header_len).and_then(|v| v.checked_add(payload_len));
         if expected_len != Some(bytes.len() as u64) {
             return Err(ModelError::Truncated {
                 expected: expected_len.unwrap_or(u64::MAX),
@@ -480,21 +451,15 @@ impl MiniLm {
         let checksum = u64_at(bytes, 24);
         let computed = fnv1a64(body);
         if checksum != computed {
-            return Err(ModelError::ChecksumMismatch {
-                expected: checksum,
-                found: computed,
-            });
+            return Err(ModelError::ChecksumMismatch { expected: checksum, found: computed });
         }
         // header_len <= body.len() since the total length matched.
         let (header_bytes, payload) = body.split_at(header_len as usize);
 
-        let header: Header = serde_json::from_slice(header_bytes)
-            .map_err(|e| ModelError::BadBundle(format!("header: {e}")))?;
+        let header: Header =
+            serde_json::from_slice(header_bytes).map_err(|e| ModelError::BadBundle(format!("header: {e}")))?;
         if header.config != Config::MINILM_L6_V2 {
-            return Err(ModelError::BadBundle(format!(
-                "unsupported model config {:?}",
-                header.config
-            )));
+            return Err(ModelError::BadBundle(format!("unsupported model config {:?}", header.config)));
         }
         let expected = expected_entries(&header.config);
         if header.tensors.len() != expected.len() {
@@ -527,12 +492,9 @@ impl MiniLm {
             }
         }
 
-        let mut cur = Cursor {
-            bytes: payload,
-            pos: 0,
-        };
-        let vocab_len = usize::try_from(header.vocab_bytes)
-            .map_err(|_| ModelError::BadBundle("vocabulary too large".into()))?;
+        let mut cur = Cursor { bytes: payload, pos: 0 };
+        let vocab_len =
+            usize::try_from(header.vocab_bytes).map_err(|_| ModelError::BadBundle("vocabulary too large".into()))?;
         let vocab = std::str::from_utf8(cur.take(vocab_len, "the vocabulary")?)
             .map_err(|_| ModelError::Vocab("vocabulary is not UTF-8".into()))?;
         let tokenizer = WordPiece::from_vocab(vocab)?;
@@ -540,9 +502,7 @@ impl MiniLm {
         let mut loaded = HashMap::new();
         for (name, kind) in tensor_layout(&header.config) {
             let tensor = match kind {
-                TensorKind::Matrix { rows, cols } => {
-                    Loaded::Matrix(read_matrix(&mut cur, &name, rows, cols)?)
-                }
+                TensorKind::Matrix { rows, cols } => Loaded::Matrix(read_matrix(&mut cur, &name, rows, cols)?),
                 TensorKind::Vector { len } => Loaded::Vector(read_f16(&mut cur, &name, len)?),
             };
             loaded.insert(name, tensor);
@@ -557,17 +517,9 @@ impl MiniLm {
     }
 }
 
-fn read_matrix(
-    cur: &mut Cursor<'_>,
-    name: &str,
-    rows: usize,
-    cols: usize,
-) -> Result<WeightMatrix, ModelError> {
-    let steps: Vec<f32> = cur
-        .take(rows * 2, name)?
-        .chunks_exact(2)
-        .map(|b| bf16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-        .collect();
+fn read_matrix(cur: &mut Cursor<'_>, name: &str, rows: usize, cols: usize) -> Result<WeightMatrix, ModelError> {
+    let steps: Vec<f32> =
+        cur.take(rows * 2, name)?.chunks_exact(2).map(|b| bf16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect();
     if steps.iter().any(|s| !s.is_finite() || *s < 0.0) {
         return Err(ModelError::NonFinite(name.to_owned()));
     }
@@ -579,11 +531,8 @@ fn read_matrix(
 }
 
 fn read_f16(cur: &mut Cursor<'_>, name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
-    let values: Vec<f32> = cur
-        .take(len * 2, name)?
-        .chunks_exact(2)
-        .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-        .collect();
+    let values: Vec<f32> =
+        cur.take(len * 2, name)?.chunks_exact(2).map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))).collect();
     if values.iter().any(|v| !v.is_finite()) {
         return Err(ModelError::NonFinite(name.to_owned()));
     }
@@ -610,11 +559,7 @@ pub(crate) fn bf16_to_f32(bits: u16) -> f32 {
 /// the stored step its short mantissa costs no accuracy.
 pub(crate) fn f32_to_bf16_round_up(x: f32) -> u16 {
     let bits = x.to_bits();
-    let rounded = if bits & 0xffff != 0 {
-        (bits | 0xffff).wrapping_add(1)
-    } else {
-        bits
-    };
+    let rounded = if bits & 0xffff != 0 { (bits | 0xffff).wrapping_add(1) } else { bits };
     (rounded >> 16) as u16
 }
 
@@ -690,14 +635,8 @@ mod tests {
     #[test]
     fn f16_rounds_to_nearest_even() {
         assert_eq!(f16_to_f32(f32_to_f16(1.0 + 1.0 / 4096.0)), 1.0); // exactly half an ulp: to even
-        assert_eq!(
-            f16_to_f32(f32_to_f16(1.0 + 3.0 / 2048.0)),
-            1.0 + 2.0 / 1024.0
-        ); // 1.5 ulp: to even
-        assert_eq!(
-            f16_to_f32(f32_to_f16(1.0 + 3.0 / 4096.0)),
-            1.0 + 1.0 / 1024.0
-        );
+        assert_eq!(f16_to_f32(f32_to_f16(1.0 + 3.0 / 2048.0)), 1.0 + 2.0 / 1024.0); // 1.5 ulp: to even
+        assert_eq!(f16_to_f32(f32_to_f16(1.0 + 3.0 / 4096.0)), 1.0 + 1.0 / 1024.0);
         assert_eq!(f16_to_f32(f32_to_f16(0.1)), 0.099_975_586);
         assert_eq!(f32_to_f16(65520.0), 0x7c00); // rounds up past the largest half
         assert_eq!(f32_to_f16(1e-8), 0);
@@ -715,9 +654,7 @@ mod tests {
 
     #[test]
     fn quantize_row_error_is_half_a_step_and_outliers_fit() {
-        let mut row: Vec<f32> = (0..384)
-            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5)
-            .collect();
+        let mut row: Vec<f32> = (0..384).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.5).collect();
         row[17] = 40.0; // an outlier far beyond the RMS-based range of int8
         let mut q = Vec::new();
         let step = bf16_to_f32(quantize_row(&row, 100.0, &mut q));
@@ -747,10 +684,7 @@ mod tests {
         let m = WeightMatrix::quantized(1, values.len(), values.clone(), vec![0.5]);
         let mut out = Vec::new();
         write_matrix(&m, 1.0, &mut out);
-        let mut cur = Cursor {
-            bytes: &out,
-            pos: 0,
-        };
+        let mut cur = Cursor { bytes: &out, pos: 0 };
         let back = read_matrix(&mut cur, "t", 1, values.len()).unwrap();
         assert_eq!(back, m);
         assert_eq!(cur.pos, out.len());
@@ -759,33 +693,12 @@ mod tests {
         let n = cut.len();
         cut[2 + 16..2 + 20].copy_from_slice(&((n - 2 - 20 - 10) as u32).to_le_bytes());
         cut.truncate(n - 10);
-        assert!(read_matrix(
-            &mut Cursor {
-                bytes: &cut,
-                pos: 0
-            },
-            "t",
-            1,
-            values.len()
-        )
-        .is_err());
+        assert!(read_matrix(&mut Cursor { bytes: &cut, pos: 0 }, "t", 1, values.len()).is_err());
         // A single symbol still gets a 1-bit code.
         let zeros = WeightMatrix::quantized(2, 3, vec![0; 6], vec![0.0, 0.0]);
         let mut out = Vec::new();
         write_matrix(&zeros, 1.0, &mut out);
-        assert_eq!(
-            read_matrix(
-                &mut Cursor {
-                    bytes: &out,
-                    pos: 0
-                },
-                "z",
-                2,
-                3
-            )
-            .unwrap(),
-            zeros
-        );
+        assert_eq!(read_matrix(&mut Cursor { bytes: &out, pos: 0 }, "z", 2, 3).unwrap(), zeros);
     }
 
     #[test]

@@ -9,17 +9,9 @@ pub enum ModelError {
     /// A tensor the model needs is absent.
     MissingTensor(String),
     /// A tensor is stored with an element type the loader does not accept.
-    WrongDtype {
-        name: String,
-        expected: &'static str,
-        found: String,
-    },
+    WrongDtype { name: String, expected: &'static str, found: String },
     /// A tensor has the wrong shape for all-MiniLM-L6-v2.
-    WrongShape {
-        name: String,
-        expected: Vec<usize>,
-        found: Vec<usize>,
-    },
+    WrongShape { name: String, expected: Vec<usize>, found: Vec<usize> },
     /// A weight is NaN or infinite.
     NonFinite(String),
     /// `vocab.txt` is unusable (empty, missing a special token, ...).
@@ -59,10 +51,9 @@ impl fmt::Display for ModelError {
             }
             ModelError::NonFinite(name) => write!(f, "tensor `{name}` contains NaN or infinity"),
             ModelError::Vocab(msg) => write!(f, "invalid vocabulary: {msg}"),
-            ModelError::VocabSizeMismatch { vocab, embeddings } => write!(
-                f,
-                "vocabulary has {vocab} tokens but the word-embedding table has {embeddings} rows"
-            ),
+            ModelError::VocabSizeMismatch { vocab, embeddings } => {
+                write!(f, "vocabulary has {vocab} tokens but the word-embedding table has {embeddings} rows")
+            }
             ModelError::BadMagic => write!(f, "not an Attention Arcs MiniLM bundle (bad magic)"),
             ModelError::UnsupportedVersion(v) => write!(f, "unsupported bundle version {v}"),
             ModelError::Truncated { expected, found } => write!(
@@ -76,10 +67,9 @@ impl fmt::Display for ModelError {
             ModelError::BadBundle(msg) => write!(f, "invalid bundle: {msg}"),
             ModelError::EmptyInput => write!(f, "no tokens to run the model on"),
             ModelError::BadPart(msg) => write!(f, "invalid part of a forward pass: {msg}"),
-            ModelError::TooLong { tokens, max } => write!(
-                f,
-                "{tokens} tokens is too long: the model has {max} positions ([CLS] and [SEP] included)"
-            ),
+            ModelError::TooLong { tokens, max } => {
+                write!(f, "{tokens} tokens is too long: the model has {max} positions ([CLS] and [SEP] included)")
+            }
             ModelError::InvalidTokenId { id, vocab_size } => {
                 write!(f, "token id {id} is outside the vocabulary (size {vocab_size})")
             }

@@ -70,9 +70,7 @@ impl WeightMatrix {
     pub(crate) fn row_into(&self, r: usize, out: &mut [f32]) {
         match self {
             WeightMatrix::F32(m) => out.copy_from_slice(m.row(r)),
-            WeightMatrix::Quantized {
-                cols, data, steps, ..
-            } => {
+            WeightMatrix::Quantized { cols, data, steps, .. } => {
                 let step = steps[r];
                 for (o, &q) in out.iter_mut().zip(&data[r * cols..(r + 1) * cols]) {
                     *o = q as f32 * step;
@@ -88,10 +86,7 @@ pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; LANES];
     let split = a.len() / LANES * LANES;
-    for (ca, cb) in a[..split]
-        .chunks_exact(LANES)
-        .zip(b[..split].chunks_exact(LANES))
-    {
+    for (ca, cb) in a[..split].chunks_exact(LANES).zip(b[..split].chunks_exact(LANES)) {
         // Fixed-size views let LLVM drop the bounds checks and keep the 8 lanes in SIMD lanes.
         let (ca, cb): (&[f32; LANES], &[f32; LANES]) = match (ca.try_into(), cb.try_into()) {
             (Ok(x), Ok(y)) => (x, y),
@@ -199,7 +194,11 @@ impl<'a> Rows<'a> {
     where
         'a: 'b,
     {
-        if i < self.rows { &self.data[i * self.stride..i * self.stride + self.k] } else { zero }
+        if i < self.rows {
+            &self.data[i * self.stride..i * self.stride + self.k]
+        } else {
+            zero
+        }
     }
 }
 
@@ -393,14 +392,7 @@ mod tests {
 
     #[test]
     fn matmul_matches_naive_for_odd_sizes() {
-        for &(n, k, o) in &[
-            (1, 1, 1),
-            (3, 7, 5),
-            (5, 8, 3),
-            (9, 19, 4),
-            (4, 32, 6),
-            (13, 40, 9),
-        ] {
+        for &(n, k, o) in &[(1, 1, 1), (3, 7, 5), (5, 8, 3), (9, 19, 4), (4, 32, 6), (13, 40, 9)] {
             let x = Matrix::from_vec(n, k, pseudo(n * k, 1)).unwrap();
             let w = Matrix::from_vec(o, k, pseudo(o * k, 2)).unwrap();
             let bias = pseudo(o, 3);
@@ -505,8 +497,7 @@ mod tests {
 
     #[test]
     fn layer_norm_normalises_rows() {
-        let mut m =
-            Matrix::from_vec(2, 4, vec![1.0, 2.0, 3.0, 4.0, -1.0, -1.0, -1.0, -1.0]).unwrap();
+        let mut m = Matrix::from_vec(2, 4, vec![1.0, 2.0, 3.0, 4.0, -1.0, -1.0, -1.0, -1.0]).unwrap();
         layer_norm_in_place(&mut m, &[1.0, 2.0, 1.0, 1.0], &[0.0, 0.0, 0.5, 0.0], 1e-12);
         let s = (1.25f32).sqrt();
         let want = [-1.5 / s, 2.0 * -0.5 / s, 0.5 / s + 0.5, 1.5 / s];

@@ -9,11 +9,7 @@ pub struct Matrix {
 impl Matrix {
     /// A `rows x cols` matrix of zeros.
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        Matrix {
-            rows,
-            cols,
-            data: vec![0.0; rows * cols],
-        }
+        Matrix { rows, cols, data: vec![0.0; rows * cols] }
     }
 
     /// Wraps row-major `data`; `None` if its length is not `rows * cols`.
@@ -61,11 +57,7 @@ impl Matrix {
 
     /// Element `(r, c)`. Panics if out of range.
     pub fn get(&self, r: usize, c: usize) -> f32 {
-        assert!(
-            c < self.cols,
-            "column {c} out of range for {} columns",
-            self.cols
-        );
+        assert!(c < self.cols, "column {c} out of range for {} columns", self.cols);
         self.data[r * self.cols + c]
     }
 
@@ -78,20 +70,12 @@ impl Matrix {
     /// Columns `start..start + width` as a new `rows x width` matrix, e.g. one head's queries:
     /// `out.layers[l].queries.column_block(h * HEAD_DIM, HEAD_DIM)`.
     pub fn column_block(&self, start: usize, width: usize) -> Matrix {
-        assert!(
-            start + width <= self.cols,
-            "column block {start}..{} out of range",
-            start + width
-        );
+        assert!(start + width <= self.cols, "column block {start}..{} out of range", start + width);
         let mut data = Vec::with_capacity(self.rows * width);
         for row in self.iter_rows() {
             data.extend_from_slice(&row[start..start + width]);
         }
-        Matrix {
-            rows: self.rows,
-            cols: width,
-            data,
-        }
+        Matrix { rows: self.rows, cols: width, data }
     }
 
     /// `self @ self^T` (`rows x rows`): the raw dot-product similarity of every pair of rows,

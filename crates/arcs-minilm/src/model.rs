@@ -6,15 +6,14 @@ use std::ops::Range;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::kernels::{
-    axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for, Rows,
-    softmax_in_place, WeightMatrix,
+    axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for,
+    softmax_in_place, Rows, WeightMatrix,
 };
 use crate::{Config, Matrix, ModelError, WordPiece};
 
 /// Name under which the position table is kept once token-type embedding 0 has been added to each
 /// row: the model is only ever run with token_type_ids = 0, so the sum is all it needs.
-pub(crate) const POSITION_AND_TYPE0: &str =
-    "embeddings.position_embeddings.weight+token_type_embeddings.weight[0]";
+pub(crate) const POSITION_AND_TYPE0: &str = "embeddings.position_embeddings.weight+token_type_embeddings.weight[0]";
 
 /// How the big weight matrices are held in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,14 +70,21 @@ impl MiniLmOutput {
         };
         for part in parts {
             let bad = |what: &str| ModelError::BadPart(format!("parts with different {what}"));
-            if part.layers.len() != out.layers.len() || part.last_hidden_state.is_some() != out.last_hidden_state.is_some() {
+            if part.layers.len() != out.layers.len()
+                || part.last_hidden_state.is_some() != out.last_hidden_state.is_some()
+            {
                 return Err(bad("numbers of layers"));
             }
             for (a, b) in out.layers.iter_mut().zip(part.layers) {
                 if a.attn_weights.len() != b.attn_weights.len() {
                     return Err(bad("numbers of heads"));
                 }
-                for (m, more) in [(&mut a.layer_input, b.layer_input), (&mut a.queries, b.queries), (&mut a.keys, b.keys), (&mut a.values, b.values)] {
+                for (m, more) in [
+                    (&mut a.layer_input, b.layer_input),
+                    (&mut a.queries, b.queries),
+                    (&mut a.keys, b.keys),
+                    (&mut a.values, b.values),
+                ] {
                     m.append_rows(more).ok_or_else(|| bad("widths"))?;
                 }
                 for (m, more) in a.attn_weights.iter_mut().zip(b.attn_weights) {
@@ -178,14 +184,8 @@ pub(crate) fn tensor_layout(c: &Config) -> Vec<(String, TensorKind)> {
     let m = |rows, cols| TensorKind::Matrix { rows, cols };
     let v = |len| TensorKind::Vector { len };
     let mut out = vec![
-        (
-            "embeddings.word_embeddings.weight".to_owned(),
-            m(c.vocab_size, d),
-        ),
-        (
-            POSITION_AND_TYPE0.to_owned(),
-            m(c.max_position_embeddings, d),
-        ),
+        ("embeddings.word_embeddings.weight".to_owned(), m(c.vocab_size, d)),
+        (POSITION_AND_TYPE0.to_owned(), m(c.max_position_embeddings, d)),
         ("embeddings.LayerNorm.weight".to_owned(), v(d)),
         ("embeddings.LayerNorm.bias".to_owned(), v(d)),
     ];
@@ -234,10 +234,7 @@ impl Take {
     }
 
     fn linear(&mut self, prefix: &str) -> Result<Linear, ModelError> {
-        Ok(Linear {
-            weight: self.matrix(&format!("{prefix}.weight"))?,
-            bias: self.vector(&format!("{prefix}.bias"))?,
-        })
+        Ok(Linear { weight: self.matrix(&format!("{prefix}.weight"))?, bias: self.vector(&format!("{prefix}.bias"))? })
     }
 
     fn norm(&mut self, prefix: &str) -> Result<LayerNorm, ModelError> {
@@ -250,9 +247,7 @@ impl Take {
 
 /// Converts a little-endian f32 tensor, rejecting wrong dtype, shape or non-finite values.
 fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
-    let view = st
-        .tensor(name)
-        .map_err(|_| ModelError::MissingTensor(name.to_owned()))?;
+    let view = st.tensor(name).map_err(|_| ModelError::MissingTensor(name.to_owned()))?;
     if view.dtype() != Dtype::F32 {
         return Err(ModelError::WrongDtype {
             name: name.to_owned(),
@@ -267,17 +262,11 @@ fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f
             found: view.shape().to_vec(),
         });
     }
-    let values: Vec<f32> = view
-        .data()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
+    let values: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
     // safetensors already checked data length against shape; re-check so a bug there cannot
     // turn into an out-of-bounds panic later.
     if values.len() != shape.iter().product::<usize>() {
-        return Err(ModelError::SafeTensors(format!(
-            "tensor `{name}` has the wrong number of bytes"
-        )));
+        return Err(ModelError::SafeTensors(format!("tensor `{name}` has the wrong number of bytes")));
     }
     if values.iter().any(|v| !v.is_finite()) {
         return Err(ModelError::NonFinite(name.to_owned()));
@@ -291,17 +280,13 @@ impl MiniLm {
     pub fn from_safetensors(bytes: &[u8], vocab_txt: &str) -> Result<MiniLm, ModelError> {
         let config = Config::MINILM_L6_V2;
         let tokenizer = WordPiece::from_vocab(vocab_txt)?;
-        let st =
-            SafeTensors::deserialize(bytes).map_err(|e| ModelError::SafeTensors(e.to_string()))?;
+        let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::SafeTensors(e.to_string()))?;
         let mut loaded = HashMap::new();
         for (name, kind) in tensor_layout(&config) {
             let tensor = if name == POSITION_AND_TYPE0 {
                 let d = config.hidden_size;
-                let mut pos = f32_tensor(
-                    &st,
-                    "embeddings.position_embeddings.weight",
-                    &[config.max_position_embeddings, d],
-                )?;
+                let mut pos =
+                    f32_tensor(&st, "embeddings.position_embeddings.weight", &[config.max_position_embeddings, d])?;
                 let types = f32_tensor(&st, "embeddings.token_type_embeddings.weight", &[2, d])?;
                 for row in pos.chunks_exact_mut(d) {
                     for (p, t) in row.iter_mut().zip(&types[..d]) {
@@ -353,12 +338,7 @@ impl MiniLm {
                 ffn_norm: t.norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(MiniLm {
-            config,
-            tokenizer,
-            embeddings,
-            layers,
-        })
+        Ok(MiniLm { config, tokenizer, embeddings, layers })
     }
 
     /// All tensors in [`tensor_layout`] order.
@@ -370,12 +350,7 @@ impl MiniLm {
             TensorRef::Vector(&self.embeddings.norm.beta),
         ];
         for layer in &self.layers {
-            for lin in [
-                &layer.w_query,
-                &layer.w_key,
-                &layer.w_value,
-                &layer.out_proj,
-            ] {
+            for lin in [&layer.w_query, &layer.w_key, &layer.w_value, &layer.out_proj] {
                 out.push(TensorRef::Matrix(&lin.weight));
                 out.push(TensorRef::Vector(&lin.bias));
             }
@@ -442,19 +417,10 @@ impl MiniLm {
             return Err(ModelError::EmptyInput);
         }
         if n > c.max_position_embeddings {
-            return Err(ModelError::TooLong {
-                tokens: n,
-                max: c.max_position_embeddings,
-            });
+            return Err(ModelError::TooLong { tokens: n, max: c.max_position_embeddings });
         }
-        if let Some(&id) = ids
-            .iter()
-            .find(|&&id| id as usize >= self.embeddings.word.rows())
-        {
-            return Err(ModelError::InvalidTokenId {
-                id,
-                vocab_size: self.embeddings.word.rows(),
-            });
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= self.embeddings.word.rows()) {
+            return Err(ModelError::InvalidTokenId { id, vocab_size: self.embeddings.word.rows() });
         }
         if rows.is_empty() || rows.end > n {
             return Err(ModelError::BadPart(format!("rows {rows:?} of {n} tokens")));
@@ -468,12 +434,7 @@ impl MiniLm {
             self.embeddings.position.row_into(i, &mut position_row);
             axpy(row, 1.0, &position_row);
         }
-        layer_norm_in_place(
-            &mut hidden,
-            &self.embeddings.norm.gamma,
-            &self.embeddings.norm.beta,
-            c.layer_norm_eps,
-        );
+        layer_norm_in_place(&mut hidden, &self.embeddings.norm.gamma, &self.embeddings.norm.beta, c.layer_norm_eps);
         Ok(RowPass {
             rows,
             n,
@@ -532,7 +493,12 @@ impl RowPass {
         let layer = model.layers.get(layer_index);
         let shape = (self.n, c.hidden_size);
         if keys.shape() != shape || values.shape() != shape {
-            return Err(ModelError::BadPart(format!("keys {:?} and values {:?} for {} tokens", keys.shape(), values.shape(), self.n)));
+            return Err(ModelError::BadPart(format!(
+                "keys {:?} and values {:?} for {} tokens",
+                keys.shape(),
+                values.shape(),
+                self.n
+            )));
         }
         // Checked before anything is taken: a refused call leaves the pass as it was.
         let (Some(layer), true, true) = (layer, self.hidden.is_some(), self.qkv.is_some()) else {
@@ -563,23 +529,17 @@ fn head_cols(m: &Matrix, h: usize, head_dim: usize) -> Rows<'_> {
     Rows::columns(m, h * head_dim, head_dim)
 }
 
-fn matrix_from(
-    name: &str,
-    values: Vec<f32>,
-    kind: &TensorKind,
-) -> Result<WeightMatrix, ModelError> {
+fn matrix_from(name: &str, values: Vec<f32>, kind: &TensorKind) -> Result<WeightMatrix, ModelError> {
     let (rows, cols) = match *kind {
         TensorKind::Matrix { rows, cols } => (rows, cols),
         TensorKind::Vector { len } => (1, len),
     };
     let found = vec![values.len()];
-    Matrix::from_vec(rows, cols, values)
-        .map(WeightMatrix::F32)
-        .ok_or_else(|| ModelError::WrongShape {
-            name: name.to_owned(),
-            expected: kind.shape(),
-            found,
-        })
+    Matrix::from_vec(rows, cols, values).map(WeightMatrix::F32).ok_or_else(|| ModelError::WrongShape {
+        name: name.to_owned(),
+        expected: kind.shape(),
+        found,
+    })
 }
 
 impl EncoderLayer {
@@ -599,7 +559,15 @@ impl EncoderLayer {
     /// token's `keys` and `values` (`n x d`): each head's attention weights of these query rows
     /// (`rows x n`) and, if `output`, these rows of the next hidden state (without it, the work
     /// stops once the attention weights are known).
-    fn attend(&self, x: &Matrix, queries: &Matrix, keys: &Matrix, values: &Matrix, c: &Config, output: bool) -> (Vec<Matrix>, Option<Matrix>) {
+    fn attend(
+        &self,
+        x: &Matrix,
+        queries: &Matrix,
+        keys: &Matrix,
+        values: &Matrix,
+        c: &Config,
+        output: bool,
+    ) -> (Vec<Matrix>, Option<Matrix>) {
         let (rows, n, head_dim, d) = (x.rows(), keys.rows(), c.head_dim, c.hidden_size);
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context_vec = Matrix::zeros(rows, d); // rows x d, heads concatenated back
@@ -625,23 +593,13 @@ impl EncoderLayer {
         }
         let mut attn_out = self.out_proj.forward(&context_vec); // rows x d
         axpy(attn_out.data_mut(), 1.0, x.data());
-        layer_norm_in_place(
-            &mut attn_out,
-            &self.attn_norm.gamma,
-            &self.attn_norm.beta,
-            c.layer_norm_eps,
-        );
+        layer_norm_in_place(&mut attn_out, &self.attn_norm.gamma, &self.attn_norm.beta, c.layer_norm_eps);
 
         let mut ffn_hidden = self.ffn_up.forward(&attn_out); // rows x intermediate
         gelu_in_place(ffn_hidden.data_mut());
         let mut out = self.ffn_down.forward(&ffn_hidden); // rows x d
         axpy(out.data_mut(), 1.0, attn_out.data());
-        layer_norm_in_place(
-            &mut out,
-            &self.ffn_norm.gamma,
-            &self.ffn_norm.beta,
-            c.layer_norm_eps,
-        );
+        layer_norm_in_place(&mut out, &self.ffn_norm.gamma, &self.ffn_norm.beta, c.layer_norm_eps);
         (attn_weights, Some(out))
     }
 }

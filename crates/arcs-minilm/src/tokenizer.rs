@@ -72,8 +72,7 @@ impl WordPiece {
         let mut id_to_token = Vec::new();
         let mut token_to_id = HashMap::new();
         for line in vocab_txt.lines() {
-            let id = u32::try_from(id_to_token.len())
-                .map_err(|_| ModelError::Vocab("more than 2^32 tokens".into()))?;
+            let id = u32::try_from(id_to_token.len()).map_err(|_| ModelError::Vocab("more than 2^32 tokens".into()))?;
             // Like `tokenizers`' WordPiece::read_file: trailing whitespace is not part of a token,
             // and a repeated token keeps its last id.
             let token = line.trim_end();
@@ -84,19 +83,10 @@ impl WordPiece {
             return Err(ModelError::Vocab("vocab.txt is empty".into()));
         }
         let special = |name: &str| {
-            token_to_id
-                .get(name)
-                .copied()
-                .ok_or_else(|| ModelError::Vocab(format!("special token {name} is missing")))
+            token_to_id.get(name).copied().ok_or_else(|| ModelError::Vocab(format!("special token {name} is missing")))
         };
         let (unk_id, cls_id, sep_id) = (special(UNK)?, special(CLS)?, special(SEP)?);
-        Ok(WordPiece {
-            token_to_id,
-            id_to_token,
-            unk_id,
-            cls_id,
-            sep_id,
-        })
+        Ok(WordPiece { token_to_id, id_to_token, unk_id, cls_id, sep_id })
     }
 
     /// Number of tokens (lines of vocab.txt).
@@ -272,10 +262,7 @@ fn is_control(c: char) -> bool {
     if matches!(c, '\t' | '\n' | '\r') {
         return false;
     }
-    matches!(
-        get_general_category(c),
-        Gc::Control | Gc::Format | Gc::Surrogate | Gc::PrivateUse | Gc::Unassigned
-    )
+    matches!(get_general_category(c), Gc::Control | Gc::Format | Gc::Surrogate | Gc::PrivateUse | Gc::Unassigned)
 }
 
 /// BERT's punctuation: all non-alphanumeric printable ASCII (so `$`, `+`, `^`, ... count) plus

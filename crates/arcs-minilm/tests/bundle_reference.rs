@@ -14,24 +14,14 @@ fn bundle_fits_budget_and_round_trips() {
         return;
     }
     let bytes = common::bundle_bytes();
-    eprintln!(
-        "bundle size: {} bytes (budget {DOWNLOAD_BUDGET})",
-        bytes.len()
-    );
-    assert!(
-        bytes.len() <= DOWNLOAD_BUDGET,
-        "bundle is {} bytes",
-        bytes.len()
-    );
+    eprintln!("bundle size: {} bytes (budget {DOWNLOAD_BUDGET})", bytes.len());
+    assert!(bytes.len() <= DOWNLOAD_BUDGET, "bundle is {} bytes", bytes.len());
     let model = MiniLm::from_bundle(bytes).expect("bundle loads");
     assert_eq!(model.weight_format(), WeightFormat::Quantized);
     assert_eq!(model.config(), common::f32_model().config());
     assert_eq!(model.tokenizer(), common::f32_model().tokenizer());
     // Re-encoding an int8 model must not re-quantise: same bytes.
-    assert!(
-        encode_bundle(&model) == bytes,
-        "bundle -> model -> bundle changed the bytes"
-    );
+    assert!(encode_bundle(&model) == bytes, "bundle -> model -> bundle changed the bytes");
 }
 
 #[test]
@@ -57,15 +47,16 @@ fn bundle_attention_is_close_to_hugging_face() {
                         sum_err += err as f64;
                         count += 1;
                     }
-                    let top =
-                        (0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best });
+                    let top = (0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best });
                     rows += 1;
                     agree += usize::from(top == s.argmax[l][h][i]);
                 }
             }
         }
         for (i, ref_row) in s.last_hidden_state.iter().enumerate() {
-            for (&got, &want) in out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").row(i).iter().zip(ref_row) {
+            for (&got, &want) in
+                out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").row(i).iter().zip(ref_row)
+            {
                 max_hidden = max_hidden.max((got - want).abs());
             }
         }
@@ -76,14 +67,8 @@ fn bundle_attention_is_close_to_hugging_face() {
         sum_err / count as f64,
         agreement * 100.0
     );
-    assert!(
-        max_err <= MAX_ATTENTION_ERROR,
-        "max attention error {max_err}"
-    );
-    assert!(
-        agreement >= MIN_TOP_KEY_AGREEMENT,
-        "top-key agreement {agreement}"
-    );
+    assert!(max_err <= MAX_ATTENTION_ERROR, "max attention error {max_err}");
+    assert!(agreement >= MIN_TOP_KEY_AGREEMENT, "top-key agreement {agreement}");
 }
 
 #[test]

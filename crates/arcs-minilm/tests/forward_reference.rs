@@ -21,12 +21,7 @@ fn f32_attention_and_hidden_state_match_hugging_face() {
         let n = s.input_ids.len();
         assert_eq!(out.layers.len(), NUM_LAYERS);
         for (l, layer) in out.layers.iter().enumerate() {
-            for m in [
-                &layer.layer_input,
-                &layer.queries,
-                &layer.keys,
-                &layer.values,
-            ] {
+            for m in [&layer.layer_input, &layer.queries, &layer.keys, &layer.values] {
                 assert_eq!(m.shape(), (n, HIDDEN_SIZE));
             }
             assert_eq!(layer.attn_weights.len(), NUM_HEADS);
@@ -47,10 +42,15 @@ fn f32_attention_and_hidden_state_match_hugging_face() {
                 }
             }
         }
-        assert_eq!(out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").shape(), (n, HIDDEN_SIZE));
+        assert_eq!(
+            out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").shape(),
+            (n, HIDDEN_SIZE)
+        );
         for (i, row) in s.last_hidden_state.iter().enumerate() {
             for (k, &want) in row.iter().enumerate() {
-                let err = (out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").get(i, k) - want).abs();
+                let err = (out.last_hidden_state.as_ref().expect("forward keeps the last hidden state").get(i, k)
+                    - want)
+                    .abs();
                 max_hidden = max_hidden.max(err);
                 assert!(
                     err <= HIDDEN_TOL,
@@ -79,11 +79,7 @@ fn recorded_intermediates_are_consistent() {
         assert_ne!(out.layers[l].layer_input, out.layers[l + 1].layer_input);
     }
     // Layer 0's input is the LayerNorm-ed embedding: every row has mean ~beta-weighted, finite.
-    assert!(out.layers[0]
-        .layer_input
-        .data()
-        .iter()
-        .all(|v| v.is_finite()));
+    assert!(out.layers[0].layer_input.data().iter().all(|v| v.is_finite()));
     for (l, layer) in out.layers.iter().enumerate() {
         for h in [0, 5, NUM_HEADS - 1] {
             let q: Matrix = layer.queries.column_block(h * HEAD_DIM, HEAD_DIM);
@@ -91,9 +87,7 @@ fn recorded_intermediates_are_consistent() {
             for i in 0..n {
                 let scores: Vec<f64> = (0..n)
                     .map(|j| {
-                        (0..HEAD_DIM)
-                            .map(|c| q.get(i, c) as f64 * k.get(j, c) as f64)
-                            .sum::<f64>()
+                        (0..HEAD_DIM).map(|c| q.get(i, c) as f64 * k.get(j, c) as f64).sum::<f64>()
                             / (HEAD_DIM as f64).sqrt()
                     })
                     .collect();
@@ -101,10 +95,7 @@ fn recorded_intermediates_are_consistent() {
                 let z: f64 = scores.iter().map(|s| (s - max).exp()).sum();
                 for (j, score) in scores.iter().enumerate() {
                     let want = ((score - max).exp() / z) as f32;
-                    assert!(
-                        (layer.attn_weights[h].get(i, j) - want).abs() < 1e-5,
-                        "layer {l} head {h}"
-                    );
+                    assert!((layer.attn_weights[h].get(i, j) - want).abs() < 1e-5, "layer {l} head {h}");
                 }
             }
         }

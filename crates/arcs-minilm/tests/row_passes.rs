@@ -14,7 +14,8 @@ fn run_parts(model: &MiniLm, ids: &[u32], cuts: &[usize], last_output: bool) -> 
     let mut bounds = vec![0];
     bounds.extend_from_slice(cuts);
     bounds.push(ids.len());
-    let mut parts: Vec<RowPass> = bounds.windows(2).map(|w| model.row_pass(ids, w[0]..w[1], last_output).expect("part")).collect();
+    let mut parts: Vec<RowPass> =
+        bounds.windows(2).map(|w| model.row_pass(ids, w[0]..w[1], last_output).expect("part")).collect();
     while parts[0].layer().is_some() {
         let kv: Vec<(Matrix, Matrix)> = parts.iter_mut().map(|p| p.keys_values(model).expect("kv")).collect();
         let (mut keys, mut values) = kv[0].clone();

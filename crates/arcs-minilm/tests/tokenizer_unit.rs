@@ -41,10 +41,7 @@ fn check_invariants(text: &str, enc: &Encoding) {
 }
 
 fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
 }
 
 #[test]
@@ -57,18 +54,12 @@ fn special_tokens_and_ids() {
 
 #[test]
 fn lower_cases_and_strips_accents_keeping_original_spans() {
-    assert_eq!(
-        pieces("Café NAÏVE Résumé"),
-        p(&[("cafe", "Café"), ("naive", "NAÏVE"), ("resume", "Résumé")])
-    );
+    assert_eq!(pieces("Café NAÏVE Résumé"), p(&[("cafe", "Café"), ("naive", "NAÏVE"), ("resume", "Résumé")]));
     // Already-decomposed input: like `tokenizers`, a dropped combining mark typed as its own
     // character takes its bytes with it, so the span ends before it.
     assert_eq!(pieces("Cafe\u{301}!"), p(&[("cafe", "Cafe"), ("!", "!")]));
     // A lone combining mark between words vanishes entirely.
-    assert_eq!(
-        pieces("the \u{301} cafe"),
-        p(&[("the", "the"), ("cafe", "cafe")])
-    );
+    assert_eq!(pieces("the \u{301} cafe"), p(&[("the", "the"), ("cafe", "cafe")]));
     // Zürich: precomposed ü (2 bytes) maps to one 'u'.
     assert_eq!(pieces("Zürich"), p(&[("zurich", "Zürich")]));
 }
@@ -77,12 +68,7 @@ fn lower_cases_and_strips_accents_keeping_original_spans() {
 fn cjk_ideographs_are_words_of_their_own() {
     assert_eq!(
         pieces("hello東京world"),
-        p(&[
-            ("hello", "hello"),
-            ("\u{6771}", "\u{6771}"),
-            ("\u{4eac}", "\u{4eac}"),
-            ("world", "world")
-        ])
+        p(&[("hello", "hello"), ("\u{6771}", "\u{6771}"), ("\u{4eac}", "\u{4eac}"), ("world", "world")])
     );
 }
 
@@ -90,14 +76,7 @@ fn cjk_ideographs_are_words_of_their_own() {
 fn splits_on_ascii_and_unicode_punctuation() {
     assert_eq!(
         pieces("hello,world!$a"),
-        p(&[
-            ("hello", "hello"),
-            (",", ","),
-            ("world", "world"),
-            ("!", "!"),
-            ("$", "$"),
-            ("a", "a")
-        ])
+        p(&[("hello", "hello"), (",", ","), ("world", "world"), ("!", "!"), ("$", "$"), ("a", "a")])
     );
     // Em dash (Pd) and guillemets (Pi/Pf) are punctuation even without spaces.
     assert_eq!(
@@ -114,30 +93,18 @@ fn splits_on_ascii_and_unicode_punctuation() {
 
 #[test]
 fn greedy_longest_match_first_with_continuations() {
-    assert_eq!(
-        pieces("unaffable"),
-        p(&[("un", "un"), ("##aff", "aff"), ("##able", "able")])
-    );
+    assert_eq!(pieces("unaffable"), p(&[("un", "un"), ("##aff", "aff"), ("##able", "able")]));
     assert_eq!(pieces("worlds"), p(&[("world", "world"), ("##s", "s")]));
     assert_eq!(pieces("aaa"), p(&[("a", "a"), ("##a", "a"), ("##a", "a")]));
 }
 
 #[test]
 fn unknown_words_become_one_unk_over_the_whole_word() {
-    assert_eq!(
-        pieces("hello xyzzy"),
-        p(&[("hello", "hello"), ("[UNK]", "xyzzy")])
-    );
+    assert_eq!(pieces("hello xyzzy"), p(&[("hello", "hello"), ("[UNK]", "xyzzy")]));
     // The prefix matches but the rest does not: the whole word is [UNK], no partial pieces.
-    assert_eq!(
-        pieces("unaffablez."),
-        p(&[("[UNK]", "unaffablez"), (".", ".")])
-    );
+    assert_eq!(pieces("unaffablez."), p(&[("[UNK]", "unaffablez"), (".", ".")]));
     // Emoji are neither in the vocab nor punctuation.
-    assert_eq!(
-        pieces("a \u{1F680} a"),
-        p(&[("a", "a"), ("[UNK]", "\u{1F680}"), ("a", "a")])
-    );
+    assert_eq!(pieces("a \u{1F680} a"), p(&[("a", "a"), ("[UNK]", "\u{1F680}"), ("a", "a")]));
     assert_eq!(tok().encode("xyzzy").ids, [2, 1, 3]);
 }
 
@@ -163,37 +130,19 @@ fn empty_and_blank_input_give_only_specials() {
 #[test]
 fn control_characters_are_dropped_and_whitespace_splits() {
     // NUL, BEL, zero-width space (Cf) and U+FFFD vanish without splitting the word.
-    assert_eq!(
-        pieces("hel\u{0}l\u{7}o\u{200B}\u{FFFD}"),
-        p(&[("hello", "hel\u{0}l\u{7}o")])
-    );
+    assert_eq!(pieces("hel\u{0}l\u{7}o\u{200B}\u{FFFD}"), p(&[("hello", "hel\u{0}l\u{7}o")]));
     assert_eq!(
         pieces("hello\tworld\nthe\r\ncafe\u{3000}a\u{a0}a"),
-        p(&[
-            ("hello", "hello"),
-            ("world", "world"),
-            ("the", "the"),
-            ("cafe", "cafe"),
-            ("a", "a"),
-            ("a", "a")
-        ])
+        p(&[("hello", "hello"), ("world", "world"), ("the", "the"), ("cafe", "cafe"), ("a", "a"), ("a", "a")])
     );
 }
 
 #[test]
 fn vocab_errors_are_reported() {
-    assert!(matches!(
-        WordPiece::from_vocab(""),
-        Err(ModelError::Vocab(_))
-    ));
-    assert!(
-        matches!(WordPiece::from_vocab("[CLS]\n[SEP]\nthe\n"), Err(ModelError::Vocab(m)) if m.contains("[UNK]"))
-    );
+    assert!(matches!(WordPiece::from_vocab(""), Err(ModelError::Vocab(_))));
+    assert!(matches!(WordPiece::from_vocab("[CLS]\n[SEP]\nthe\n"), Err(ModelError::Vocab(m)) if m.contains("[UNK]")));
     // CRLF line endings are tolerated.
     let crlf = VOCAB.replace('\n', "\r\n");
-    assert_eq!(
-        WordPiece::from_vocab(&crlf).unwrap().encode("the cafe").ids,
-        [2, 4, 5, 3]
-    );
+    assert_eq!(WordPiece::from_vocab(&crlf).unwrap().encode("the cafe").ids, [2, 4, 5, 3]);
     assert_eq!(tok().vocab_txt(), VOCAB);
 }

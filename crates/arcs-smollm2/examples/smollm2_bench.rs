@@ -7,11 +7,7 @@ use arcs_smollm2::SmolLm2;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args.next().unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-        )
-        .to_string()
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").to_string()
     });
     let lens: Vec<usize> = {
         let v: Vec<usize> = args.filter_map(|a| a.parse().ok()).collect();
@@ -24,8 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let model = SmolLm2::from_gguf(std::fs::read(&path)?)?;
     println!("load {:.2?}", t.elapsed());
-    let text =
-        "The cat that was sitting on the mat, which was next to the dog, jumped. ".repeat(200);
+    let text = "The cat that was sitting on the mat, which was next to the dog, jumped. ".repeat(200);
     let ids = model.tokenize(&text)?.ids;
     for n in lens {
         let ids = &ids[..n.min(ids.len())];
@@ -38,12 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             best = best.min(t.elapsed());
         }
         let top = out.map(|o| o.top5_next[0].clone()).ok_or("no run")?;
-        println!(
-            "{} tokens: forward {best:.2?} (best of 3), next {:?} p={:.3}",
-            ids.len(),
-            top.token,
-            top.prob
-        );
+        println!("{} tokens: forward {best:.2?} (best of 3), next {:?} p={:.3}", ids.len(), top.token, top.prob);
     }
     Ok(())
 }

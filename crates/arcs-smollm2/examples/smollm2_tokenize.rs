@@ -7,11 +7,7 @@ use arcs_smollm2::SmolLm2;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let path = std::env::args().nth(1).unwrap_or_else(|| {
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-        )
-        .to_string()
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf").to_string()
     });
     let model = SmolLm2::from_gguf(std::fs::read(&path)?)?;
     for line in std::io::stdin().lock().lines() {

@@ -41,20 +41,11 @@ pub enum GgufError {
     /// A tensor with zero or more than four dimensions, or a zero-sized dimension.
     BadDims { tensor: String, dims: Vec<u64> },
     /// A quantised tensor whose rows are not whole blocks.
-    RowNotBlockAligned {
-        tensor: String,
-        row_len: u64,
-        block: u64,
-    },
+    RowNotBlockAligned { tensor: String, row_len: u64, block: u64 },
     /// A tensor's data offset is not a multiple of the alignment.
     MisalignedTensor { tensor: String, offset: u64 },
     /// A tensor's data lies (partly) outside the file.
-    TensorOutOfRange {
-        tensor: String,
-        start: u64,
-        len: u64,
-        file_len: u64,
-    },
+    TensorOutOfRange { tensor: String, start: u64, len: u64, file_len: u64 },
     /// Two tensors have the same name.
     DuplicateTensor(String),
 }
@@ -224,12 +215,7 @@ impl GgmlType {
     pub fn has_kernel(self) -> bool {
         matches!(
             self,
-            GgmlType::F32
-                | GgmlType::F16
-                | GgmlType::Bf16
-                | GgmlType::Q4_0
-                | GgmlType::Q4_1
-                | GgmlType::Q8_0
+            GgmlType::F32 | GgmlType::F16 | GgmlType::Bf16 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0
         )
     }
 }
@@ -406,10 +392,7 @@ impl Gguf {
             let name = r.string("tensor name")?;
             let n_dims = r.u32("tensor n_dims")?;
             if n_dims == 0 || n_dims > MAX_DIMS {
-                return Err(GgufError::BadDims {
-                    tensor: name,
-                    dims: vec![],
-                });
+                return Err(GgufError::BadDims { tensor: name, dims: vec![] });
             }
             let mut dims = Vec::with_capacity(n_dims as usize);
             for _ in 0..n_dims {
@@ -417,20 +400,14 @@ impl Gguf {
             }
             let type_id = r.u32("tensor type")?;
             let offset = r.u64("tensor offset")?;
-            let ggml_type = GgmlType::from_id(type_id).ok_or(GgufError::UnknownTensorType {
-                tensor: name.clone(),
-                type_id,
-            })?;
+            let ggml_type =
+                GgmlType::from_id(type_id).ok_or(GgufError::UnknownTensorType { tensor: name.clone(), type_id })?;
             if dims.contains(&0) {
                 return Err(GgufError::BadDims { tensor: name, dims });
             }
             let (block, block_bytes) = ggml_type.block_layout();
             if dims[0] % block != 0 {
-                return Err(GgufError::RowNotBlockAligned {
-                    tensor: name,
-                    row_len: dims[0],
-                    block,
-                });
+                return Err(GgufError::RowNotBlockAligned { tensor: name, row_len: dims[0], block });
             }
             let n_elements = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d));
             let n_bytes = n_elements.and_then(|n| (n / block).checked_mul(block_bytes));
@@ -438,21 +415,12 @@ impl Gguf {
                 return Err(GgufError::BadDims { tensor: name, dims });
             };
             if offset % alignment != 0 {
-                return Err(GgufError::MisalignedTensor {
-                    tensor: name,
-                    offset,
-                });
+                return Err(GgufError::MisalignedTensor { tensor: name, offset });
             }
             if tensor_index.insert(name.clone(), i).is_some() {
                 return Err(GgufError::DuplicateTensor(name));
             }
-            raw.push(RawInfo {
-                name,
-                dims,
-                ggml_type,
-                offset,
-                n_bytes,
-            });
+            raw.push(RawInfo { name, dims, ggml_type, offset, n_bytes });
         }
 
         // The data section starts at the next multiple of the alignment after the tensor directory.
@@ -484,10 +452,7 @@ impl Gguf {
             }
         }
         if !tensors.is_empty() && data_offset > file_len {
-            return Err(GgufError::Truncated {
-                what: "alignment padding",
-                offset: bytes.len(),
-            });
+            return Err(GgufError::Truncated { what: "alignment padding", offset: bytes.len() });
         }
 
         Ok(Gguf {
@@ -525,10 +490,7 @@ impl<'a> Reader<'a> {
 
     fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], GgufError> {
         if n > self.remaining() {
-            return Err(GgufError::Truncated {
-                what,
-                offset: self.pos,
-            });
+            return Err(GgufError::Truncated { what, offset: self.pos });
         }
         let s = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -565,12 +527,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A count of items of at least `min_item_bytes` each must fit in what is left of the file.
-    fn check_count(
-        &self,
-        what: &'static str,
-        count: u64,
-        min_item_bytes: u64,
-    ) -> Result<usize, GgufError> {
+    fn check_count(&self, what: &'static str, count: u64, min_item_bytes: u64) -> Result<usize, GgufError> {
         match count.checked_mul(min_item_bytes) {
             Some(need) if need <= self.remaining() as u64 => Ok(count as usize),
             _ => Err(GgufError::AbsurdCount { what, count }),
@@ -647,11 +604,7 @@ pub mod build {
 
     impl GgufBuilder {
         pub fn new() -> Self {
-            GgufBuilder {
-                version: 3,
-                alignment: 32,
-                ..Default::default()
-            }
+            GgufBuilder { version: 3, alignment: 32, ..Default::default() }
         }
 
         fn push_str(buf: &mut Vec<u8>, s: &str) {
@@ -718,16 +671,9 @@ pub mod build {
         }
 
         /// A tensor directory entry with an explicit offset and no data.
-        pub fn tensor_at(
-            &mut self,
-            name: &str,
-            dims: &[u64],
-            type_id: u32,
-            offset: u64,
-        ) -> &mut Self {
+        pub fn tensor_at(&mut self, name: &str, dims: &[u64], type_id: u32, offset: u64) -> &mut Self {
             Self::push_str(&mut self.infos, name);
-            self.infos
-                .extend_from_slice(&(dims.len() as u32).to_le_bytes());
+            self.infos.extend_from_slice(&(dims.len() as u32).to_le_bytes());
             for d in dims {
                 self.infos.extend_from_slice(&d.to_le_bytes());
             }
@@ -779,30 +725,15 @@ mod tests {
         let bytes = sample();
         let g = Gguf::parse(&bytes).unwrap();
         assert_eq!(g.version, 3);
-        assert_eq!(
-            g.get("general.architecture").and_then(|v| v.as_str()),
-            Some("llama")
-        );
+        assert_eq!(g.get("general.architecture").and_then(|v| v.as_str()), Some("llama"));
         assert_eq!(g.get("llama.block_count").and_then(|v| v.as_u64()), Some(2));
-        assert_eq!(
-            g.get("llama.rope.freq_base").and_then(|v| v.as_f64()),
-            Some(10000.0)
-        );
+        assert_eq!(g.get("llama.rope.freq_base").and_then(|v| v.as_f64()), Some(10000.0));
         assert_eq!(g.get("flag").and_then(|v| v.as_bool()), Some(true));
-        let toks: Vec<&str> = g
-            .get("tokenizer.ggml.tokens")
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|v| v.as_str())
-            .collect();
+        let toks: Vec<&str> =
+            g.get("tokenizer.ggml.tokens").unwrap().as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
         assert_eq!(toks, ["a", "b", "Ġc"]);
         let w = g.tensor("w").unwrap();
-        assert_eq!(
-            (w.ggml_type, w.len, w.start % 32, w.start),
-            (GgmlType::F32, 32, 0, g.data_offset)
-        );
+        assert_eq!((w.ggml_type, w.len, w.start % 32, w.start), (GgmlType::F32, 32, 0, g.data_offset));
         let q = g.tensor("q").unwrap();
         assert_eq!((q.ggml_type, q.len, q.offset), (GgmlType::Q8_0, 34, 32));
         assert_eq!(q.start + q.len, bytes.len());

@@ -59,11 +59,7 @@ pub struct Matrix {
 
 impl Matrix {
     pub fn zeros(rows: usize, cols: usize) -> Matrix {
-        Matrix {
-            rows,
-            cols,
-            data: vec![0.0; rows * cols],
-        }
+        Matrix { rows, cols, data: vec![0.0; rows * cols] }
     }
 
     #[inline]
@@ -116,10 +112,7 @@ impl fmt::Display for ModelError {
                 write!(f, "{n} tokens is more than the {max} positions this model runs on; shorten the text")
             }
             ModelError::TokenOutOfRange { id, vocab } => {
-                write!(
-                    f,
-                    "token id {id} is outside the vocabulary of {vocab} tokens"
-                )
+                write!(f, "token id {id} is outside the vocabulary of {vocab} tokens")
             }
         }
     }

@@ -11,8 +11,8 @@ use crate::gguf::Gguf;
 use crate::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
 use crate::tokenizer::{Encoding, Tokenizer};
 use crate::{
-    Matrix, ModelError, FFN_DIM, HEAD_DIM, HIDDEN, KV_DIM, MAX_POSITIONS, NUM_HEADS, NUM_KV_HEADS,
-    NUM_LAYERS, VOCAB_SIZE,
+    Matrix, ModelError, FFN_DIM, HEAD_DIM, HIDDEN, KV_DIM, MAX_POSITIONS, NUM_HEADS, NUM_KV_HEADS, NUM_LAYERS,
+    VOCAB_SIZE,
 };
 
 /// What one transformer block saw and computed.
@@ -89,25 +89,19 @@ pub struct SmolLm2 {
 }
 
 fn meta_u64(g: &Gguf, key: &str) -> Result<u64, ModelError> {
-    g.get(key)
-        .and_then(|v| v.as_u64())
-        .ok_or_else(|| ModelError::Metadata(format!("missing integer '{key}'")))
+    g.get(key).and_then(|v| v.as_u64()).ok_or_else(|| ModelError::Metadata(format!("missing integer '{key}'")))
 }
 
 fn expect_meta(g: &Gguf, key: &str, want: usize) -> Result<(), ModelError> {
     let got = meta_u64(g, key)?;
     if got != want as u64 {
-        return Err(ModelError::Metadata(format!(
-            "'{key}' is {got}, but SmolLM2-135M has {want}"
-        )));
+        return Err(ModelError::Metadata(format!("'{key}' is {got}, but SmolLM2-135M has {want}")));
     }
     Ok(())
 }
 
 fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, ModelError> {
-    let t = g
-        .tensor(name)
-        .ok_or_else(|| ModelError::MissingTensor(name.into()))?;
+    let t = g.tensor(name).ok_or_else(|| ModelError::MissingTensor(name.into()))?;
     // ggml dims are [cols, rows] (innermost first).
     if t.dims != [cols as u64, rows as u64] {
         return Err(ModelError::BadTensor {
@@ -118,37 +112,21 @@ fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, Mod
     if !t.ggml_type.has_kernel() {
         return Err(ModelError::BadTensor {
             name: name.into(),
-            reason: format!(
-                "element type {:?} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q8_0 are)",
-                t.ggml_type
-            ),
+            reason: format!("element type {:?} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q8_0 are)", t.ggml_type),
         });
     }
-    let row_bytes = quant::row_bytes(t.ggml_type, cols).ok_or_else(|| ModelError::BadTensor {
-        name: name.into(),
-        reason: "rows are not whole blocks".into(),
-    })?;
+    let row_bytes = quant::row_bytes(t.ggml_type, cols)
+        .ok_or_else(|| ModelError::BadTensor { name: name.into(), reason: "rows are not whole blocks".into() })?;
     // `Gguf::parse` checked that start + len lies inside the file, and len == rows * row_bytes here.
-    Ok(QMatrix {
-        rows,
-        cols,
-        ggml_type: t.ggml_type,
-        start: t.start,
-        row_bytes,
-    })
+    Ok(QMatrix { rows, cols, ggml_type: t.ggml_type, start: t.start, row_bytes })
 }
 
 fn vector(g: &Gguf, bytes: &[u8], name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
-    let t = g
-        .tensor(name)
-        .ok_or_else(|| ModelError::MissingTensor(name.into()))?;
+    let t = g.tensor(name).ok_or_else(|| ModelError::MissingTensor(name.into()))?;
     if t.dims != [len as u64] || !t.ggml_type.has_kernel() {
         return Err(ModelError::BadTensor {
             name: name.into(),
-            reason: format!(
-                "expected a vector of {len} floats, found {:?} of {:?}",
-                t.dims, t.ggml_type
-            ),
+            reason: format!("expected a vector of {len} floats, found {:?} of {:?}", t.dims, t.ggml_type),
         });
     }
     let mut v = vec![0.0; len];
@@ -161,14 +139,9 @@ impl SmolLm2 {
     /// weight storage.
     pub fn from_gguf(bytes: Vec<u8>) -> Result<Self, ModelError> {
         let g = Gguf::parse(&bytes)?;
-        let arch = g
-            .get("general.architecture")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
+        let arch = g.get("general.architecture").and_then(|v| v.as_str()).unwrap_or("");
         if arch != "llama" {
-            return Err(ModelError::Metadata(format!(
-                "architecture is '{arch}', expected 'llama'"
-            )));
+            return Err(ModelError::Metadata(format!("architecture is '{arch}', expected 'llama'")));
         }
         expect_meta(&g, "llama.block_count", NUM_LAYERS)?;
         expect_meta(&g, "llama.embedding_length", HIDDEN)?;
@@ -177,24 +150,14 @@ impl SmolLm2 {
         expect_meta(&g, "llama.attention.head_count_kv", NUM_KV_HEADS)?;
         if let Some(d) = g.get("llama.rope.dimension_count").and_then(|v| v.as_u64()) {
             if d != HEAD_DIM as u64 {
-                return Err(ModelError::Metadata(format!(
-                    "RoPE over {d} dims, expected {HEAD_DIM}"
-                )));
+                return Err(ModelError::Metadata(format!("RoPE over {d} dims, expected {HEAD_DIM}")));
             }
         }
         // llama.cpp's defaults when the keys are absent.
-        let rope_base = g
-            .get("llama.rope.freq_base")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(10000.0) as f32;
-        let rms_eps = g
-            .get("llama.attention.layer_norm_rms_epsilon")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(1e-5) as f32;
+        let rope_base = g.get("llama.rope.freq_base").and_then(|v| v.as_f64()).unwrap_or(10000.0) as f32;
+        let rms_eps = g.get("llama.attention.layer_norm_rms_epsilon").and_then(|v| v.as_f64()).unwrap_or(1e-5) as f32;
         if !(rope_base.is_finite() && rope_base > 1.0 && rms_eps.is_finite() && rms_eps >= 0.0) {
-            return Err(ModelError::Metadata(format!(
-                "bad RoPE base {rope_base} or RMSNorm eps {rms_eps}"
-            )));
+            return Err(ModelError::Metadata(format!("bad RoPE base {rope_base} or RMSNorm eps {rms_eps}")));
         }
 
         let tokenizer = build_tokenizer(&g)?;
@@ -227,16 +190,7 @@ impl SmolLm2 {
                 w_down: matrix(&g, &name("ffn_down"), HIDDEN, FFN_DIM)?,
             });
         }
-        Ok(SmolLm2 {
-            bytes,
-            token_embd,
-            output,
-            output_norm,
-            blocks,
-            tokenizer,
-            rope_base,
-            rms_eps,
-        })
+        Ok(SmolLm2 { bytes, token_embd, output, output_norm, blocks, tokenizer, rope_base, rms_eps })
     }
 
     /// Split text into tokens exactly as the reference tokenizer does (no BOS is added; special tokens such
@@ -262,27 +216,17 @@ impl SmolLm2 {
             return Err(ModelError::EmptyInput);
         }
         if n > MAX_POSITIONS {
-            return Err(ModelError::TooManyTokens {
-                n,
-                max: MAX_POSITIONS,
-            });
+            return Err(ModelError::TooManyTokens { n, max: MAX_POSITIONS });
         }
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= VOCAB_SIZE) {
-            return Err(ModelError::TokenOutOfRange {
-                id,
-                vocab: VOCAB_SIZE,
-            });
+            return Err(ModelError::TokenOutOfRange { id, vocab: VOCAB_SIZE });
         }
         let bytes = &self.bytes[..];
 
         // x: [n, HIDDEN], one dequantised embedding row per token.
         let mut x = Matrix::zeros(n, HIDDEN);
         for (i, &id) in ids.iter().enumerate() {
-            dequantize_row(
-                self.token_embd.ggml_type,
-                self.token_embd.row(bytes, id as usize),
-                x.row_mut(i),
-            );
+            dequantize_row(self.token_embd.ggml_type, self.token_embd.row(bytes, id as usize), x.row_mut(i));
         }
 
         let rope = Rope::new(n, self.rope_base);
@@ -311,13 +255,7 @@ impl SmolLm2 {
             let ffn_out = matmul_t(&gate, &block.w_down, bytes); // [n, HIDDEN]
             add_in_place(&mut x, &ffn_out);
 
-            layers.push(LayerTrace {
-                layer_input,
-                queries,
-                keys,
-                values,
-                attn_weights,
-            });
+            layers.push(LayerTrace { layer_input, queries, keys, values, attn_weights });
         }
 
         let final_hidden = rms_norm(&x, &self.output_norm, self.rms_eps);
@@ -387,31 +325,19 @@ impl SmolLm2 {
             }
             v0 += width;
         }
-        let lse: Vec<f32> = (0..n)
-            .map(|i| (max[i] as f64 + sum[i].ln()) as f32)
-            .collect();
+        let lse: Vec<f32> = (0..n).map(|i| (max[i] as f64 + sum[i].ln()) as f32).collect();
         let prob = |logit: f32, i: usize| ((logit as f64 - lse[i] as f64).exp()) as f32;
         LogitStats {
             top5_last: top
                 .iter()
-                .map(|&(l, id)| TokenProb {
-                    id,
-                    token: self.token_text(id),
-                    prob: prob(l, n - 1),
-                })
+                .map(|&(l, id)| TokenProb { id, token: self.token_text(id), prob: prob(l, n - 1) })
                 .collect(),
             argmax: best
                 .iter()
                 .enumerate()
-                .map(|(i, &(id, l))| TokenProb {
-                    id,
-                    token: self.token_text(id),
-                    prob: prob(l, i),
-                })
+                .map(|(i, &(id, l))| TokenProb { id, token: self.token_text(id), prob: prob(l, i) })
                 .collect(),
-            logprob_next: (0..n.saturating_sub(1))
-                .map(|i| actual_next[i] - lse[i])
-                .collect(),
+            logprob_next: (0..n.saturating_sub(1)).map(|i| actual_next[i] - lse[i]).collect(),
             lse,
         }
     }
@@ -425,31 +351,18 @@ struct LogitStats {
 }
 
 fn build_tokenizer(g: &Gguf) -> Result<Tokenizer, ModelError> {
-    let model = g
-        .get("tokenizer.ggml.model")
-        .and_then(|v| v.as_str())
-        .unwrap_or("");
+    let model = g.get("tokenizer.ggml.model").and_then(|v| v.as_str()).unwrap_or("");
     if model != "gpt2" {
-        return Err(ModelError::Metadata(format!(
-            "tokenizer model is '{model}', expected byte-level BPE 'gpt2'"
-        )));
+        return Err(ModelError::Metadata(format!("tokenizer model is '{model}', expected byte-level BPE 'gpt2'")));
     }
     let strings = |key: &str| -> Result<Vec<&str>, ModelError> {
-        let arr = g
-            .get(key)
-            .and_then(|v| v.as_array())
-            .ok_or_else(|| ModelError::Metadata(format!("missing '{key}'")))?;
+        let arr =
+            g.get(key).and_then(|v| v.as_array()).ok_or_else(|| ModelError::Metadata(format!("missing '{key}'")))?;
         arr.iter()
-            .map(|v| {
-                v.as_str()
-                    .ok_or_else(|| ModelError::Metadata(format!("'{key}' holds a non-string")))
-            })
+            .map(|v| v.as_str().ok_or_else(|| ModelError::Metadata(format!("'{key}' holds a non-string"))))
             .collect()
     };
-    let tokens: Vec<String> = strings("tokenizer.ggml.tokens")?
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let tokens: Vec<String> = strings("tokenizer.ggml.tokens")?.into_iter().map(String::from).collect();
     let merges = strings("tokenizer.ggml.merges")?;
     let types: Option<Vec<i64>> = g
         .get("tokenizer.ggml.token_type")
@@ -495,9 +408,7 @@ impl Rope {
         let mut cos = Vec::with_capacity(n * HALF);
         let mut sin = Vec::with_capacity(n * HALF);
         // HF computes inv_freq and pos * inv_freq in f32; doing the same keeps long positions in step with it.
-        let inv_freq: Vec<f32> = (0..HALF)
-            .map(|i| 1.0 / base.powf((2 * i) as f32 / HEAD_DIM as f32))
-            .collect();
+        let inv_freq: Vec<f32> = (0..HALF).map(|i| 1.0 / base.powf((2 * i) as f32 / HEAD_DIM as f32)).collect();
         for p in 0..n {
             for &f in &inv_freq {
                 let angle = (p as f32 * f) as f64;
@@ -513,10 +424,7 @@ impl Rope {
     /// (2i, 2i + 1); rotating adjacent pairs here is therefore exactly HF's RoPE.
     fn apply(&self, m: &mut Matrix) {
         for p in 0..m.rows {
-            let (cos, sin) = (
-                &self.cos[p * HALF..(p + 1) * HALF],
-                &self.sin[p * HALF..(p + 1) * HALF],
-            );
+            let (cos, sin) = (&self.cos[p * HALF..(p + 1) * HALF], &self.sin[p * HALF..(p + 1) * HALF]);
             for head in m.row_mut(p).chunks_exact_mut(HEAD_DIM) {
                 for (i, pair) in head.chunks_exact_mut(2).enumerate() {
                     let (a, b) = (pair[0], pair[1]);
@@ -546,9 +454,8 @@ fn causal_gqa_attention(queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Ve
     let mut context_vec = Matrix::zeros(n, HIDDEN);
     let mut all_weights = Vec::with_capacity(NUM_HEADS);
     // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
-    let kv: Vec<(Vec<f32>, Vec<f32>)> = (0..NUM_KV_HEADS)
-        .map(|g| (head_slice(keys, g), head_slice(values, g)))
-        .collect();
+    let kv: Vec<(Vec<f32>, Vec<f32>)> =
+        (0..NUM_KV_HEADS).map(|g| (head_slice(keys, g), head_slice(values, g))).collect();
     for h in 0..NUM_HEADS {
         let (k, v) = &kv[h / group];
         let q = head_slice(queries, h); // [n, HEAD_DIM]
@@ -636,9 +543,7 @@ mod tests {
                 let g = h / 3;
                 let scores: Vec<f64> = (0..=i)
                     .map(|j| {
-                        (0..HEAD_DIM)
-                            .map(|d| q.get(i, h * 64 + d) as f64 * k.get(j, g * 64 + d) as f64)
-                            .sum::<f64>()
+                        (0..HEAD_DIM).map(|d| q.get(i, h * 64 + d) as f64 * k.get(j, g * 64 + d) as f64).sum::<f64>()
                             / 8.0
                     })
                     .collect();
@@ -648,9 +553,7 @@ mod tests {
                     assert!((wh.get(i, j) as f64 - (s - m).exp() / z).abs() < 1e-5);
                 }
                 for d in 0..HEAD_DIM {
-                    let want: f64 = (0..=i)
-                        .map(|j| (scores[j] - m).exp() / z * v.get(j, g * 64 + d) as f64)
-                        .sum();
+                    let want: f64 = (0..=i).map(|j| (scores[j] - m).exp() / z * v.get(j, g * 64 + d) as f64).sum();
                     assert!((ctx.get(i, h * 64 + d) as f64 - want).abs() < 1e-5);
                 }
             }

@@ -73,8 +73,7 @@ impl QMatrix {
 pub fn row_bytes(t: GgmlType, cols: usize) -> Option<usize> {
     let (block, block_bytes) = t.block_layout();
     let (block, block_bytes) = (block as usize, block_bytes as usize);
-    cols.is_multiple_of(block)
-        .then_some(cols / block * block_bytes)
+    cols.is_multiple_of(block).then_some(cols / block * block_bytes)
 }
 
 /// Dequantise one row (`src` = its bytes) into `out` (`cols` floats).
@@ -163,7 +162,12 @@ mod simd {
             let (d, m) = (f32x4_splat(d), f32x4_splat(m));
             for (half, n) in nibbles.into_iter().enumerate() {
                 let (lo, hi) = (u16x8_extend_low_u8x16(n), u16x8_extend_high_u8x16(n));
-                let quads = [u32x4_extend_low_u16x8(lo), u32x4_extend_high_u16x8(lo), u32x4_extend_low_u16x8(hi), u32x4_extend_high_u16x8(hi)];
+                let quads = [
+                    u32x4_extend_low_u16x8(lo),
+                    u32x4_extend_high_u16x8(lo),
+                    u32x4_extend_low_u16x8(hi),
+                    u32x4_extend_high_u16x8(hi),
+                ];
                 for (j, v) in quads.into_iter().enumerate() {
                     let w = f32x4_add(f32x4_mul(d, f32x4_convert_u32x4(v)), m);
                     v128_store(out.as_mut_ptr().add(half * 16 + j * 4).cast(), w);
@@ -182,7 +186,12 @@ mod simd {
             for half in 0..2 {
                 let q = v128_load(qs.as_ptr().add(half * 16).cast());
                 let (lo, hi) = (i16x8_extend_low_i8x16(q), i16x8_extend_high_i8x16(q));
-                let quads = [i32x4_extend_low_i16x8(lo), i32x4_extend_high_i16x8(lo), i32x4_extend_low_i16x8(hi), i32x4_extend_high_i16x8(hi)];
+                let quads = [
+                    i32x4_extend_low_i16x8(lo),
+                    i32x4_extend_high_i16x8(lo),
+                    i32x4_extend_low_i16x8(hi),
+                    i32x4_extend_high_i16x8(hi),
+                ];
                 for (j, v) in quads.into_iter().enumerate() {
                     v128_store(out.as_mut_ptr().add(half * 16 + j * 4).cast(), f32x4_mul(d, f32x4_convert_i32x4(v)));
                 }
@@ -270,13 +279,7 @@ fn tile_kernel_1(x0: &[f32], tile_t: &[f32]) -> [f32; TILE] {
 
 /// `y[:, rows] = x @ W[rows]^T` for the weight rows `row_range`, written as an `n x row_range.len()`
 /// row-major block into `out` (which is cleared first).
-pub fn matmul_t_rows(
-    x: &Matrix,
-    w: &QMatrix,
-    bytes: &[u8],
-    row_range: std::ops::Range<usize>,
-    out: &mut Vec<f32>,
-) {
+pub fn matmul_t_rows(x: &Matrix, w: &QMatrix, bytes: &[u8], row_range: std::ops::Range<usize>, out: &mut Vec<f32>) {
     let k = w.cols;
     debug_assert_eq!(x.cols, k);
     let width = row_range.len();
@@ -286,7 +289,8 @@ pub fn matmul_t_rows(
     // [k, TILE]: column r holds weight row r0 + r (zero past the last row).
     let mut tile_t = vec![0.0f32; k * TILE];
     // Scratch for four dequantised rows, only where SIMD transposes them.
-    let mut rows4 = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) { vec![0.0f32; 4 * k] } else { Vec::new() };
+    let mut rows4 =
+        if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) { vec![0.0f32; 4 * k] } else { Vec::new() };
     let mut r0 = row_range.start;
     while r0 < row_range.end {
         let th = TILE.min(row_range.end - r0);
@@ -346,11 +350,7 @@ fn fill_tile_by_fours(_: &QMatrix, _: &[u8], _: usize, _: usize, _: &mut [f32], 
 pub fn matmul_t(x: &Matrix, w: &QMatrix, bytes: &[u8]) -> Matrix {
     let mut data = Vec::new();
     matmul_t_rows(x, w, bytes, 0..w.rows, &mut data);
-    Matrix {
-        rows: x.rows,
-        cols: w.rows,
-        data,
-    }
+    Matrix { rows: x.rows, cols: w.rows, data }
 }
 
 #[cfg(test)]
@@ -366,10 +366,7 @@ mod tests {
         }
         let e = ((b >> 23) & 0xff) as i32 - 127 + 15;
         let m = (b >> 13) & 0x3ff;
-        assert!(
-            (1..31).contains(&e) && b & 0x1fff == 0,
-            "{v} is not an exact normal f16"
-        );
+        assert!((1..31).contains(&e) && b & 0x1fff == 0, "{v} is not an exact normal f16");
         sign | ((e as u16) << 10) | m as u16
     }
 
@@ -463,32 +460,15 @@ mod tests {
                 }
             }
         }
-        let w = QMatrix {
-            rows,
-            cols,
-            ggml_type: GgmlType::Q4_1,
-            start,
-            row_bytes: cols / 32 * 20,
-        };
-        let x = Matrix {
-            rows: n,
-            cols,
-            data: (0..n * cols)
-                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0)
-                .collect(),
-        };
+        let w = QMatrix { rows, cols, ggml_type: GgmlType::Q4_1, start, row_bytes: cols / 32 * 20 };
+        let x = Matrix { rows: n, cols, data: (0..n * cols).map(|i| ((i * 37 % 101) as f32 - 50.0) / 25.0).collect() };
         let y = matmul_t(&x, &w, &bytes);
         let mut wrow = vec![0.0f32; cols];
         for r in 0..rows {
             dequantize_row(GgmlType::Q4_1, w.row(&bytes, r), &mut wrow);
             for i in 0..n {
-                let want: f64 = (0..cols)
-                    .map(|c| x.data[i * cols + c] as f64 * wrow[c] as f64)
-                    .sum();
-                assert!(
-                    (y.data[i * rows + r] as f64 - want).abs() < 1e-4,
-                    "({i},{r})"
-                );
+                let want: f64 = (0..cols).map(|c| x.data[i * cols + c] as f64 * wrow[c] as f64).sum();
+                assert!((y.data[i * rows + r] as f64 - want).abs() < 1e-4, "({i},{r})");
             }
         }
         // A sub-range of rows lands in a narrower block.

@@ -84,11 +84,7 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Build from `tokenizer.ggml.tokens`, `tokenizer.ggml.merges` ("left right" strings, best first) and
     /// the optional `tokenizer.ggml.token_type` (3 = control, 4 = user-defined: matched literally).
-    pub fn new(
-        tokens: Vec<String>,
-        merges: &[&str],
-        token_types: Option<&[i64]>,
-    ) -> Result<Self, TokenizerError> {
+    pub fn new(tokens: Vec<String>, merges: &[&str], token_types: Option<&[i64]>) -> Result<Self, TokenizerError> {
         if tokens.is_empty() {
             return Err(TokenizerError::Metadata("empty vocabulary".into()));
         }
@@ -108,15 +104,11 @@ impl Tokenizer {
         let mut merge_map = HashMap::with_capacity(merges.len());
         for (rank, m) in merges.iter().enumerate() {
             let Some((l, r)) = m.split_once(' ') else {
-                return Err(TokenizerError::Metadata(format!(
-                    "merge {rank} ({m:?}) is not 'left right'"
-                )));
+                return Err(TokenizerError::Metadata(format!("merge {rank} ({m:?}) is not 'left right'")));
             };
             let merged = format!("{l}{r}");
             // A merge whose parts or result are not in the vocabulary can never fire.
-            if let (Some(&a), Some(&b), Some(&c)) =
-                (vocab.get(l), vocab.get(r), vocab.get(merged.as_str()))
-            {
+            if let (Some(&a), Some(&b), Some(&c)) = (vocab.get(l), vocab.get(r), vocab.get(merged.as_str())) {
                 merge_map.entry((a, b)).or_insert((rank as u32, c));
             }
         }
@@ -132,14 +124,7 @@ impl Tokenizer {
         }
         specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
         let unicode_to_byte = b2u.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
-        Ok(Tokenizer {
-            pieces: tokens,
-            special,
-            byte_ids,
-            merges: merge_map,
-            specials,
-            unicode_to_byte,
-        })
+        Ok(Tokenizer { pieces: tokens, special, byte_ids, merges: merge_map, specials, unicode_to_byte })
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -189,11 +174,7 @@ impl Tokenizer {
             let next = self
                 .specials
                 .iter()
-                .filter_map(|(s, id)| {
-                    text[pos..]
-                        .find(s.as_str())
-                        .map(|at| (pos + at, s.len(), *id))
-                })
+                .filter_map(|(s, id)| text[pos..].find(s.as_str()).map(|at| (pos + at, s.len(), *id)))
                 // Earliest start; among equal starts the longest (specials are sorted longest first).
                 .min_by_key(|&(at, _, _)| at);
             let plain_end = next.map_or(text.len(), |(at, _, _)| at);
@@ -234,10 +215,7 @@ impl Tokenizer {
         let mut prev: Vec<usize> = (0..n).map(|i| i.wrapping_sub(1)).collect(); // usize::MAX = none
         let mut alive = vec![true; n];
         let mut heap = BinaryHeap::new();
-        let push = |heap: &mut BinaryHeap<Reverse<(u32, usize, u32, u32)>>,
-                    ids: &[u32],
-                    i: usize,
-                    j: usize| {
+        let push = |heap: &mut BinaryHeap<Reverse<(u32, usize, u32, u32)>>, ids: &[u32], i: usize, j: usize| {
             if let Some(&(rank, _)) = self.merges.get(&(ids[i], ids[j])) {
                 heap.push(Reverse((rank, i, ids[i], ids[j])));
             }
@@ -265,10 +243,8 @@ impl Tokenizer {
                 push(&mut heap, &ids, prev[i], i);
             }
         }
-        let (ids, spans): (Vec<u32>, Vec<(usize, usize)>) = (0..n)
-            .filter(|&i| alive[i])
-            .map(|i| (ids[i], spans[i]))
-            .unzip();
+        let (ids, spans): (Vec<u32>, Vec<(usize, usize)>) =
+            (0..n).filter(|&i| alive[i]).map(|i| (ids[i], spans[i])).unzip();
         for (&id, &span) in ids.iter().zip(&spans) {
             enc.ids.push(id);
             enc.tokens.push(self.token_text(id));
@@ -317,9 +293,7 @@ fn gpt2_split(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)
         // 'contractions (case-sensitive, as in the pattern).
         if c == '\'' {
             let rest = &s[chars[i].0 + 1..];
-            let hit = ["re", "ve", "ll", "s", "t", "m", "d"]
-                .iter()
-                .find(|suf| rest.starts_with(**suf));
+            let hit = ["re", "ve", "ll", "s", "t", "m", "d"].iter().find(|suf| rest.starts_with(**suf));
             if let Some(suf) = hit {
                 let j = i + 1 + suf.len(); // the suffixes are ASCII: one char per byte
                 out.push((byte_at(i), byte_at(j)));
@@ -368,10 +342,7 @@ mod tests {
     use super::*;
 
     fn split(text: &str) -> Vec<&str> {
-        pre_tokenize(text, 0, text.len())
-            .into_iter()
-            .map(|(s, e)| &text[s..e])
-            .collect()
+        pre_tokenize(text, 0, text.len()).into_iter().map(|(s, e)| &text[s..e]).collect()
     }
 
     #[test]
@@ -401,10 +372,7 @@ mod tests {
         assert_eq!(split("x, y!!"), ["x", ",", " y", "!!"]);
         assert_eq!(split(" ?!"), [" ?!"]);
         assert_eq!(split("3/4."), ["3", "/", "4", "."]);
-        assert_eq!(
-            split("number 9 3/4."),
-            ["number", " ", "9", " ", "3", "/", "4", "."]
-        );
+        assert_eq!(split("number 9 3/4."), ["number", " ", "9", " ", "3", "/", "4", "."]);
         assert_eq!(split("abc123def"), ["abc", "1", "2", "3", "def"]);
         assert_eq!(split("héllo wörld"), ["héllo", " wörld"]);
         assert_eq!(split("  "), ["  "]);
@@ -429,10 +397,7 @@ mod tests {
         let t = toy();
         let e = t.encode("a cat<|s|>aaa");
         let ids_of = |s: &str| t.pieces.iter().position(|p| p == s).unwrap() as u32;
-        assert_eq!(
-            e.ids,
-            [ids_of("a"), ids_of("Ġcat"), 0, ids_of("aa"), ids_of("a")]
-        );
+        assert_eq!(e.ids, [ids_of("a"), ids_of("Ġcat"), 0, ids_of("aa"), ids_of("a")]);
         assert_eq!(e.tokens, ["a", " cat", "<|s|>", "aa", "a"]);
         assert_eq!(e.offsets, [(0, 1), (1, 5), (5, 10), (10, 12), (12, 13)]);
         assert_eq!(t.decode(&e.ids), "a cat<|s|>aaa");
@@ -443,10 +408,7 @@ mod tests {
         // Like SmolLM2, which has no token for byte 0x04: the pre-token "!\x04?" encodes as "!" "?", which
         // are then adjacent and merge.
         let b2u = byte_to_unicode();
-        let mut tokens: Vec<String> = (0..=255u8)
-            .filter(|&b| b != 4)
-            .map(|b| b2u[b as usize].to_string())
-            .collect();
+        let mut tokens: Vec<String> = (0..=255u8).filter(|&b| b != 4).map(|b| b2u[b as usize].to_string()).collect();
         tokens.push("!?".into());
         let t = Tokenizer::new(tokens, &["! ?"], None).unwrap();
         let e = t.encode("!\u{4}?");

@@ -34,24 +34,15 @@ fn valid_file_parses() {
     assert_eq!(g.tensors.len(), 2);
     assert_eq!(g.get("n"), Some(&GgufValue::U32(7)));
     assert_eq!(g.tensor("b").map(|t| t.ggml_type), Some(GgmlType::Q4_1));
-    assert_eq!(
-        g.tensor("b").map(|t| (t.start, t.len)),
-        Some((bytes.len() - 20, 20))
-    );
+    assert_eq!(g.tensor("b").map(|t| (t.start, t.len)), Some((bytes.len() - 20, 20)));
 }
 
 #[test]
 fn bad_magic() {
     let mut bytes = valid();
     bytes[0] = b'X';
-    assert_eq!(
-        Gguf::parse(&bytes).unwrap_err(),
-        GgufError::BadMagic(*b"XGUF")
-    );
-    assert!(matches!(
-        Gguf::parse(b"GGML\x03\0\0\0"),
-        Err(GgufError::BadMagic(_))
-    ));
+    assert_eq!(Gguf::parse(&bytes).unwrap_err(), GgufError::BadMagic(*b"XGUF"));
+    assert!(matches!(Gguf::parse(b"GGML\x03\0\0\0"), Err(GgufError::BadMagic(_))));
 }
 
 #[test]
@@ -59,10 +50,7 @@ fn unsupported_versions() {
     for v in [0u32, 1, 4, 0xffff_ffff] {
         let mut bytes = valid();
         bytes[4..8].copy_from_slice(&v.to_le_bytes());
-        assert_eq!(
-            Gguf::parse(&bytes).unwrap_err(),
-            GgufError::UnsupportedVersion(v)
-        );
+        assert_eq!(Gguf::parse(&bytes).unwrap_err(), GgufError::UnsupportedVersion(v));
     }
     let mut v2 = valid();
     v2[4..8].copy_from_slice(&2u32.to_le_bytes());
@@ -77,66 +65,36 @@ fn every_truncation_is_an_error() {
         assert!(r.is_err(), "prefix of {len} bytes parsed");
     }
     // The header alone cut mid-way says where.
-    assert_eq!(
-        Gguf::parse(b"GGUF\x03\0").unwrap_err(),
-        GgufError::Truncated {
-            what: "version",
-            offset: 4
-        }
-    );
+    assert_eq!(Gguf::parse(b"GGUF\x03\0").unwrap_err(), GgufError::Truncated { what: "version", offset: 4 });
 }
 
 #[test]
 fn absurd_counts_do_not_allocate() {
     let e = Gguf::parse(&header(3, u64::MAX, 0)).unwrap_err();
-    assert!(
-        matches!(e, GgufError::AbsurdCount { what: "tensor", .. }),
-        "{e:?}"
-    );
+    assert!(matches!(e, GgufError::AbsurdCount { what: "tensor", .. }), "{e:?}");
     let e = Gguf::parse(&header(3, 0, u64::MAX)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            GgufError::AbsurdCount {
-                what: "metadata",
-                ..
-            }
-        ),
-        "{e:?}"
-    );
+    assert!(matches!(e, GgufError::AbsurdCount { what: "metadata", .. }), "{e:?}");
     // A key claiming 2^62 bytes.
     let mut b = header(3, 0, 1);
     b.extend((1u64 << 62).to_le_bytes());
-    assert!(matches!(
-        Gguf::parse(&b).unwrap_err(),
-        GgufError::AbsurdCount { .. }
-    ));
+    assert!(matches!(Gguf::parse(&b).unwrap_err(), GgufError::AbsurdCount { .. }));
     // An array claiming u64::MAX strings.
     let mut b = header(3, 0, 1);
     b.extend(string("k"));
     b.extend(9u32.to_le_bytes());
     b.extend(8u32.to_le_bytes());
     b.extend(u64::MAX.to_le_bytes());
-    assert!(matches!(
-        Gguf::parse(&b).unwrap_err(),
-        GgufError::AbsurdCount { what: "array", .. }
-    ));
+    assert!(matches!(Gguf::parse(&b).unwrap_err(), GgufError::AbsurdCount { what: "array", .. }));
 }
 
 #[test]
 fn bad_values() {
     let mut b = GgufBuilder::new();
     b.kv_raw("k", 13, &[0]);
-    assert_eq!(
-        Gguf::parse(&b.build()).unwrap_err(),
-        GgufError::UnknownValueType(13)
-    );
+    assert_eq!(Gguf::parse(&b.build()).unwrap_err(), GgufError::UnknownValueType(13));
     let mut b = GgufBuilder::new();
     b.kv_raw("k", 7, &[2]);
-    assert_eq!(
-        Gguf::parse(&b.build()).unwrap_err(),
-        GgufError::InvalidBool(2)
-    );
+    assert_eq!(Gguf::parse(&b.build()).unwrap_err(), GgufError::InvalidBool(2));
     // Arrays of arrays nested past the limit.
     let mut v = Vec::new();
     for _ in 0..8 {
@@ -147,10 +105,7 @@ fn bad_values() {
     v.extend(0u64.to_le_bytes());
     let mut b = GgufBuilder::new();
     b.kv_raw("deep", 9, &v);
-    assert_eq!(
-        Gguf::parse(&b.build()).unwrap_err(),
-        GgufError::NestingTooDeep
-    );
+    assert_eq!(Gguf::parse(&b.build()).unwrap_err(), GgufError::NestingTooDeep);
     // Every value type round-trips.
     let mut b = GgufBuilder::new();
     b.kv_raw("u8", 0, &[200])
@@ -177,13 +132,7 @@ fn bad_values() {
     assert_eq!(g.get("f64").and_then(|v| v.as_f64()), Some(0.25));
     assert_eq!(g.get("f32").and_then(|v| v.as_f64()), Some(1.5));
     assert_eq!(g.get("b").and_then(|v| v.as_bool()), Some(false));
-    assert_eq!(
-        g.get("ints"),
-        Some(&GgufValue::Array(vec![
-            GgufValue::I32(1),
-            GgufValue::I32(-2)
-        ]))
-    );
+    assert_eq!(g.get("ints"), Some(&GgufValue::Array(vec![GgufValue::I32(1), GgufValue::I32(-2)])));
 }
 
 #[test]
@@ -191,16 +140,11 @@ fn alignment() {
     for a in [0u32, 3, 48] {
         let mut b = GgufBuilder::new();
         b.kv_u32("general.alignment", a);
-        assert_eq!(
-            Gguf::parse(&b.build()).unwrap_err(),
-            GgufError::BadAlignment(a as u64)
-        );
+        assert_eq!(Gguf::parse(&b.build()).unwrap_err(), GgufError::BadAlignment(a as u64));
     }
     let mut b = GgufBuilder::new();
     b.alignment = 64;
-    b.kv_u32("general.alignment", 64)
-        .tensor("t", &[4], 0, &[1u8; 16])
-        .tensor("u", &[4], 0, &[2u8; 16]);
+    b.kv_u32("general.alignment", 64).tensor("t", &[4], 0, &[1u8; 16]).tensor("u", &[4], 0, &[2u8; 16]);
     let bytes = b.build();
     let g = Gguf::parse(&bytes).expect("64-aligned");
     assert_eq!(g.alignment, 64);
@@ -211,10 +155,7 @@ fn alignment() {
     // An offset that is not a multiple of the alignment.
     let mut b = GgufBuilder::new();
     b.tensor_at("t", &[4], 0, 8);
-    assert!(matches!(
-        Gguf::parse(&b.build()).unwrap_err(),
-        GgufError::MisalignedTensor { offset: 8, .. }
-    ));
+    assert!(matches!(Gguf::parse(&b.build()).unwrap_err(), GgufError::MisalignedTensor { offset: 8, .. }));
 }
 
 #[test]
@@ -222,13 +163,11 @@ fn tensor_directory_errors() {
     let parse = |b: &GgufBuilder| Gguf::parse(&b.build()).unwrap_err();
     // Data beyond the end of the file.
     let mut b = GgufBuilder::new();
-    b.tensor("t", &[4], 0, &[0u8; 16])
-        .tensor_at("far", &[4], 0, 1 << 20);
+    b.tensor("t", &[4], 0, &[0u8; 16]).tensor_at("far", &[4], 0, 1 << 20);
     assert!(matches!(parse(&b), GgufError::TensorOutOfRange { ref tensor, .. } if tensor == "far"));
     // Offset + size overflowing u64.
     let mut b = GgufBuilder::new();
-    b.tensor("t", &[4], 0, &[0u8; 16])
-        .tensor_at("wrap", &[4], 0, u64::MAX - 31);
+    b.tensor("t", &[4], 0, &[0u8; 16]).tensor_at("wrap", &[4], 0, u64::MAX - 31);
     assert!(matches!(parse(&b), GgufError::TensorOutOfRange { .. }));
     // Dimensions whose product overflows.
     let mut b = GgufBuilder::new();
@@ -247,26 +186,12 @@ fn tensor_directory_errors() {
     // Unknown tensor type; a Q8_0 row that is not whole blocks; duplicate names.
     let mut b = GgufBuilder::new();
     b.tensor_at("t", &[4], 4, 0);
-    assert_eq!(
-        parse(&b),
-        GgufError::UnknownTensorType {
-            tensor: "t".into(),
-            type_id: 4
-        }
-    );
+    assert_eq!(parse(&b), GgufError::UnknownTensorType { tensor: "t".into(), type_id: 4 });
     let mut b = GgufBuilder::new();
     b.tensor_at("q", &[33], 8, 0);
-    assert!(matches!(
-        parse(&b),
-        GgufError::RowNotBlockAligned {
-            row_len: 33,
-            block: 32,
-            ..
-        }
-    ));
+    assert!(matches!(parse(&b), GgufError::RowNotBlockAligned { row_len: 33, block: 32, .. }));
     let mut b = GgufBuilder::new();
-    b.tensor("t", &[4], 0, &[0u8; 16])
-        .tensor("t", &[4], 0, &[0u8; 16]);
+    b.tensor("t", &[4], 0, &[0u8; 16]).tensor("t", &[4], 0, &[0u8; 16]);
     assert_eq!(parse(&b), GgufError::DuplicateTensor("t".into()));
 }
 
@@ -286,27 +211,17 @@ fn errors_display_clearly() {
 #[test]
 fn model_loader_rejects_wrong_models() {
     // Not even GGUF.
-    assert!(matches!(
-        SmolLm2::from_gguf(b"hello".to_vec()),
-        Err(ModelError::Gguf(GgufError::BadMagic(_)))
-    ));
+    assert!(matches!(SmolLm2::from_gguf(b"hello".to_vec()), Err(ModelError::Gguf(GgufError::BadMagic(_)))));
     // Valid GGUF, wrong architecture.
     let mut b = GgufBuilder::new();
     b.kv_str("general.architecture", "gpt2");
     let e = SmolLm2::from_gguf(b.build()).unwrap_err();
-    assert!(
-        matches!(e, ModelError::Metadata(ref m) if m.contains("gpt2")),
-        "{e}"
-    );
+    assert!(matches!(e, ModelError::Metadata(ref m) if m.contains("gpt2")), "{e}");
     // llama, but another size.
     let mut b = GgufBuilder::new();
-    b.kv_str("general.architecture", "llama")
-        .kv_u32("llama.block_count", 2);
+    b.kv_str("general.architecture", "llama").kv_u32("llama.block_count", 2);
     let e = SmolLm2::from_gguf(b.build()).unwrap_err();
-    assert!(
-        matches!(e, ModelError::Metadata(ref m) if m.contains("block_count")),
-        "{e}"
-    );
+    assert!(matches!(e, ModelError::Metadata(ref m) if m.contains("block_count")), "{e}");
     // Right hyper-parameters but no tokenizer.
     let mut b = GgufBuilder::new();
     b.kv_str("general.architecture", "llama")
@@ -316,8 +231,5 @@ fn model_loader_rejects_wrong_models() {
         .kv_u32("llama.attention.head_count", 9)
         .kv_u32("llama.attention.head_count_kv", 3);
     let e = SmolLm2::from_gguf(b.build()).unwrap_err();
-    assert!(
-        matches!(e, ModelError::Metadata(ref m) if m.contains("tokenizer")),
-        "{e}"
-    );
+    assert!(matches!(e, ModelError::Metadata(ref m) if m.contains("tokenizer")), "{e}");
 }

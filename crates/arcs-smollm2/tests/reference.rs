@@ -6,9 +6,7 @@ mod common;
 
 use std::time::Instant;
 
-use arcs_smollm2::{
-    ModelError, SmolLm2, HEAD_DIM, HIDDEN, KV_DIM, MAX_POSITIONS, NUM_HEADS, NUM_LAYERS,
-};
+use arcs_smollm2::{ModelError, SmolLm2, HEAD_DIM, HIDDEN, KV_DIM, MAX_POSITIONS, NUM_HEADS, NUM_LAYERS};
 use serde_json::Value;
 
 /// Attention tolerance: the brief asks for 1e-3; an f32 forward on the same dequantised weights as the
@@ -18,19 +16,11 @@ const ATTN_TOL: f64 = 1e-4;
 const LOGPROB_TOL: f64 = 2e-3;
 
 fn u32s(v: &Value) -> Vec<u32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_u64().expect("integer") as u32)
-        .collect()
+    v.as_array().expect("array").iter().map(|x| x.as_u64().expect("integer") as u32).collect()
 }
 
 fn f64s(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number"))
-        .collect()
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
 }
 
 #[test]
@@ -41,18 +31,10 @@ fn gguf_file_is_the_reference_one() {
     let reference = common::reference();
     let meta = &reference["meta"];
     if let Some(size) = meta["gguf_bytes"].as_u64() {
-        assert_eq!(
-            bytes.len() as u64,
-            size,
-            "model file size differs from the reference's"
-        );
+        assert_eq!(bytes.len() as u64, size, "model file size differs from the reference's");
     }
     if let Some(want) = meta["gguf_sha256"].as_str() {
-        assert_eq!(
-            common::sha256_hex(&bytes),
-            want,
-            "model file sha256 differs from the reference's"
-        );
+        assert_eq!(common::sha256_hex(&bytes), want, "model file sha256 differs from the reference's");
     }
 }
 
@@ -76,18 +58,9 @@ fn matches_hf_reference() {
 
         // --- tokenizer ---
         let enc = model.tokenize(text).expect("tokenize");
-        assert_eq!(
-            enc.ids,
-            want_ids,
-            "token ids of sentence {} ({text:?})",
-            k + 1
-        );
-        let want_texts: Vec<&str> = s["token_texts"]
-            .as_array()
-            .expect("token_texts")
-            .iter()
-            .map(|t| t.as_str().expect("str"))
-            .collect();
+        assert_eq!(enc.ids, want_ids, "token ids of sentence {} ({text:?})", k + 1);
+        let want_texts: Vec<&str> =
+            s["token_texts"].as_array().expect("token_texts").iter().map(|t| t.as_str().expect("str")).collect();
         assert_eq!(enc.tokens, want_texts, "token texts of sentence {}", k + 1);
         let n = enc.ids.len();
         // Spans are contiguous, cover the text, and hold the token's text.
@@ -103,30 +76,17 @@ fn matches_hf_reference() {
         // --- forward ---
         let t = Instant::now();
         let out = model.forward(&enc.ids).expect("forward");
-        eprintln!(
-            "sentence {}: {n} tokens, forward {:.2?}",
-            k + 1,
-            t.elapsed()
-        );
+        eprintln!("sentence {}: {n} tokens, forward {:.2?}", k + 1, t.elapsed());
         assert_eq!(out.layers.len(), NUM_LAYERS);
         for layer in &out.layers {
-            assert_eq!(
-                (layer.layer_input.rows, layer.layer_input.cols),
-                (n, HIDDEN)
-            );
-            assert_eq!(
-                (layer.queries.rows, layer.queries.cols),
-                (n, NUM_HEADS * HEAD_DIM)
-            );
+            assert_eq!((layer.layer_input.rows, layer.layer_input.cols), (n, HIDDEN));
+            assert_eq!((layer.queries.rows, layer.queries.cols), (n, NUM_HEADS * HEAD_DIM));
             assert_eq!((layer.keys.rows, layer.keys.cols), (n, KV_DIM));
             assert_eq!((layer.values.rows, layer.values.cols), (n, KV_DIM));
             assert_eq!(layer.attn_weights.len(), NUM_HEADS);
         }
         // Every hidden state stays finite.
-        assert!(out
-            .layers
-            .iter()
-            .all(|l| l.layer_input.data.iter().all(|v| v.is_finite())));
+        assert!(out.layers.iter().all(|l| l.layer_input.data.iter().all(|v| v.is_finite())));
         assert!(out.final_hidden.data.iter().all(|v| v.is_finite()));
 
         // Attention, every stored layer and head.
@@ -163,21 +123,12 @@ fn matches_hf_reference() {
         worst_attn = worst_attn.max(worst_here);
 
         // Next-token predictions.
-        let want_top5: Vec<u32> = s["top5_next"]
-            .as_array()
-            .expect("top5")
-            .iter()
-            .map(|t| t["id"].as_u64().expect("id") as u32)
-            .collect();
+        let want_top5: Vec<u32> =
+            s["top5_next"].as_array().expect("top5").iter().map(|t| t["id"].as_u64().expect("id") as u32).collect();
         let got_top5: Vec<u32> = out.top5_next.iter().map(|t| t.id).collect();
         let top1_prob_ref = s["top5_next"][0]["prob"].as_f64().expect("prob");
         if k < 3 {
-            assert_eq!(
-                got_top5[0],
-                want_top5[0],
-                "top-1 next token of sentence {}",
-                k + 1
-            );
+            assert_eq!(got_top5[0], want_top5[0], "top-1 next token of sentence {}", k + 1);
             assert!(
                 (out.top5_next[0].prob as f64 - top1_prob_ref).abs() < 1e-3,
                 "top-1 probability of sentence {}: {} vs {top1_prob_ref}",
@@ -189,38 +140,21 @@ fn matches_hf_reference() {
         assert!(probs.windows(2).all(|w| w[0] >= w[1]), "top5 sorted");
         let want_argmax = u32s(&s["argmax_next_per_position"]);
         let got_argmax: Vec<u32> = out.argmax_next_per_position.iter().map(|t| t.id).collect();
-        let argmax_agree = got_argmax
-            .iter()
-            .zip(&want_argmax)
-            .filter(|(a, b)| a == b)
-            .count();
+        let argmax_agree = got_argmax.iter().zip(&want_argmax).filter(|(a, b)| a == b).count();
         assert_eq!(out.argmax_next_per_position[n - 1].id, got_top5[0]);
 
         // The log-probability of each actual next token and the softmax normaliser pin down the logits.
         let want_lp = f64s(&s["logprob_of_actual_next_token"]);
         assert_eq!(out.logprob_of_actual_next_token.len(), want_lp.len());
         let mut worst_lp = 0.0f64;
-        for (i, (&g, &w)) in out
-            .logprob_of_actual_next_token
-            .iter()
-            .zip(&want_lp)
-            .enumerate()
-        {
+        for (i, (&g, &w)) in out.logprob_of_actual_next_token.iter().zip(&want_lp).enumerate() {
             let d = (g as f64 - w).abs();
             worst_lp = worst_lp.max(d);
-            assert!(
-                d < LOGPROB_TOL,
-                "sentence {} position {i}: log p(next) {g} vs {w}",
-                k + 1
-            );
+            assert!(d < LOGPROB_TOL, "sentence {} position {i}: log p(next) {g} vs {w}", k + 1);
         }
         let want_lse = f64s(&s["logsumexp_per_position"]);
         for (i, (&g, &w)) in out.logsumexp_per_position.iter().zip(&want_lse).enumerate() {
-            assert!(
-                (g as f64 - w).abs() < LOGPROB_TOL,
-                "sentence {} position {i}: logsumexp {g} vs {w}",
-                k + 1
-            );
+            assert!((g as f64 - w).abs() < LOGPROB_TOL, "sentence {} position {i}: logsumexp {g} vs {w}", k + 1);
         }
         report.push(format!(
             "sentence {}: {n} tokens, max |attn diff| {worst_here:.2e}, top5 {:?} (ref {:?}), top1 {:?} p={:.4} \
@@ -243,21 +177,13 @@ fn matches_hf_reference() {
     assert!(
         matches!(model.forward(&too_long), Err(ModelError::TooManyTokens { n, max }) if n == MAX_POSITIONS + 1 && max == MAX_POSITIONS)
     );
-    assert!(matches!(
-        model.forward(&[5, 49152]),
-        Err(ModelError::TokenOutOfRange { id: 49152, .. })
-    ));
+    assert!(matches!(model.forward(&[5, 49152]), Err(ModelError::TokenOutOfRange { id: 49152, .. })));
 
     // --- special tokens and the chat format ---
-    let chat = model
-        .tokenize("<|im_start|>user\nHi<|im_end|>")
-        .expect("tokenize");
+    let chat = model.tokenize("<|im_start|>user\nHi<|im_end|>").expect("tokenize");
     assert_eq!(chat.ids[0], 1, "<|im_start|> is id 1");
     assert_eq!(*chat.ids.last().unwrap(), 2, "<|im_end|> is id 2");
-    assert_eq!(
-        model.tokenizer().decode(&chat.ids),
-        "<|im_start|>user\nHi<|im_end|>"
-    );
+    assert_eq!(model.tokenizer().decode(&chat.ids), "<|im_start|>user\nHi<|im_end|>");
     let round = "Ünïcödé ✓ 🦀 tabs\tand  spaces\n\n2024!";
     let enc = model.tokenize(round).expect("tokenize");
     assert_eq!(model.tokenizer().decode(&enc.ids), round);

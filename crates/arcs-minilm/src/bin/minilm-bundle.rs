@@ -18,13 +18,11 @@ fn run(model_dir: &Path, out: &Path) -> Result<(), String> {
         std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
     };
     let safetensors = read("model.safetensors")?;
-    let vocab =
-        String::from_utf8(read("vocab.txt")?).map_err(|_| "vocab.txt is not UTF-8".to_string())?;
+    let vocab = String::from_utf8(read("vocab.txt")?).map_err(|_| "vocab.txt is not UTF-8".to_string())?;
     let model = MiniLm::from_safetensors(&safetensors, &vocab).map_err(|e| e.to_string())?;
     let bundle = encode_bundle(&model);
     // Refuse to write something the loader would not accept.
-    MiniLm::from_bundle(&bundle)
-        .map_err(|e| format!("internal error, bundle does not load back: {e}"))?;
+    MiniLm::from_bundle(&bundle).map_err(|e| format!("internal error, bundle does not load back: {e}"))?;
     std::fs::write(out, &bundle).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     println!(
         "wrote {} ({} bytes, {:.2} MB; safetensors was {} bytes; budget {} bytes, {} to spare)",

@@ -40,14 +40,7 @@ pub fn vocab_present(test: &str) -> bool {
 }
 
 pub fn model_present(test: &str) -> bool {
-    files_present(
-        test,
-        &[
-            model_dir().join("vocab.txt"),
-            model_dir().join("model.safetensors"),
-            reference_path(),
-        ],
-    )
+    files_present(test, &[model_dir().join("vocab.txt"), model_dir().join("model.safetensors"), reference_path()])
 }
 
 pub fn read(path: &Path) -> Vec<u8> {
@@ -65,9 +58,7 @@ pub fn safetensors_bytes() -> &'static [u8] {
 
 pub fn f32_model() -> &'static MiniLm {
     static MODEL: OnceLock<MiniLm> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        MiniLm::from_safetensors(safetensors_bytes(), &vocab_txt()).expect("safetensors loads")
-    })
+    MODEL.get_or_init(|| MiniLm::from_safetensors(safetensors_bytes(), &vocab_txt()).expect("safetensors loads"))
 }
 
 pub fn bundle_bytes() -> &'static [u8] {
@@ -92,11 +83,7 @@ pub struct RefSentence {
 }
 
 fn f32s(v: &Value) -> Vec<f32> {
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|x| x.as_f64().expect("number") as f32)
-        .collect()
+    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number") as f32).collect()
 }
 
 fn arr(v: &Value) -> &Vec<Value> {
@@ -106,50 +93,28 @@ fn arr(v: &Value) -> &Vec<Value> {
 pub fn reference() -> &'static [RefSentence] {
     static REF: OnceLock<Vec<RefSentence>> = OnceLock::new();
     REF.get_or_init(|| {
-        let json: Value =
-            serde_json::from_slice(&read(&reference_path())).expect("reference is JSON");
+        let json: Value = serde_json::from_slice(&read(&reference_path())).expect("reference is JSON");
         arr(&json["sentences"])
             .iter()
             .map(|s| RefSentence {
                 id: s["id"].as_str().expect("id").to_owned(),
                 text: s["text"].as_str().expect("text").to_owned(),
-                tokens: arr(&s["tokens"])
-                    .iter()
-                    .map(|t| t.as_str().expect("token").to_owned())
-                    .collect(),
-                input_ids: arr(&s["input_ids"])
-                    .iter()
-                    .map(|t| t.as_u64().expect("id") as u32)
-                    .collect(),
+                tokens: arr(&s["tokens"]).iter().map(|t| t.as_str().expect("token").to_owned()).collect(),
+                input_ids: arr(&s["input_ids"]).iter().map(|t| t.as_u64().expect("id") as u32).collect(),
                 offsets_utf8: arr(&s["offsets_utf8"])
                     .iter()
-                    .map(|o| {
-                        (
-                            o[0].as_u64().expect("start") as usize,
-                            o[1].as_u64().expect("end") as usize,
-                        )
-                    })
+                    .map(|o| (o[0].as_u64().expect("start") as usize, o[1].as_u64().expect("end") as usize))
                     .collect(),
                 attentions: arr(&s["attentions"])
                     .iter()
-                    .map(|layer| {
-                        arr(layer)
-                            .iter()
-                            .map(|head| arr(head).iter().map(f32s).collect())
-                            .collect()
-                    })
+                    .map(|layer| arr(layer).iter().map(|head| arr(head).iter().map(f32s).collect()).collect())
                     .collect(),
                 argmax: arr(&s["attention_argmax_per_layer_head"])
                     .iter()
                     .map(|layer| {
                         arr(layer)
                             .iter()
-                            .map(|head| {
-                                arr(head)
-                                    .iter()
-                                    .map(|j| j.as_u64().expect("argmax") as usize)
-                                    .collect()
-                            })
+                            .map(|head| arr(head).iter().map(|j| j.as_u64().expect("argmax") as usize).collect())
                             .collect()
                     })
                     .collect(),

@@ -68,9 +68,9 @@ pub const PRUNE_ABOVE: usize = 64;
 /// Most heads the UI tracks selection for.
 pub const MAX_HEADS: usize = 64;
 
-/// Everything needed to redraw the page exactly; everything in it goes into the share link.
+/// The engine's settings: what the toy model computes (a real model uses the sentence and the mode).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ViewState {
+pub struct EngineSettings {
     pub sentence: String,
     pub mode: Mode,
     pub seed: u64,
@@ -82,32 +82,9 @@ pub struct ViewState {
     pub scale: bool,
     pub normalization: Normalization,
     pub causal_heads: bool,
-    /// The token whose arcs stand out (hover or keyboard).
-    pub focus: Option<usize>,
-    /// Whether the focus is pinned (click or Enter), so leaving the token keeps it.
-    pub pinned: bool,
-    /// Heads hidden in the multi-head views (bit h set = head h hidden).
-    pub hidden_heads: u64,
-    pub head_view: HeadView,
-    pub view: View,
-    /// Arcs per query token kept on long inputs.
-    pub top_k: usize,
-    /// Arcs below this weight are not drawn on long inputs.
-    pub threshold: f32,
-    /// A real model instead of the toy engine.
-    pub model: Option<ModelKind>,
-    /// Real models: the layer and the head the single-head modes show.
-    pub layer: usize,
-    pub head: usize,
-    /// Real models: hide [CLS]/[SEP] (encoder) or the first-token sink (LLM) and renormalise.
-    pub hide_special: bool,
-    /// MiniLM: draw each word's WordPieces ("sit ##ting") joined under the arcs.
-    pub join_pieces: bool,
-    /// The lesson step on screen, if the lesson is open.
-    pub lesson: Option<usize>,
 }
 
-impl Default for ViewState {
+impl Default for EngineSettings {
     fn default() -> Self {
         Self {
             sentence: book::SENTENCE.to_string(),
@@ -121,21 +98,68 @@ impl Default for ViewState {
             scale: true,
             normalization: Normalization::Softmax,
             causal_heads: true,
-            focus: None,
-            pinned: false,
-            hidden_heads: 0,
-            head_view: HeadView::All,
-            view: View::Arcs,
-            top_k: DEFAULT_TOP_K,
-            threshold: 0.0,
-            model: None,
-            layer: 0,
-            head: 0,
-            hide_special: false,
-            join_pieces: false,
-            lesson: None,
         }
     }
+}
+
+/// How the weights are drawn, whoever computed them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Display {
+    pub view: View,
+    pub head_view: HeadView,
+    /// Heads hidden in the multi-head views (bit h set = head h hidden).
+    pub hidden_heads: u64,
+    /// Arcs per query token kept on long inputs.
+    pub top_k: usize,
+    /// Arcs below this weight are not drawn on long inputs.
+    pub threshold: f32,
+    /// MiniLM: draw each word's WordPieces ("sit ##ting") joined under the arcs.
+    pub join_pieces: bool,
+}
+
+impl Default for Display {
+    fn default() -> Self {
+        Self {
+            view: View::Arcs,
+            head_view: HeadView::All,
+            hidden_heads: 0,
+            top_k: DEFAULT_TOP_K,
+            threshold: 0.0,
+            join_pieces: false,
+        }
+    }
+}
+
+/// A real model instead of the toy engine, and where in it the page looks.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ModelChoice {
+    /// `None`: the toy engine.
+    pub kind: Option<ModelKind>,
+    /// The layer, and the head the single-head modes show.
+    pub layer: usize,
+    pub head: usize,
+    /// Hide [CLS]/[SEP] (encoder) or the first-token sink (LLM) and renormalise.
+    pub hide_special: bool,
+}
+
+/// The token whose arcs stand out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Focus {
+    /// Hovered, or moved to with the keyboard.
+    pub token: Option<usize>,
+    /// Pinned (click or Enter), so leaving the token keeps it. Never true without a token.
+    pub pinned: bool,
+}
+
+/// Everything needed to redraw the page exactly; everything in it goes into the share link.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ViewState {
+    pub engine: EngineSettings,
+    pub display: Display,
+    pub model: ModelChoice,
+    pub focus: Focus,
+    /// The lesson step on screen, if the lesson is open.
+    pub lesson: Option<usize>,
 }
 
 /// Everything a user can do.
@@ -188,176 +212,157 @@ pub enum Action {
 impl ViewState {
     /// Whether the sentence is the book's, which brings the book's own embeddings and weights.
     pub fn is_book(&self) -> bool {
-        self.model.is_none() && self.sentence.trim() == book::SENTENCE
+        self.model.kind.is_none() && self.engine.sentence.trim() == book::SENTENCE
     }
 
     /// The engine request for this view.
     pub fn request(&self) -> Request {
         let book = self.is_book();
+        let e = &self.engine;
         Request {
-            source: if book { Source::Book } else { Source::Sentence(self.sentence.clone()) },
-            mode: self.mode,
-            seed: self.seed,
-            d_in: self.d_in,
-            d_out: if book { None } else { Some(self.d_out) },
-            heads: Some(self.heads),
-            dropout: self.dropout,
-            mask: self.mask,
-            scale: self.scale,
-            normalization: self.normalization,
-            causal_heads: self.causal_heads,
+            source: if book { Source::Book } else { Source::Sentence(e.sentence.clone()) },
+            mode: e.mode,
+            seed: e.seed,
+            d_in: e.d_in,
+            d_out: if book { None } else { Some(e.d_out) },
+            heads: Some(e.heads),
+            dropout: e.dropout,
+            mask: e.mask,
+            scale: e.scale,
+            normalization: e.normalization,
+            causal_heads: e.causal_heads,
             weights: None,
         }
     }
 
-    /// Keeps layer and head inside the chosen model.
-    fn clamp_to_model(&mut self) {
-        match self.model {
-            Some(m) => {
-                self.layer = self.layer.min(m.num_layers() - 1);
-                self.head = self.head.min(m.num_heads() - 1);
+    /// Keeps layer and head inside the chosen model, and the focus consistent.
+    fn canonicalize(&mut self) {
+        let m = &mut self.model;
+        match m.kind {
+            Some(k) => {
+                m.layer = m.layer.min(k.num_layers() - 1);
+                m.head = m.head.min(k.num_heads() - 1);
             }
             None => {
-                self.layer = 0;
-                self.head = 0;
+                m.layer = 0;
+                m.head = 0;
             }
         }
+        self.focus.pinned &= self.focus.token.is_some();
     }
 
     /// The view without the hovered/pinned token: what panels that do not follow the focus compare, so
     /// hovering does not re-render them.
     pub fn without_focus(&self) -> ViewState {
-        ViewState { focus: None, pinned: false, ..self.clone() }
+        ViewState { focus: Focus::default(), ..self.clone() }
     }
 
     /// Whether the toy engine draws this view (else a real model's run does).
     pub fn is_toy(&self) -> bool {
-        self.model.is_none()
+        self.model.kind.is_none()
     }
 
     pub fn head_visible(&self, h: usize) -> bool {
-        h >= MAX_HEADS || self.hidden_heads & (1u64 << h) == 0
+        h >= MAX_HEADS || self.display.hidden_heads & (1u64 << h) == 0
     }
 
     /// Returns the next state. Never fails: out-of-range values are clamped here, and requests the engine
     /// refuses (heads not dividing d_out, ...) are reported by the engine with the state kept.
     pub fn apply(&self, action: Action) -> ViewState {
         let mut s = self.clone();
+        let (e, d) = (&mut s.engine, &mut s.display);
         match action {
             Action::SetSentence(text) => {
-                s.sentence = text;
+                e.sentence = text;
                 // Token indices of the old sentence mean nothing in the new one.
-                s.focus = None;
-                s.pinned = false;
+                s.focus = Focus::default();
             }
             Action::UseBookExample => {
-                s.model = None;
-                s.layer = 0;
-                s.head = 0;
-                s.sentence = book::SENTENCE.to_string();
-                s.d_in = book::D_IN;
-                s.d_out = book::D_OUT;
-                s.heads = book::NUM_HEADS;
-                s.focus = None;
-                s.pinned = false;
+                s.model = ModelChoice { hide_special: s.model.hide_special, ..ModelChoice::default() };
+                e.sentence = book::SENTENCE.to_string();
+                e.d_in = book::D_IN;
+                e.d_out = book::D_OUT;
+                e.heads = book::NUM_HEADS;
+                s.focus = Focus::default();
             }
-            Action::SetMode(m) => s.mode = m,
-            Action::SetSeed(x) => s.seed = x,
-            Action::SetDIn(x) => s.d_in = x.clamp(1, arcs_core::request::MAX_DIM),
-            Action::SetDOut(x) => s.d_out = x.clamp(1, arcs_core::request::MAX_DIM),
-            Action::SetHeads(x) => s.heads = x.clamp(1, MAX_HEADS),
-            Action::SetDropout(p) => s.dropout = if p.is_finite() { p.clamp(0.0, 0.95) } else { 0.0 },
-            Action::SetMask(m) => s.mask = m,
-            Action::SetScale(b) => s.scale = b,
-            Action::SetNormalization(n) => s.normalization = n,
-            Action::SetCausalHeads(b) => s.causal_heads = b,
+            Action::SetMode(m) => e.mode = m,
+            Action::SetSeed(x) => e.seed = x,
+            Action::SetDIn(x) => e.d_in = x.clamp(1, arcs_core::request::MAX_DIM),
+            Action::SetDOut(x) => e.d_out = x.clamp(1, arcs_core::request::MAX_DIM),
+            Action::SetHeads(x) => e.heads = x.clamp(1, MAX_HEADS),
+            Action::SetDropout(p) => e.dropout = if p.is_finite() { p.clamp(0.0, 0.95) } else { 0.0 },
+            Action::SetMask(m) => e.mask = m,
+            Action::SetScale(b) => e.scale = b,
+            Action::SetNormalization(n) => e.normalization = n,
+            Action::SetCausalHeads(b) => e.causal_heads = b,
             Action::Hover(i) => {
-                if !s.pinned {
-                    s.focus = Some(i);
+                if !s.focus.pinned {
+                    s.focus.token = Some(i);
                 }
             }
             Action::Unhover => {
-                if !s.pinned {
-                    s.focus = None;
+                if !s.focus.pinned {
+                    s.focus.token = None;
                 }
             }
             Action::TogglePin(i) => {
-                if s.pinned && s.focus == Some(i) {
-                    s.pinned = false;
+                if s.focus.pinned && s.focus.token == Some(i) {
+                    s.focus.pinned = false;
                 } else {
-                    s.focus = Some(i);
-                    s.pinned = true;
+                    s.focus = Focus { token: Some(i), pinned: true };
                 }
             }
-            Action::Unpin => {
-                s.pinned = false;
-                s.focus = None;
-            }
+            Action::Unpin => s.focus = Focus::default(),
             Action::MoveFocus(delta, n) => {
                 if n > 0 {
-                    let cur = s.focus.map_or(if delta >= 0 { -1 } else { n as isize }, |f| f as isize);
-                    s.focus = Some((cur + delta).clamp(0, n as isize - 1) as usize);
+                    let cur = s.focus.token.map_or(if delta >= 0 { -1 } else { n as isize }, |f| f as isize);
+                    s.focus.token = Some((cur + delta).clamp(0, n as isize - 1) as usize);
                 }
             }
             Action::ToggleHead(h) => {
                 if h < MAX_HEADS {
-                    s.hidden_heads ^= 1u64 << h;
+                    d.hidden_heads ^= 1u64 << h;
                 }
             }
-            Action::SetHeadView(v) => s.head_view = v,
-            Action::SetView(v) => s.view = v,
-            Action::SetTopK(k) => s.top_k = k.clamp(1, 64),
-            Action::SetThreshold(t) => s.threshold = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 },
+            Action::SetHeadView(v) => d.head_view = v,
+            Action::SetView(v) => d.view = v,
+            Action::SetTopK(k) => d.top_k = k.clamp(1, 64),
+            Action::SetThreshold(t) => d.threshold = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 },
             Action::SetModel(m) => {
-                if m != s.model {
-                    s.model = m;
+                if m != s.model.kind {
+                    s.model.kind = m;
                     // Token indices differ between tokenizers.
-                    s.focus = None;
-                    s.pinned = false;
-                    s.hidden_heads = 0;
-                    s.clamp_to_model();
+                    s.focus = Focus::default();
+                    d.hidden_heads = 0;
                 }
             }
-            Action::SetLayer(l) => {
-                s.layer = l;
-                s.clamp_to_model();
-            }
-            Action::SetHead(h) => {
-                s.head = h;
-                s.clamp_to_model();
-            }
-            Action::SetHideSpecial(b) => s.hide_special = b,
-            Action::SetJoinPieces(b) => s.join_pieces = b,
+            Action::SetLayer(l) => s.model.layer = l,
+            Action::SetHead(h) => s.model.head = h,
+            Action::SetHideSpecial(b) => s.model.hide_special = b,
+            Action::SetJoinPieces(b) => d.join_pieces = b,
             Action::OpenLesson(n) => {
                 let n = n.min(crate::lesson::STEPS.len() - 1);
                 s.lesson = Some(n);
                 if let crate::lesson::Widget::View(p) = crate::lesson::STEPS[n].widget {
-                    s.sentence = p.sentence.to_string();
-                    s.mode = p.mode;
-                    s.model = p.model;
-                    s.layer = p.layer;
-                    s.head = p.head;
-                    s.d_in = p.d_in;
-                    s.d_out = p.d_out;
-                    s.heads = p.heads;
-                    s.hidden_heads = 0;
-                    s.focus = p.focus;
-                    s.pinned = p.focus.is_some();
-                    s.clamp_to_model();
+                    e.sentence = p.sentence.to_string();
+                    e.mode = p.mode;
+                    e.d_in = p.d_in;
+                    e.d_out = p.d_out;
+                    e.heads = p.heads;
+                    d.hidden_heads = 0;
+                    s.model = ModelChoice { kind: p.model, layer: p.layer, head: p.head, ..s.model };
+                    s.focus = Focus { token: p.focus, pinned: p.focus.is_some() };
                 }
             }
             Action::CloseLesson => s.lesson = None,
             Action::OpenHead { layer, head } => {
-                s.layer = layer;
-                s.head = head;
-                s.mode = Mode::SelfAttention;
-                s.clamp_to_model();
+                s.model.layer = layer;
+                s.model.head = head;
+                e.mode = Mode::SelfAttention;
             }
-            Action::Replace(new) => {
-                s = *new;
-                s.clamp_to_model();
-            }
+            Action::Replace(new) => s = *new,
         }
+        s.canonicalize();
         s
     }
 }
@@ -378,36 +383,36 @@ mod tests {
     #[test]
     fn hover_pin_and_escape() {
         let s = ViewState::default().apply(Action::Hover(2));
-        assert_eq!(s.focus, Some(2));
+        assert_eq!(s.focus.token, Some(2));
         let s = s.apply(Action::TogglePin(3));
-        assert_eq!((s.focus, s.pinned), (Some(3), true));
+        assert_eq!(s.focus, Focus { token: Some(3), pinned: true });
         let s = s.apply(Action::Hover(1)).apply(Action::Unhover);
-        assert_eq!(s.focus, Some(3), "pinned focus ignores hover");
+        assert_eq!(s.focus.token, Some(3), "pinned focus ignores hover");
         let s = s.apply(Action::TogglePin(3));
-        assert!(!s.pinned);
+        assert!(!s.focus.pinned);
         let s = s.apply(Action::TogglePin(4)).apply(Action::Unpin);
-        assert_eq!((s.focus, s.pinned), (None, false));
+        assert_eq!(s.focus, Focus::default());
     }
 
     #[test]
     fn arrow_keys_clamp_to_the_sentence() {
         let s = ViewState::default().apply(Action::MoveFocus(1, 6));
-        assert_eq!(s.focus, Some(0));
+        assert_eq!(s.focus.token, Some(0));
         let s = s.apply(Action::MoveFocus(-1, 6));
-        assert_eq!(s.focus, Some(0));
+        assert_eq!(s.focus.token, Some(0));
         let s = s.apply(Action::MoveFocus(10, 6));
-        assert_eq!(s.focus, Some(5));
-        assert_eq!(ViewState::default().apply(Action::MoveFocus(-1, 6)).focus, Some(5));
-        assert_eq!(ViewState::default().apply(Action::MoveFocus(1, 0)).focus, None);
+        assert_eq!(s.focus.token, Some(5));
+        assert_eq!(ViewState::default().apply(Action::MoveFocus(-1, 6)).focus.token, Some(5));
+        assert_eq!(ViewState::default().apply(Action::MoveFocus(1, 0)).focus.token, None);
     }
 
     #[test]
     fn new_sentence_clears_focus_and_values_are_clamped() {
         let s = ViewState::default().apply(Action::TogglePin(5)).apply(Action::SetSentence("a b".into()));
-        assert_eq!((s.focus, s.pinned), (None, false));
+        assert_eq!(s.focus, Focus::default());
         assert!(!s.is_book());
         let s = s.apply(Action::SetDOut(0)).apply(Action::SetDropout(f32::NAN)).apply(Action::SetHeads(1000));
-        assert_eq!((s.d_out, s.dropout, s.heads), (1, 0.0, MAX_HEADS));
+        assert_eq!((s.engine.d_out, s.engine.dropout, s.engine.heads), (1, 0.0, MAX_HEADS));
         let s = s.apply(Action::ToggleHead(1)).apply(Action::ToggleHead(3));
         assert!(s.head_visible(0) && !s.head_visible(1) && !s.head_visible(3));
     }
@@ -416,9 +421,9 @@ mod tests {
     fn lesson_steps_open_their_views() {
         let s = ViewState::default().apply(Action::OpenLesson(99));
         assert_eq!(s.lesson, Some(crate::lesson::STEPS.len() - 1));
-        assert_eq!(s.model, Some(ModelKind::MiniLm));
+        assert_eq!(s.model.kind, Some(ModelKind::MiniLm));
         let s = s.apply(Action::OpenLesson(4));
-        assert_eq!((s.mode, s.model, s.focus, s.pinned), (Mode::Causal, None, Some(0), true));
+        assert_eq!((s.engine.mode, s.model.kind, s.focus), (Mode::Causal, None, Focus { token: Some(0), pinned: true }));
         assert_eq!(s.apply(Action::CloseLesson).lesson, None);
     }
 
@@ -428,11 +433,11 @@ mod tests {
             .apply(Action::SetModel(Some(ModelKind::MiniLm)))
             .apply(Action::SetLayer(99))
             .apply(Action::SetHead(99));
-        assert_eq!((s.layer, s.head), (5, 11));
+        assert_eq!((s.model.layer, s.model.head), (5, 11));
         assert!(!s.is_book(), "a real model never uses the book's embeddings");
         let s = s.apply(Action::OpenHead { layer: 3, head: 1 });
-        assert_eq!((s.layer, s.head, s.mode), (3, 1, Mode::SelfAttention));
+        assert_eq!((s.model.layer, s.model.head, s.engine.mode), (3, 1, Mode::SelfAttention));
         let s = s.apply(Action::SetModel(None));
-        assert_eq!((s.layer, s.head), (0, 0));
+        assert_eq!((s.model.layer, s.model.head), (0, 0));
     }
 }

@@ -1,4 +1,4 @@
-//! Every sentence the app says about attention, in one place so it can be translated later.
+//! Every sentence the app says, in one place so it can be reviewed and translated as one text.
 //! The explanations follow chapter 3 of *Build a Large Language Model (From Scratch)*, in our own words.
 
 use arcs_core::attention::Mode;
@@ -73,6 +73,28 @@ pub fn attends_sentence(tokens: &[String], query: usize, weights: &[(usize, f32)
     let who = tokens.get(query).map_or("?", String::as_str);
     let more = if sorted.len() > limit { format!(", and {} more", sorted.len() - limit) } else { String::new() };
     format!("{who} attends to {}{more}", parts.join(", "))
+}
+
+// ---- The share link's notices (url.rs) ----
+
+pub const LINK_NO_LESSON: &str = "the app without the lesson";
+
+pub fn link_part_not_encoded(key: &str) -> String {
+    format!("The link's “{key}” part is not properly encoded; it was ignored.")
+}
+
+/// `value` is cut to 40 characters: a pasted megabyte stays out of the notice.
+pub fn link_value_invalid(what: &str, value: &str, default: &str) -> String {
+    let shown: String = value.chars().take(40).collect();
+    format!("The link's {what} “{shown}” is not valid; using {default}.")
+}
+
+pub fn link_sentence_cut(max_chars: usize) -> String {
+    format!("The link's sentence was longer than {max_chars} characters and was cut.")
+}
+
+pub fn link_part_unknown(key: &str) -> String {
+    format!("The link has an unknown part “{key}”; it was ignored.")
 }
 
 #[cfg(test)]

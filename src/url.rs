@@ -5,7 +5,8 @@
 //! back to its default and yields a notice the page shows, so a mangled link still opens a working view.
 
 use crate::models::ModelKind;
-use crate::state::{HeadView, View, ViewState, MAX_HEADS};
+use crate::state::{Action, Display, EngineSettings, Focus, HeadView, ModelChoice, View, ViewState, MAX_HEADS};
+use crate::text;
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
 
 /// Longest sentence a link may carry; the rest is cut with a notice (the engine has its own, lower limit
@@ -54,47 +55,73 @@ pub fn decode_component(s: &str) -> Option<String> {
 
 /// The fragment (without `#`) for a view.
 pub fn encode(s: &ViewState) -> String {
-    let d = ViewState::default();
-    let mut parts: Vec<(&str, String)> = Vec::new();
+    let mut parts = Parts { lesson: s.lesson.is_some(), out: Vec::new() };
     // A lesson step first: opening it applies the step's view, and everything after it is written out
     // in full, so the link restores this exact view even where it equals the defaults.
-    let lesson = s.lesson.is_some();
     if let Some(n) = s.lesson {
-        parts.push(("lesson", n.to_string()));
+        parts.out.push(("lesson", n.to_string()));
     }
-    if s.sentence != d.sentence || lesson {
-        parts.push(("s", encode_component(&s.sentence)));
-    }
-    parts.push(("m", s.mode.as_str().to_string()));
-    let mut num = |key: &'static str, differs: bool, v: String| {
-        if differs {
-            parts.push((key, v));
+    encode_engine(&s.engine, &mut parts);
+    encode_focus(&s.focus, &mut parts);
+    encode_display(s, &mut parts);
+    encode_model(&s.model, &mut parts);
+    parts.out.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+/// The parts of a link being written.
+struct Parts {
+    /// In a lesson, the parts its step sets are written even at their defaults.
+    lesson: bool,
+    out: Vec<(&'static str, String)>,
+}
+
+impl Parts {
+    /// Writes `key` when the value differs from its default (or, with `in_lesson`, whenever a lesson is open).
+    fn put(&mut self, key: &'static str, differs: bool, in_lesson: bool, value: impl FnOnce() -> String) {
+        if differs || (in_lesson && self.lesson) {
+            self.out.push((key, value()));
         }
-    };
-    num("seed", s.seed != d.seed, s.seed.to_string());
-    num("din", s.d_in != d.d_in || lesson, s.d_in.to_string());
-    num("dout", s.d_out != d.d_out || lesson, s.d_out.to_string());
-    num("h", s.heads != d.heads || lesson, s.heads.to_string());
-    num("p", s.dropout != d.dropout, s.dropout.to_string());
-    num("mask", s.mask != d.mask, s.mask.as_str().to_string());
-    num("scale", s.scale != d.scale, u8::from(s.scale).to_string());
-    num("norm", s.normalization != d.normalization, s.normalization.as_str().to_string());
-    num("causal", s.causal_heads != d.causal_heads, u8::from(s.causal_heads).to_string());
+    }
+}
+
+fn encode_engine(e: &EngineSettings, p: &mut Parts) {
+    let d = EngineSettings::default();
+    p.put("s", e.sentence != d.sentence, true, || encode_component(&e.sentence));
+    p.put("m", true, true, || e.mode.as_str().to_string());
+    p.put("seed", e.seed != d.seed, false, || e.seed.to_string());
+    p.put("din", e.d_in != d.d_in, true, || e.d_in.to_string());
+    p.put("dout", e.d_out != d.d_out, true, || e.d_out.to_string());
+    p.put("h", e.heads != d.heads, true, || e.heads.to_string());
+    p.put("p", e.dropout != d.dropout, false, || e.dropout.to_string());
+    p.put("mask", e.mask != d.mask, false, || e.mask.as_str().to_string());
+    p.put("scale", e.scale != d.scale, false, || u8::from(e.scale).to_string());
+    p.put("norm", e.normalization != d.normalization, false, || e.normalization.as_str().to_string());
+    p.put("causal", e.causal_heads != d.causal_heads, false, || u8::from(e.causal_heads).to_string());
+}
+
+fn encode_focus(f: &Focus, p: &mut Parts) {
     // In a lesson "no focus" must be said ("-"), or the step's own pinned token would come back.
-    num("f", s.focus.is_some() || lesson, s.focus.map_or("-".to_string(), |f| f.to_string()));
-    num("pin", s.pinned || (lesson && s.focus.is_some()), u8::from(s.pinned).to_string());
+    p.put("f", f.token.is_some(), true, || f.token.map_or("-".to_string(), |t| t.to_string()));
+    let step_pins = p.lesson && f.token.is_some();
+    p.put("pin", f.pinned || step_pins, false, || u8::from(f.pinned).to_string());
+}
+
+fn encode_display(s: &ViewState, p: &mut Parts) {
+    let (v, d) = (&s.display, Display::default());
     let hidden: Vec<String> = (0..MAX_HEADS).filter(|&h| !s.head_visible(h)).map(|h| h.to_string()).collect();
-    num("hide", !hidden.is_empty(), hidden.join("."));
-    num("hv", s.head_view != d.head_view, s.head_view.as_str().to_string());
-    num("v", s.view != d.view, s.view.as_str().to_string());
-    num("k", s.top_k != d.top_k, s.top_k.to_string());
-    num("th", s.threshold != d.threshold, s.threshold.to_string());
-    num("model", s.model.is_some() || lesson, s.model.map_or("toy", |m| m.as_str()).to_string());
-    num("l", s.layer != d.layer || lesson, s.layer.to_string());
-    num("hd", s.head != d.head || lesson, s.head.to_string());
-    num("special", s.hide_special, "hide".into());
-    num("pieces", s.join_pieces, "join".into());
-    parts.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    p.put("hide", !hidden.is_empty(), false, || hidden.join("."));
+    p.put("hv", v.head_view != d.head_view, false, || v.head_view.as_str().to_string());
+    p.put("v", v.view != d.view, false, || v.view.as_str().to_string());
+    p.put("k", v.top_k != d.top_k, false, || v.top_k.to_string());
+    p.put("th", v.threshold != d.threshold, false, || v.threshold.to_string());
+    p.put("pieces", v.join_pieces, false, || "join".into());
+}
+
+fn encode_model(m: &ModelChoice, p: &mut Parts) {
+    p.put("model", m.kind.is_some(), true, || m.kind.map_or("toy", |k| k.as_str()).to_string());
+    p.put("l", m.layer != 0, true, || m.layer.to_string());
+    p.put("hd", m.head != 0, true, || m.head.to_string());
+    p.put("special", m.hide_special, false, || "hide".into());
 }
 
 /// Reads a fragment (with or without the leading `#`). Returns the view and one notice per part that
@@ -103,197 +130,236 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
     let mut s = ViewState::default();
     let mut notes = Vec::new();
     let fragment = fragment.strip_prefix('#').unwrap_or(fragment);
-    if fragment.is_empty() {
-        return (s, notes);
-    }
     for part in fragment.split('&').filter(|p| !p.is_empty()) {
         let (key, raw) = part.split_once('=').unwrap_or((part, ""));
         let shown_key: String = key.chars().take(20).collect();
         let Some(value) = decode_component(raw) else {
-            notes.push(format!("The link's “{shown_key}” part is not properly encoded; it was ignored."));
+            notes.push(text::link_part_not_encoded(&shown_key));
             continue;
         };
-        let mut bad = |what: &str, default: String| {
-            let shown: String = value.chars().take(40).collect();
-            notes.push(format!("The link's {what} “{shown}” is not valid; using {default}."));
-        };
-        match key {
-            "s" => {
-                if value.chars().count() > MAX_LINK_SENTENCE {
-                    s.sentence = value.chars().take(MAX_LINK_SENTENCE).collect();
-                    notes.push(format!(
-                        "The link's sentence was longer than {MAX_LINK_SENTENCE} characters and was cut."
-                    ));
-                } else {
-                    s.sentence = value;
-                }
+        if key == "lesson" {
+            match value.parse::<usize>() {
+                // The step's own view, including its pinned token; later parts of the link override it.
+                Ok(n) if n < crate::lesson::STEPS.len() => s = s.apply(Action::OpenLesson(n)),
+                _ => notes.push(text::link_value_invalid("lesson step", &value, text::LINK_NO_LESSON)),
             }
-            "m" => match Mode::parse(&value) {
-                Some(m) => s.mode = m,
-                None => bad("mode", "self-attention".into()),
-            },
-            "seed" => match value.parse() {
-                Ok(x) => s.seed = x,
-                Err(_) => bad("seed", s.seed.to_string()),
-            },
-            "din" => match value.parse::<usize>() {
-                Ok(x) if (1..=arcs_core::request::MAX_DIM).contains(&x) => s.d_in = x,
-                _ => bad("d_in", s.d_in.to_string()),
-            },
-            "dout" => match value.parse::<usize>() {
-                Ok(x) if (1..=arcs_core::request::MAX_DIM).contains(&x) => s.d_out = x,
-                _ => bad("d_out", s.d_out.to_string()),
-            },
-            "h" => match value.parse::<usize>() {
-                Ok(x) if (1..=MAX_HEADS).contains(&x) => s.heads = x,
-                _ => bad("number of heads", s.heads.to_string()),
-            },
-            "p" => match value.parse::<f32>() {
-                Ok(x) if (0.0..0.96).contains(&x) => s.dropout = x,
-                _ => bad("dropout", "0".into()),
-            },
-            "mask" => match MaskStyle::parse(&value) {
-                Some(m) => s.mask = m,
-                None => bad("mask", "neg-inf".into()),
-            },
-            "scale" | "causal" | "pin" => match value.as_str() {
-                "0" | "1" => {
-                    let on = value == "1";
-                    match key {
-                        "scale" => s.scale = on,
-                        "causal" => s.causal_heads = on,
-                        _ => s.pinned = on,
-                    }
-                }
-                _ => bad(key, "the default".into()),
-            },
-            "norm" => match Normalization::parse(&value) {
-                Some(n) => s.normalization = n,
-                None => bad("normalization", "softmax".into()),
-            },
-            "f" if value == "-" => s.focus = None,
-            "f" => match value.parse::<usize>() {
-                Ok(x) if x < arcs_core::request::MAX_TOKENS => s.focus = Some(x),
-                _ => bad("focused token", "none".into()),
-            },
-            "hide" => {
-                let heads: Option<Vec<usize>> =
-                    value.split('.').map(|h| h.parse().ok().filter(|&h| h < MAX_HEADS)).collect();
-                match heads {
-                    Some(hs) => s.hidden_heads = hs.iter().fold(0u64, |acc, &h| acc | (1u64 << h)),
-                    None => bad("hidden heads", "all heads shown".into()),
-                }
-            }
-            "hv" => match HeadView::parse(&value) {
-                Some(v) => s.head_view = v,
-                None => bad("head view", "all".into()),
-            },
-            "v" => match View::parse(&value) {
-                Some(v) => s.view = v,
-                None => bad("view", "arcs".into()),
-            },
-            "k" => match value.parse::<usize>() {
-                Ok(x) if (1..=64).contains(&x) => s.top_k = x,
-                _ => bad("top-k", s.top_k.to_string()),
-            },
-            "th" => match value.parse::<f32>() {
-                Ok(x) if (0.0..=1.0).contains(&x) => s.threshold = x,
-                _ => bad("threshold", "0".into()),
-            },
-            "model" => match ModelKind::parse(&value) {
-                Some(m) => s.model = Some(m),
-                None if value == "toy" => s.model = None,
-                None => bad("model", "the toy model".into()),
-            },
-            "l" => match value.parse::<usize>() {
-                Ok(x) if x < 64 => s.layer = x,
-                _ => bad("layer", "0".into()),
-            },
-            "hd" => match value.parse::<usize>() {
-                Ok(x) if x < MAX_HEADS => s.head = x,
-                _ => bad("head", "0".into()),
-            },
-            "special" => match value.as_str() {
-                "hide" => s.hide_special = true,
-                "show" => s.hide_special = false,
-                _ => bad("special-token setting", "show".into()),
-            },
-            "lesson" => match value.parse::<usize>() {
-                Ok(n) if n < crate::lesson::STEPS.len() => {
-                    // The step's own view, including its pinned token; later parts of the link override it.
-                    s = s.apply(crate::state::Action::OpenLesson(n));
-                }
-                _ => bad("lesson step", "the app without the lesson".into()),
-            },
-            "pieces" => match value.as_str() {
-                "join" => s.join_pieces = true,
-                "split" => s.join_pieces = false,
-                _ => bad("word-piece setting", "split".into()),
-            },
-            _ => notes.push(format!("The link has an unknown part “{shown_key}”; it was ignored.")),
+            continue;
+        }
+        let known = decode_engine(key, &value, &mut s.engine, &mut notes)
+            || decode_focus(key, &value, &mut s.focus, &mut notes)
+            || decode_display(key, &value, &mut s.display, &mut notes)
+            || decode_model(key, &value, &mut s.model, &mut notes);
+        if !known {
+            notes.push(text::link_part_unknown(&shown_key));
         }
     }
-    if s.focus.is_none() {
-        s.pinned = false;
-    }
-    let s = ViewState::default().apply(crate::state::Action::Replace(Box::new(s)));
+    let s = ViewState::default().apply(Action::Replace(Box::new(s)));
     (s, notes)
+}
+
+/// Parses `value` into `slot` when `ok`, else notes it and keeps the slot's default.
+fn set<T>(slot: &mut T, parsed: Option<T>, what: &str, value: &str, default: &str, notes: &mut Vec<String>) {
+    match parsed {
+        Some(x) => *slot = x,
+        None => notes.push(text::link_value_invalid(what, value, default)),
+    }
+}
+
+fn number<T: std::str::FromStr + PartialOrd>(value: &str, ok: impl Fn(&T) -> bool) -> Option<T> {
+    value.parse::<T>().ok().filter(ok)
+}
+
+fn bit(value: &str) -> Option<bool> {
+    match value {
+        "0" => Some(false),
+        "1" => Some(true),
+        _ => None,
+    }
+}
+
+/// One engine part of a link; false if `key` is not one.
+fn decode_engine(key: &str, value: &str, e: &mut EngineSettings, notes: &mut Vec<String>) -> bool {
+    use arcs_core::request::MAX_DIM;
+    let dims = |x: &usize| (1..=MAX_DIM).contains(x);
+    match key {
+        "s" => {
+            if value.chars().count() > MAX_LINK_SENTENCE {
+                e.sentence = value.chars().take(MAX_LINK_SENTENCE).collect();
+                notes.push(text::link_sentence_cut(MAX_LINK_SENTENCE));
+            } else {
+                e.sentence = value.to_string();
+            }
+        }
+        "m" => set(&mut e.mode, Mode::parse(value), "mode", value, "self-attention", notes),
+        "seed" => set(&mut e.seed, number(value, |_| true), "seed", value, "123", notes),
+        "din" => {
+            let default = e.d_in.to_string();
+            set(&mut e.d_in, number(value, dims), "d_in", value, &default, notes)
+        }
+        "dout" => {
+            let default = e.d_out.to_string();
+            set(&mut e.d_out, number(value, dims), "d_out", value, &default, notes)
+        }
+        "h" => {
+            let default = e.heads.to_string();
+            set(&mut e.heads, number(value, |x| (1..=MAX_HEADS).contains(x)), "number of heads", value, &default, notes)
+        }
+        "p" => set(&mut e.dropout, number(value, |x| (0.0..0.96).contains(x)), "dropout", value, "0", notes),
+        "mask" => set(&mut e.mask, MaskStyle::parse(value), "mask", value, "neg-inf", notes),
+        "scale" => set(&mut e.scale, bit(value), "scale", value, "the default", notes),
+        "causal" => set(&mut e.causal_heads, bit(value), "causal", value, "the default", notes),
+        "norm" => set(&mut e.normalization, Normalization::parse(value), "normalization", value, "softmax", notes),
+        _ => return false,
+    }
+    true
+}
+
+fn decode_focus(key: &str, value: &str, f: &mut Focus, notes: &mut Vec<String>) -> bool {
+    match key {
+        "f" if value == "-" => f.token = None,
+        "f" => {
+            let ok = number(value, |x| *x < arcs_core::request::MAX_TOKENS).map(Some);
+            set(&mut f.token, ok, "focused token", value, "none", notes)
+        }
+        "pin" => set(&mut f.pinned, bit(value), "pin", value, "the default", notes),
+        _ => return false,
+    }
+    true
+}
+
+fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<String>) -> bool {
+    match key {
+        "hide" => {
+            let heads: Option<Vec<usize>> = value.split('.').map(|h| number(h, |h| *h < MAX_HEADS)).collect();
+            let mask = heads.map(|hs| hs.iter().fold(0u64, |acc, &h| acc | (1u64 << h)));
+            set(&mut d.hidden_heads, mask, "hidden heads", value, "all heads shown", notes)
+        }
+        "hv" => set(&mut d.head_view, HeadView::parse(value), "head view", value, "all", notes),
+        "v" => set(&mut d.view, View::parse(value), "view", value, "arcs", notes),
+        "k" => set(&mut d.top_k, number(value, |x| (1..=64).contains(x)), "top-k", value, "4", notes),
+        "th" => set(&mut d.threshold, number(value, |x| (0.0..=1.0).contains(x)), "threshold", value, "0", notes),
+        "pieces" => {
+            let ok = match value {
+                "join" => Some(true),
+                "split" => Some(false),
+                _ => None,
+            };
+            set(&mut d.join_pieces, ok, "word-piece setting", value, "split", notes)
+        }
+        _ => return false,
+    }
+    true
+}
+
+fn decode_model(key: &str, value: &str, m: &mut ModelChoice, notes: &mut Vec<String>) -> bool {
+    match key {
+        "model" => {
+            let ok = if value == "toy" { Some(None) } else { ModelKind::parse(value).map(Some) };
+            set(&mut m.kind, ok, "model", value, "the toy model", notes)
+        }
+        "l" => set(&mut m.layer, number(value, |x| *x < 64), "layer", value, "0", notes),
+        "hd" => set(&mut m.head, number(value, |x| *x < MAX_HEADS), "head", value, "0", notes),
+        "special" => {
+            let ok = match value {
+                "hide" => Some(true),
+                "show" => Some(false),
+                _ => None,
+            };
+            set(&mut m.hide_special, ok, "special-token setting", value, "show", notes)
+        }
+        _ => return false,
+    }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Action;
+
+    /// A view with every field away from its default, drawn from `rng`: a real model or not, a lesson
+    /// step or not, any focus, any hidden heads, sentences with characters a URL must escape.
+    fn random_view(rng: &mut arcs_core::prng::SplitMix64) -> ViewState {
+        let mut pick = |n: u64| (rng.next_u64() % n) as usize;
+        let (seed, hidden_heads) = (pick(u64::MAX) as u64, (pick(u64::MAX) & pick(u64::MAX)) as u64);
+        const PIECES: [&str; 8] = ["Hello", ",", " wörld", " & ", "<b>friends</b>", " 👋", " 100%", " #1+2=3"];
+        let sentence: String = (0..pick(12)).map(|_| PIECES[pick(PIECES.len() as u64)]).collect();
+        let modes = [Mode::Simplified, Mode::SelfAttention, Mode::Causal, Mode::MultiHead];
+        let models = [None, Some(ModelKind::MiniLm), Some(ModelKind::SmolLm2)];
+        let token = (pick(3) > 0).then(|| pick(arcs_core::request::MAX_TOKENS as u64));
+        let s = ViewState {
+            engine: EngineSettings {
+                sentence,
+                mode: modes[pick(4)],
+                seed,
+                d_in: 1 + pick(64),
+                d_out: 1 + pick(64),
+                heads: 1 + pick(MAX_HEADS as u64),
+                dropout: pick(96) as f32 / 100.0,
+                mask: [MaskStyle::NegInf, MaskStyle::Renormalize][pick(2)],
+                scale: pick(2) == 1,
+                normalization: [Normalization::Softmax, Normalization::NaiveSoftmax, Normalization::SumNormalized][pick(3)],
+                causal_heads: pick(2) == 1,
+            },
+            display: Display {
+                view: [View::Arcs, View::Heatmap][pick(2)],
+                head_view: [HeadView::All, HeadView::Mean, HeadView::Max][pick(3)],
+                hidden_heads,
+                top_k: 1 + pick(64),
+                threshold: pick(1001) as f32 / 1000.0,
+                join_pieces: pick(2) == 1,
+            },
+            model: ModelChoice { kind: models[pick(3)], layer: pick(64), head: pick(64), hide_special: pick(2) == 1 },
+            focus: Focus { token, pinned: pick(2) == 1 },
+            lesson: (pick(3) == 0).then(|| pick(crate::lesson::STEPS.len() as u64)),
+        };
+        // What the reducer keeps: layer and head inside the model, no pin without a token.
+        ViewState::default().apply(Action::Replace(Box::new(s)))
+    }
 
     #[test]
-    fn round_trips_every_field() {
-        let s = ViewState::default()
-            .apply(Action::SetSentence("Hello, wörld & <b>friends</b> 👋 100% #1".into()))
-            .apply(Action::SetMode(Mode::MultiHead))
-            .apply(Action::SetSeed(u64::MAX))
-            .apply(Action::SetDIn(7))
-            .apply(Action::SetDOut(12))
-            .apply(Action::SetHeads(4))
-            .apply(Action::SetDropout(0.25))
-            .apply(Action::SetMask(MaskStyle::Renormalize))
-            .apply(Action::SetScale(false))
-            .apply(Action::SetNormalization(Normalization::NaiveSoftmax))
-            .apply(Action::SetCausalHeads(false))
-            .apply(Action::TogglePin(3))
-            .apply(Action::ToggleHead(2))
-            .apply(Action::SetHeadView(HeadView::Max))
-            .apply(Action::SetView(View::Heatmap))
-            .apply(Action::SetTopK(7))
-            .apply(Action::SetThreshold(0.125))
-            .apply(Action::SetModel(Some(ModelKind::SmolLm2)))
-            .apply(Action::SetLayer(13))
-            .apply(Action::SetHead(8))
-            .apply(Action::SetHideSpecial(true))
-            .apply(Action::SetJoinPieces(true))
-            .apply(Action::OpenLesson(5))
-            .apply(Action::SetSentence("changed back".into()))
-            .apply(Action::SetDOut(2))
-            .apply(Action::TogglePin(1))
-            .apply(Action::TogglePin(3));
-        let link = encode(&s);
-        assert!(!link.contains(' ') && !link.contains('<') && !link.contains('#'));
-        let (back, notes) = decode(&format!("#{link}"));
-        assert!(notes.is_empty(), "{notes:?}");
-        assert_eq!(back, s);
+    fn random_views_round_trip_through_links() {
+        let mut rng = arcs_core::prng::SplitMix64::new(2026);
+        for i in 0..3000 {
+            let s = random_view(&mut rng);
+            let link = encode(&s);
+            assert!(!link.contains(' ') && !link.contains('<') && !link.contains('#'), "{link}");
+            let (back, notes) = decode(&format!("#{link}"));
+            assert!(notes.is_empty(), "view {i}: {notes:?}");
+            assert_eq!(back, s, "view {i}, link {link}");
+        }
         let (d, notes) = decode(&encode(&ViewState::default()));
         assert!(notes.is_empty());
         assert_eq!(d, ViewState::default());
     }
 
     #[test]
+    fn random_views_reach_every_field() {
+        // The generator above must leave every field's default, or the round trip tests nothing there.
+        let mut rng = arcs_core::prng::SplitMix64::new(7);
+        let views: Vec<ViewState> = (0..500).map(|_| random_view(&mut rng)).collect();
+        let d = ViewState::default();
+        let differs = |f: &dyn Fn(&ViewState) -> bool| views.iter().any(f);
+        assert!(differs(&|v| v.engine.sentence != d.engine.sentence && v.lesson.is_none()));
+        assert!(differs(&|v| v.engine.seed != d.engine.seed && v.engine.dropout > 0.0 && !v.engine.scale));
+        assert!(differs(&|v| v.engine.mask != d.engine.mask && v.engine.normalization != d.engine.normalization));
+        assert!(differs(&|v| !v.engine.causal_heads && v.engine.heads != d.engine.heads));
+        assert!(differs(&|v| v.display.hidden_heads != 0 && v.display.head_view != d.display.head_view));
+        assert!(differs(&|v| v.display.view != d.display.view && v.display.top_k != d.display.top_k));
+        assert!(differs(&|v| v.display.threshold > 0.0 && v.display.join_pieces));
+        assert!(differs(&|v| v.model.kind.is_some() && v.model.layer > 0 && v.model.head > 0 && v.model.hide_special));
+        assert!(differs(&|v| v.focus.pinned && v.lesson.is_some()));
+        assert!(differs(&|v| v.focus.token.is_none() && v.lesson.is_some()));
+    }
+
+    #[test]
     fn malformed_parts_fall_back_with_notices() {
         let (s, notes) = decode("#m=sideways&seed=-3&dout=0&h=999&p=1.5&f=x&zzz=1&s=%E0%A4&mask=&v=3d&hide=1.z&k=0&th=nan&model=gpt9&l=x&hd=-1&special=maybe");
-        assert_eq!(s.mode, Mode::SelfAttention);
-        assert_eq!(s.seed, 123);
-        assert_eq!(s.sentence, ViewState::default().sentence, "broken sentence keeps the default");
+        assert_eq!(s.engine.mode, Mode::SelfAttention);
+        assert_eq!(s.engine.seed, 123);
+        assert_eq!(s.engine.sentence, ViewState::default().engine.sentence, "broken sentence keeps the default");
         assert_eq!(notes.len(), 17, "{notes:#?}");
         let (s, _) = decode("#model=minilm&l=40&hd=40");
-        assert_eq!((s.layer, s.head), (5, 11), "clamped to the model");
+        assert_eq!((s.model.layer, s.model.head), (5, 11), "clamped to the model");
         assert!(notes.iter().any(|n| n.contains("unknown part “zzz”")));
         assert!(notes.iter().any(|n| n.contains("mode “sideways”")));
     }
@@ -306,9 +372,9 @@ mod tests {
             let _ = decode(frag);
         }
         let (s, _) = decode("#s=%22%3E%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E");
-        assert_eq!(s.sentence, "\"><img src=x onerror=alert(1)>", "kept as text, shown as text");
+        assert_eq!(s.engine.sentence, "\"><img src=x onerror=alert(1)>", "kept as text, shown as text");
         let (s, _) = decode("#s=%253Cb%253E");
-        assert_eq!(s.sentence, "%3Cb%3E", "double-encoded stays one level encoded");
+        assert_eq!(s.engine.sentence, "%3Cb%3E", "double-encoded stays one level encoded");
         // A cheap deterministic byte soup.
         let mut x: u32 = 1;
         for _ in 0..2000 {

@@ -4,7 +4,10 @@
 //! output into SVG. Colours are concrete values, not CSS classes, so an exported SVG looks exactly
 //! like the screen.
 
+use crate::state::HeadView;
+use arcs_core::attention::{Attention, Mode};
 use arcs_core::tensor::Mat;
+use std::rc::Rc;
 
 /// Okabe & Ito's colour-blind-safe palette (without black), then Paul Tol's "muted" colours for models
 /// with more heads; heads past the list reuse it.
@@ -168,6 +171,49 @@ pub fn heat_text_colour(weight: f32, dark: bool) -> &'static str {
     }
 }
 
+/// The matrices the arc view and heatmap draw: one per visible head (tagged with the head), or their
+/// mean or max (untagged); nothing when every head is hidden. Single-head modes draw their one head.
+pub fn drawn_weights(a: &Attention, head_view: HeadView, visible: impl Fn(usize) -> bool) -> Vec<(Option<usize>, Rc<Mat>)> {
+    if a.mode != Mode::MultiHead {
+        return a.heads.first().map(|h| (None, Rc::new(h.attn_weights.clone()))).into_iter().collect();
+    }
+    let shown: Vec<usize> = (0..a.heads.len()).filter(|&h| visible(h)).collect();
+    if shown.is_empty() {
+        return Vec::new();
+    }
+    match head_view {
+        HeadView::All => shown.iter().map(|&h| (Some(h), Rc::new(a.heads[h].attn_weights.clone()))).collect(),
+        HeadView::Mean => vec![(None, Rc::new(a.mean_weights_over(&shown)))],
+        HeadView::Max => vec![(None, Rc::new(a.max_weights_over(&shown)))],
+    }
+}
+
+/// Rows either side of the focus the steps panel prints in a long matrix.
+pub const ROW_WINDOW: usize = 2;
+/// Matrices up to this many rows are printed whole.
+pub const ROWS_IN_FULL: usize = 12;
+
+/// The rows the steps panel prints: all of a short matrix; the first two and the last row and a window
+/// around the focus of a long one (`None` marks an ellipsis).
+pub fn visible_rows(n: usize, focus: Option<usize>) -> Vec<Option<usize>> {
+    if n <= ROWS_IN_FULL {
+        return (0..n).map(Some).collect();
+    }
+    let f = focus.unwrap_or(0).min(n - 1);
+    let mut keep: Vec<usize> = vec![0, 1, n - 1];
+    keep.extend(f.saturating_sub(ROW_WINDOW)..=(f + ROW_WINDOW).min(n - 1));
+    keep.sort_unstable();
+    keep.dedup();
+    let mut out = Vec::new();
+    for (k, &r) in keep.iter().enumerate() {
+        if k > 0 && r > keep[k - 1] + 1 {
+            out.push(None);
+        }
+        out.push(Some(r));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +277,57 @@ mod tests {
         assert!(arc_style(1.0, Some(false)).1 < arc_style(0.0, Some(true)).1);
         assert_eq!(heat_colour(0.0, false), "#f7fbff");
         assert_eq!(heat_colour(f32::NAN, true), heat_colour(0.0, true));
+    }
+
+    fn multi_head(n: usize, heads: usize) -> Attention {
+        let req = arcs_core::Request {
+            source: arcs_core::Source::Sentence((0..n).map(|i| format!("w{i} ")).collect()),
+            mode: Mode::MultiHead,
+            heads: Some(heads),
+            d_out: Some(2 * heads),
+            ..arcs_core::Request::default()
+        };
+        req.run().expect("toy model runs")
+    }
+
+    #[test]
+    fn drawn_weights_follow_the_head_view_and_hidden_heads() {
+        let a = multi_head(5, 3);
+        let all = drawn_weights(&a, HeadView::All, |h| h != 1);
+        assert_eq!(all.iter().map(|(h, _)| *h).collect::<Vec<_>>(), vec![Some(0), Some(2)]);
+        assert_eq!(*all[1].1, a.heads[2].attn_weights);
+        let mean = drawn_weights(&a, HeadView::Mean, |h| h != 1);
+        let expected = (&a.heads[0].attn_weights + &a.heads[2].attn_weights) / 2.0;
+        assert!((&*mean[0].1 - expected).abs().max() < 1e-7, "mean of the visible heads only");
+        let max = drawn_weights(&a, HeadView::Max, |h| h == 0 || h == 1);
+        let expected = a.heads[0].attn_weights.zip_map(&a.heads[1].attn_weights, f32::max);
+        assert_eq!(*max[0].1, expected);
+        assert!(drawn_weights(&a, HeadView::Mean, |_| false).is_empty(), "every head hidden: nothing to draw");
+        let mean_all = drawn_weights(&a, HeadView::Mean, |_| true);
+        assert_eq!(*mean_all[0].1, a.mean_weights());
+        for row in 0..5 {
+            assert!((mean_all[0].1.row(row).sum() - 1.0).abs() < 1e-5, "a mean of softmax rows sums to 1");
+        }
+    }
+
+    #[test]
+    fn single_head_modes_draw_their_one_head() {
+        let mut a = multi_head(4, 2);
+        a.mode = Mode::Causal;
+        let w = drawn_weights(&a, HeadView::Mean, |_| false);
+        assert_eq!((w.len(), w[0].0), (1, None));
+        assert_eq!(*w[0].1, a.heads[0].attn_weights);
+    }
+
+    #[test]
+    fn visible_rows_keep_the_ends_and_a_window_round_the_focus() {
+        assert_eq!(visible_rows(3, Some(2)), vec![Some(0), Some(1), Some(2)]);
+        assert_eq!(visible_rows(0, None), Vec::<Option<usize>>::new());
+        let rows = |n, f| visible_rows(n, f).iter().map(|r| r.map_or("…".to_string(), |r| r.to_string())).collect::<Vec<_>>().join(" ");
+        assert_eq!(rows(20, None), "0 1 2 … 19");
+        assert_eq!(rows(20, Some(10)), "0 1 … 8 9 10 11 12 … 19");
+        assert_eq!(rows(20, Some(19)), "0 1 … 17 18 19");
+        assert_eq!(rows(20, Some(3)), "0 1 2 3 4 5 … 19", "no ellipsis for an empty gap");
+        assert_eq!(rows(13, Some(99)), "0 1 … 10 11 12", "a focus past the end is the last row");
     }
 }

@@ -7,6 +7,7 @@
 pub mod cli_models;
 pub mod layout;
 pub mod lesson;
+pub mod model_state;
 pub mod models;
 pub mod protocol;
 pub mod state;
@@ -14,8 +15,4 @@ pub mod text;
 pub mod url;
 
 #[cfg(target_arch = "wasm32")]
-pub mod agent;
-#[cfg(target_arch = "wasm32")]
-pub mod app;
-#[cfg(target_arch = "wasm32")]
-pub mod helper;
+pub mod web;

@@ -3,7 +3,7 @@
 #![cfg(target_arch = "wasm32")]
 
 use arcs_core::attention::Mode;
-use attention_arcs::app::App;
+use attention_arcs::web::app::App;
 use attention_arcs::state::{Action, ViewState};
 use attention_arcs::url;
 use wasm_bindgen::JsCast;

@@ -2,7 +2,7 @@
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    yew::Renderer::<attention_arcs::app::App>::new().render();
+    yew::Renderer::<attention_arcs::web::app::App>::new().render();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

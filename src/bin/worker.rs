@@ -10,10 +10,10 @@ fn main() {
         use wasm_bindgen::JsCast;
         js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>().map(|s| s.name()).unwrap_or_default()
     };
-    if name == attention_arcs::helper::HELPER_NAME {
-        attention_arcs::helper::run_helper();
+    if name == attention_arcs::web::helper_worker::HELPER_NAME {
+        attention_arcs::web::helper_worker::run_helper();
     } else {
-        attention_arcs::agent::ModelWorker::registrar().register();
+        attention_arcs::web::model_worker::ModelWorker::registrar().register();
     }
 }
 

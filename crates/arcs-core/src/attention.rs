@@ -449,20 +449,31 @@ impl Attention {
 
     /// Mean over heads of the attention weights (the app's "mean" view).
     pub fn mean_weights(&self) -> Mat {
-        let n = self.num_tokens();
-        let mut acc = Mat::zeros(n, n);
-        for h in &self.heads {
-            acc += &h.attn_weights;
-        }
-        acc / self.heads.len().max(1) as f32
+        self.mean_weights_over(&(0..self.heads.len()).collect::<Vec<_>>())
     }
 
     /// Element-wise max over heads (the app's "max" view).
     pub fn max_weights(&self) -> Mat {
+        self.max_weights_over(&(0..self.heads.len()).collect::<Vec<_>>())
+    }
+
+    /// Mean of the attention weights of `heads` (those out of range are skipped; none: zeros).
+    pub fn mean_weights_over(&self, heads: &[usize]) -> Mat {
         let n = self.num_tokens();
         let mut acc = Mat::zeros(n, n);
-        for h in &self.heads {
-            acc.zip_apply(&h.attn_weights, |a, b| *a = a.max(b));
+        let chosen: Vec<&Mat> = heads.iter().filter_map(|&h| self.heads.get(h)).map(|s| &s.attn_weights).collect();
+        for w in &chosen {
+            acc += *w;
+        }
+        acc / chosen.len().max(1) as f32
+    }
+
+    /// Element-wise max of the attention weights of `heads` (those out of range are skipped; none: zeros).
+    pub fn max_weights_over(&self, heads: &[usize]) -> Mat {
+        let n = self.num_tokens();
+        let mut acc = Mat::zeros(n, n);
+        for s in heads.iter().filter_map(|&h| self.heads.get(h)) {
+            acc.zip_apply(&s.attn_weights, |a, b| *a = a.max(b));
         }
         acc
     }

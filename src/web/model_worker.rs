@@ -7,7 +7,7 @@
 //! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
-use crate::helper::Helper;
+use crate::web::helper_worker::Helper;
 use crate::models::{forward_smollm2, minilm_forward_from, minilm_tokens, Forward, ModelKind};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -241,7 +241,7 @@ async fn forward_minilm_split(
     helper: &mut Option<Helper>,
 ) -> Result<(Forward, bool), String> {
     let enc = minilm_tokens(model, text)?;
-    let (out, helped) = crate::helper::forward_attention(model, &enc.ids, helper).await?;
+    let (out, helped) = crate::web::helper_worker::forward_attention(model, &enc.ids, helper).await?;
     Ok((minilm_forward_from(text, enc, out), helped))
 }
 

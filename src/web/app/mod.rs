@@ -9,7 +9,7 @@ mod lesson;
 mod model;
 mod steps;
 
-use crate::agent::ModelWorker;
+use crate::web::model_worker::ModelWorker;
 use crate::models::{self as real, ModelKind, ModelRun};
 use crate::protocol::{WorkerIn, WorkerOut};
 use crate::state::{Action, HeadView, ViewState};

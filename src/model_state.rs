@@ -1,0 +1,215 @@
+//! The real models' side of the page as a pure reducer: each model's load status, the newest forward
+//! pass, and the watchdog that notices a silent worker.
+//!
+//! The page reads the clock and puts the time into every message, and publishes telemetry from an
+//! effect that watches [`ModelState::passes`] and the statuses, so [`ModelState::reduce`] is a plain
+//! function of its inputs and tested natively like `ViewState::apply`.
+
+use crate::models::{ModelKind, ModelRun};
+use crate::protocol::WorkerOut;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Where a model is in its life in this tab.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Idle,
+    Loading { stage: String, loaded: u64, total: u64 },
+    Ready { load_ms: f64, bytes: u64, from_cache: bool },
+    Failed(String),
+}
+
+/// Silence from the worker, while it owes an answer, after which the page offers to restart it.
+/// Progress arrives at least every megabyte while loading, so only a stuck or crashed worker (or a
+/// forward pass far longer than any here) stays silent this long.
+pub const STALL_MS: f64 = 20_000.0;
+
+/// The figures of the newest finished forward pass, for the page's telemetry.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub struct PassFigures {
+    pub forward_ms: f64,
+    /// Request to result in the page: the worker's pass plus handing the result over.
+    pub roundtrip_ms: f64,
+    pub tokens: usize,
+    /// The helper worker computed half of the tokens.
+    pub helped: bool,
+    /// The worker's WebAssembly memory after the pass (it only grows, so this is its peak).
+    pub wasm_memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ModelState {
+    pub status: HashMap<ModelKind, Status>,
+    pub run: Option<Rc<ModelRun>>,
+    pub run_error: Option<String>,
+    /// The id of the newest request; answers to older ones are dropped (no stale result is drawn).
+    pub latest: u64,
+    /// A request is waiting for the worker, which was last heard from at `last_heard` (ms).
+    pub pending: bool,
+    pub last_heard: f64,
+    /// When the newest request was sent (ms).
+    pub sent_at: f64,
+    /// The worker has said nothing for [`STALL_MS`] while a request waits: it may have crashed.
+    pub stalled: bool,
+    /// How many forward passes were drawn, and the newest one's figures.
+    pub passes: u32,
+    pub last_pass: Option<PassFigures>,
+}
+
+/// What happens to the models' side; `now` is the page's clock in ms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ModelMsg {
+    Sent { id: u64, model: ModelKind, now: f64 },
+    Out { out: WorkerOut, now: f64 },
+    /// The watchdog's clock.
+    Tick { now: f64 },
+}
+
+impl ModelState {
+    /// The newest pass's result time in ms, if a pass has been drawn.
+    pub fn forward_ms(&self) -> Option<f64> {
+        self.last_pass.map(|p| p.forward_ms)
+    }
+
+    /// The next state, or `None` when the message changes nothing (so the page does not re-render).
+    pub fn reduce(&self, msg: ModelMsg) -> Option<ModelState> {
+        let now = match msg {
+            ModelMsg::Tick { now } => {
+                let silent = self.pending && !self.stalled && now - self.last_heard > STALL_MS;
+                return silent.then(|| ModelState { stalled: true, ..self.clone() });
+            }
+            ModelMsg::Sent { now, .. } | ModelMsg::Out { now, .. } => now,
+        };
+        let mut s = self.clone();
+        s.last_heard = now;
+        s.stalled = false;
+        match msg {
+            ModelMsg::Tick { .. } => {}
+            ModelMsg::Sent { id, model, .. } => {
+                s.pending = true;
+                s.latest = id;
+                s.sent_at = now;
+                if matches!(s.status.get(&model), None | Some(Status::Idle) | Some(Status::Failed(_))) {
+                    s.status.insert(model, Status::Loading { stage: "starting".into(), loaded: 0, total: 0 });
+                }
+            }
+            ModelMsg::Out { out, .. } => match out {
+                WorkerOut::Progress { model, stage, loaded, total } => {
+                    s.status.insert(model, Status::Loading { stage, loaded, total });
+                }
+                WorkerOut::Ready { model, load_ms, bytes, from_cache } => {
+                    s.status.insert(model, Status::Ready { load_ms, bytes, from_cache });
+                }
+                WorkerOut::LoadFailed { model, message } => {
+                    s.pending = false;
+                    s.status.insert(model, Status::Failed(message));
+                }
+                WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes, helped } => {
+                    if id == s.latest {
+                        s.pending = false;
+                        s.passes += 1;
+                        s.last_pass = Some(PassFigures {
+                            forward_ms,
+                            roundtrip_ms: now - s.sent_at,
+                            tokens: run.num_tokens(),
+                            helped,
+                            wasm_memory_bytes,
+                        });
+                        s.run = Some(Rc::new(*run));
+                        s.run_error = None;
+                    }
+                }
+                WorkerOut::Failed { id, message } => {
+                    if id == s.latest {
+                        s.pending = false;
+                        s.run_error = Some(message);
+                    }
+                }
+            },
+        }
+        Some(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{Block, Floats};
+
+    fn run(model: ModelKind, tokens: usize) -> Box<ModelRun> {
+        Box::new(ModelRun {
+            model,
+            text: String::new(),
+            tokens: (0..tokens).map(|i| format!("t{i}")).collect(),
+            offsets: vec![None; tokens],
+            attention: Floats::default(),
+            layer: 0,
+            layer_input: Block::default(),
+            queries: Block::default(),
+            keys: Block::default(),
+            values: Block::default(),
+            top5_next: Vec::new(),
+            next_per_position: Vec::new(),
+        })
+    }
+
+    fn done(id: u64, tokens: usize) -> WorkerOut {
+        WorkerOut::Done { id, run: run(ModelKind::MiniLm, tokens), forward_ms: 12.5, wasm_memory_bytes: 1 << 20, helped: false }
+    }
+
+    #[test]
+    fn a_request_loads_then_draws_its_pass() {
+        let m = ModelKind::MiniLm;
+        let s = ModelState::default().reduce(ModelMsg::Sent { id: 1, model: m, now: 100.0 }).expect("changes");
+        assert!(s.pending && matches!(s.status[&m], Status::Loading { .. }));
+        let out = WorkerOut::Ready { model: m, load_ms: 900.0, bytes: 10, from_cache: true };
+        let s = s.reduce(ModelMsg::Out { out, now: 1000.0 }).expect("changes");
+        assert_eq!(s.status[&m], Status::Ready { load_ms: 900.0, bytes: 10, from_cache: true });
+        let s = s.reduce(ModelMsg::Out { out: done(1, 7), now: 1040.0 }).expect("changes");
+        assert!(!s.pending && s.run.is_some());
+        let pass = s.last_pass.expect("figures");
+        assert_eq!((pass.forward_ms, pass.roundtrip_ms, pass.tokens, s.passes), (12.5, 940.0, 7, 1));
+        assert_eq!(s.forward_ms(), Some(12.5));
+    }
+
+    #[test]
+    fn answers_to_older_requests_are_dropped() {
+        let m = ModelKind::SmolLm2;
+        let s = ModelState::default()
+            .reduce(ModelMsg::Sent { id: 1, model: m, now: 0.0 })
+            .and_then(|s| s.reduce(ModelMsg::Sent { id: 2, model: m, now: 5.0 }))
+            .expect("changes");
+        let s = s.reduce(ModelMsg::Out { out: done(1, 3), now: 10.0 }).expect("heard from");
+        assert!(s.run.is_none() && s.pending && s.passes == 0, "the stale pass is not drawn");
+        let failed = WorkerOut::Failed { id: 1, message: "old".into() };
+        let s = s.reduce(ModelMsg::Out { out: failed, now: 11.0 }).expect("heard from");
+        assert!(s.run_error.is_none() && s.pending);
+        let failed = WorkerOut::Failed { id: 2, message: "too many tokens".into() };
+        let s = s.reduce(ModelMsg::Out { out: failed, now: 12.0 }).expect("changes");
+        assert_eq!((s.run_error.as_deref(), s.pending), (Some("too many tokens"), false));
+    }
+
+    #[test]
+    fn the_watchdog_flags_a_silent_worker_once() {
+        let m = ModelKind::MiniLm;
+        let s = ModelState::default().reduce(ModelMsg::Sent { id: 1, model: m, now: 1000.0 }).expect("changes");
+        assert!(s.reduce(ModelMsg::Tick { now: 1000.0 + STALL_MS }).is_none(), "not yet silent long enough");
+        let stalled = s.reduce(ModelMsg::Tick { now: 1001.0 + STALL_MS }).expect("stalls");
+        assert!(stalled.stalled);
+        assert!(stalled.reduce(ModelMsg::Tick { now: 1e9 }).is_none(), "stalled once, no re-render per tick");
+        let progress = WorkerOut::Progress { model: m, stage: "downloading".into(), loaded: 1, total: 2 };
+        let back = stalled.reduce(ModelMsg::Out { out: progress, now: 1e9 }).expect("changes");
+        assert!(!back.stalled, "any word from the worker clears it");
+        assert!(ModelState::default().reduce(ModelMsg::Tick { now: 1e9 }).is_none(), "nothing pending: no stall");
+    }
+
+    #[test]
+    fn a_failed_load_can_be_retried() {
+        let m = ModelKind::MiniLm;
+        let failed = WorkerOut::LoadFailed { model: m, message: "sha256 mismatch".into() };
+        let s = ModelState::default().reduce(ModelMsg::Out { out: failed, now: 0.0 }).expect("changes");
+        assert_eq!(s.status[&m], Status::Failed("sha256 mismatch".into()));
+        let s = s.reduce(ModelMsg::Sent { id: 3, model: m, now: 1.0 }).expect("changes");
+        assert!(matches!(s.status[&m], Status::Loading { .. }), "a new request starts loading again");
+    }
+}

@@ -173,7 +173,11 @@ pub fn heat_text_colour(weight: f32, dark: bool) -> &'static str {
 
 /// The matrices the arc view and heatmap draw: one per visible head (tagged with the head), or their
 /// mean or max (untagged); nothing when every head is hidden. Single-head modes draw their one head.
-pub fn drawn_weights(a: &Attention, head_view: HeadView, visible: impl Fn(usize) -> bool) -> Vec<(Option<usize>, Rc<Mat>)> {
+pub fn drawn_weights(
+    a: &Attention,
+    head_view: HeadView,
+    visible: impl Fn(usize) -> bool,
+) -> Vec<(Option<usize>, Rc<Mat>)> {
     if a.mode != Mode::MultiHead {
         return a.heads.first().map(|h| (None, Rc::new(h.attn_weights.clone()))).into_iter().collect();
     }
@@ -323,7 +327,13 @@ mod tests {
     fn visible_rows_keep_the_ends_and_a_window_round_the_focus() {
         assert_eq!(visible_rows(3, Some(2)), vec![Some(0), Some(1), Some(2)]);
         assert_eq!(visible_rows(0, None), Vec::<Option<usize>>::new());
-        let rows = |n, f| visible_rows(n, f).iter().map(|r| r.map_or("…".to_string(), |r| r.to_string())).collect::<Vec<_>>().join(" ");
+        let rows = |n, f| {
+            visible_rows(n, f)
+                .iter()
+                .map(|r| r.map_or("…".to_string(), |r| r.to_string()))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
         assert_eq!(rows(20, None), "0 1 2 … 19");
         assert_eq!(rows(20, Some(10)), "0 1 … 8 9 10 11 12 … 19");
         assert_eq!(rows(20, Some(19)), "0 1 … 17 18 19");

@@ -59,10 +59,19 @@ pub struct ModelState {
 /// What happens to the models' side; `now` is the page's clock in ms.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ModelMsg {
-    Sent { id: u64, model: ModelKind, now: f64 },
-    Out { out: WorkerOut, now: f64 },
+    Sent {
+        id: u64,
+        model: ModelKind,
+        now: f64,
+    },
+    Out {
+        out: WorkerOut,
+        now: f64,
+    },
     /// The watchdog's clock.
-    Tick { now: f64 },
+    Tick {
+        now: f64,
+    },
 }
 
 impl ModelState {
@@ -154,7 +163,13 @@ mod tests {
     }
 
     fn done(id: u64, tokens: usize) -> WorkerOut {
-        WorkerOut::Done { id, run: run(ModelKind::MiniLm, tokens), forward_ms: 12.5, wasm_memory_bytes: 1 << 20, helped: false }
+        WorkerOut::Done {
+            id,
+            run: run(ModelKind::MiniLm, tokens),
+            forward_ms: 12.5,
+            wasm_memory_bytes: 1 << 20,
+            helped: false,
+        }
     }
 
     #[test]

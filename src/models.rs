@@ -523,13 +523,47 @@ mod tests {
         assert_eq!(run.rank_heads(2, 0)[0].2, 1.0 / 3.0);
     }
 
+    /// The floats the worker sends, through the codec the worker uses (yew-agent's bincode: a byte
+    /// string, read back by `visit_bytes`/`visit_byte_buf`), and through JSON (a sequence of numbers).
     #[test]
-    fn floats_survive_a_serde_round_trip() {
-        let b = Block::from_row_major(2, 2, vec![1.5, -0.0, f32::INFINITY, 3.25]);
+    fn floats_survive_the_worker_codec_bit_for_bit() {
+        let values =
+            vec![1.5, -0.0, 0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE / 2.0, 3.25];
+        let b = Block::from_row_major(3, 3, values.clone());
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+        let bytes = bincode::serialize(&b).expect("bincode");
+        assert!(bytes.len() < 9 * 4 + 40, "a byte string, not a sequence of tagged numbers");
+        let back: Block = bincode::deserialize(&bytes).expect("bincode back");
+        assert_eq!(bits(&back.data.0), bits(&values), "sign of -0.0, NaN payloads and infinities kept");
+        assert_eq!((back.rows, back.cols), (3, 3));
         let json = serde_json::to_string(&b).expect("ser");
         let back: Block = serde_json::from_str(&json).expect("de");
-        assert_eq!(back.data.0[0], 1.5);
-        assert_eq!(back.data.0[2], f32::INFINITY);
-        assert_eq!(back.columns(1, 1)[(1, 0)], 3.25);
+        assert_eq!(bits(&back.data.0), bits(&values));
+        assert_eq!(back.columns(1, 1)[(2, 0)], f32::MIN_POSITIVE / 2.0);
+    }
+
+    #[test]
+    fn a_float_block_of_the_wrong_length_is_refused() {
+        let mut bytes = bincode::serialize(&Floats(vec![1.0, 2.0])).expect("bincode");
+        // Length prefix 8 -> 7, and drop one byte: a block that is not whole floats.
+        bytes[0] = 7;
+        bytes.pop();
+        let e = bincode::deserialize::<Floats>(&bytes).expect_err("7 bytes are not floats");
+        assert!(e.to_string().contains("multiple of 4"), "{e}");
+    }
+
+    #[test]
+    fn a_whole_answer_survives_the_worker_codec() {
+        let run = fake_run();
+        let out = crate::protocol::WorkerOut::Done {
+            id: 9,
+            run: Box::new(run.clone()),
+            forward_ms: 1.25,
+            wasm_memory_bytes: 1 << 24,
+            helped: true,
+        };
+        let back: crate::protocol::WorkerOut =
+            bincode::deserialize(&bincode::serialize(&out).expect("ser")).expect("de");
+        assert_eq!(back, out);
     }
 }

@@ -423,7 +423,10 @@ mod tests {
         assert_eq!(s.lesson, Some(crate::lesson::STEPS.len() - 1));
         assert_eq!(s.model.kind, Some(ModelKind::MiniLm));
         let s = s.apply(Action::OpenLesson(4));
-        assert_eq!((s.engine.mode, s.model.kind, s.focus), (Mode::Causal, None, Focus { token: Some(0), pinned: true }));
+        assert_eq!(
+            (s.engine.mode, s.model.kind, s.focus),
+            (Mode::Causal, None, Focus { token: Some(0), pinned: true })
+        );
         assert_eq!(s.apply(Action::CloseLesson).lesson, None);
     }
 

@@ -1,6 +1,7 @@
 //! Every sentence the app says, in one place so it can be reviewed and translated as one text.
 //! The explanations follow chapter 3 of *Build a Large Language Model (From Scratch)*, in our own words.
 
+use crate::models::ModelKind;
 use arcs_core::attention::Mode;
 
 pub fn mode_label(m: Mode) -> &'static str {
@@ -73,6 +74,71 @@ pub fn attends_sentence(tokens: &[String], query: usize, weights: &[(usize, f32)
     let who = tokens.get(query).map_or("?", String::as_str);
     let more = if sorted.len() > limit { format!(", and {} more", sorted.len() - limit) } else { String::new() };
     format!("{who} attends to {}{more}", parts.join(", "))
+}
+
+// ---- The page (web/app) ----
+
+pub const TITLE: &str = "Attention Arcs";
+pub const TAGLINE: &str =
+    "How transformers pay attention — chapter 3 of Build a Large Language Model (From Scratch), live.";
+pub const OPEN_LESSON: &str = "Lesson";
+pub const THEME_LABEL: &str = "Toggle dark mode";
+
+pub fn theme_button(dark: bool) -> &'static str {
+    if dark {
+        "☀ Light"
+    } else {
+        "☾ Dark"
+    }
+}
+
+pub const DISMISS: &str = "Dismiss";
+pub const SHOWING_LAST_GOOD: &str = " Showing the last sentence that worked.";
+pub const MODEL_WAIT: &str = "The model's attention appears here once it has loaded.";
+pub const EXPLAIN_LABEL: &str = "What this mode shows";
+pub const SOURCE_BOOK: &str = "Book example: the chapter's embeddings and weights.";
+
+pub fn toy_source(seed: u64) -> String {
+    format!("Toy model: seeded embeddings and weights (seed {seed}).")
+}
+
+/// "MiniLM-L6 (real encoder): layer 3, head 1." for a real model's view.
+pub fn model_source(m: ModelKind, layer: usize, mode: Mode, head: usize) -> String {
+    let heads = if mode == Mode::MultiHead { "all heads".to_string() } else { format!("head {head}") };
+    format!("{}: layer {layer}, {heads}.", m.label())
+}
+
+/// What a mode means on a real model when it is not what the model itself computes.
+pub fn model_mode_caveat(m: ModelKind, mode: Mode) -> Option<&'static str> {
+    match mode {
+        Mode::Causal if !m.is_causal() => Some(
+            "This encoder was trained to look both ways: the mask here is applied for comparison, it is not what \
+             the model computes.",
+        ),
+        Mode::Simplified => Some("Simplified: softmax(X Xᵀ) on the hidden states entering this layer."),
+        _ => None,
+    }
+}
+
+// The share bar.
+pub const COPY_LINK: &str = "Copy link";
+pub const EXPORT_SVG: &str = "Export SVG";
+pub const EXPORT_PNG: &str = "Export PNG";
+pub const EXPORT_JSON: &str = "Export JSON";
+pub const PRIVACY: &str = "Everything is computed in your browser; nothing you type is sent anywhere.";
+pub const LINK_COPIED: &str = "Link copied.";
+pub const ARCS_NOT_ON_SCREEN: &str = "the arc view is not on screen";
+
+pub fn link_not_copied(why: &str) -> String {
+    format!("Could not copy the link ({why}).")
+}
+
+pub fn exported(file: &str) -> String {
+    format!("Exported {file}.")
+}
+
+pub fn export_failed(why: &str) -> String {
+    format!("Export failed: {why}")
 }
 
 // ---- The share link's notices (url.rs) ----

@@ -297,7 +297,8 @@ mod tests {
                 dropout: pick(96) as f32 / 100.0,
                 mask: [MaskStyle::NegInf, MaskStyle::Renormalize][pick(2)],
                 scale: pick(2) == 1,
-                normalization: [Normalization::Softmax, Normalization::NaiveSoftmax, Normalization::SumNormalized][pick(3)],
+                normalization: [Normalization::Softmax, Normalization::NaiveSoftmax, Normalization::SumNormalized]
+                    [pick(3)],
                 causal_heads: pick(2) == 1,
             },
             display: Display {

@@ -61,15 +61,16 @@ fn json_equals_the_library_for_every_mode() {
             assert_eq!(tokens, a.tokens);
             let heads = v["attention"][0].as_array().expect("attention[0]");
             assert_eq!(heads.len(), a.heads.len());
-            for (h, head) in a.heads.iter().enumerate() {
-                for i in 0..a.num_tokens() {
-                    for j in 0..a.num_tokens() {
+            let n = a.num_tokens();
+            for (h, (head, json)) in a.heads.iter().zip(heads).enumerate() {
+                let rows = json.as_array().expect("rows");
+                assert_eq!(rows.len(), n);
+                for (i, row) in rows.iter().enumerate() {
+                    let row = row.as_array().expect("row");
+                    assert_eq!(row.len(), n);
+                    for (j, w) in row.iter().enumerate() {
                         // Bit-for-bit: the JSON writes the shortest decimal that reads back to the same f32.
-                        assert_eq!(
-                            f(&heads[h][i][j]).to_bits(),
-                            head.attn_weights[(i, j)].to_bits(),
-                            "{mode:?} head {h} [{i}][{j}]"
-                        );
+                        assert_eq!(f(w).to_bits(), head.attn_weights[(i, j)].to_bits(), "{mode:?} head {h} [{i}][{j}]");
                     }
                 }
             }

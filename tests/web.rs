@@ -3,9 +3,9 @@
 #![cfg(target_arch = "wasm32")]
 
 use arcs_core::attention::Mode;
-use attention_arcs::web::app::App;
 use attention_arcs::state::{Action, ViewState};
 use attention_arcs::url;
+use attention_arcs::web::app::App;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 

@@ -7,9 +7,9 @@
 //! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
-use crate::web::helper_worker::Helper;
 use crate::models::{forward_smollm2, minilm_forward_from, minilm_tokens, Forward, ModelKind};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
+use crate::web::helper_worker::Helper;
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
 use wasm_bindgen::{JsCast, JsValue};

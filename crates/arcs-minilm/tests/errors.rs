@@ -116,8 +116,8 @@ fn bundle_prefix_errors() {
 /// Rewrites the JSON header of a real bundle (same length or not) and fixes up lengths and
 /// checksum, so only the header content is wrong.
 fn with_header_edit(bundle: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
-    let header_len = u32::from_le_bytes(bundle[12..16].try_into().unwrap()) as usize;
-    let header = std::str::from_utf8(&bundle[PREFIX_LEN..PREFIX_LEN + header_len]).unwrap();
+    let header_len = u32::from_le_bytes(bundle[12..16].try_into().expect("4 bytes")) as usize;
+    let header = std::str::from_utf8(&bundle[PREFIX_LEN..PREFIX_LEN + header_len]).expect("the header is UTF-8");
     let new_header = edit(header);
     assert_ne!(new_header, header, "edit changed nothing");
     bundle_with_body(new_header.as_bytes(), &bundle[PREFIX_LEN + header_len..])

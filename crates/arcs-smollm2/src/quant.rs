@@ -204,7 +204,7 @@ mod simd {
     /// one scalar store per value.
     #[inline(always)]
     pub(super) fn transpose4(rows: [&[f32]; 4], k: usize, tile_t: &mut [f32], tile: usize, t: usize) {
-        assert!(rows.iter().all(|r| r.len() >= k) && k % 4 == 0 && t + 4 <= tile && tile_t.len() >= k * tile);
+        assert!(rows.iter().all(|r| r.len() >= k) && k.is_multiple_of(4) && t + 4 <= tile && tile_t.len() >= k * tile);
         let p = rows.map(|r| r.as_ptr());
         for c in (0..k).step_by(4) {
             // SAFETY: c + 4 <= k <= every row's length, and (c + 3) * tile + t + 4 <= k * tile <=
@@ -325,7 +325,7 @@ pub fn matmul_t_rows(x: &Matrix, w: &QMatrix, bytes: &[u8], row_range: std::ops:
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 fn fill_tile_by_fours(w: &QMatrix, bytes: &[u8], r0: usize, th: usize, rows4: &mut [f32], tile_t: &mut [f32]) -> usize {
     let k = w.cols;
-    if k % 4 != 0 {
+    if !k.is_multiple_of(4) {
         return 0;
     }
     let mut t = 0;

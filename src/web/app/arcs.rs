@@ -5,7 +5,8 @@
 //! Arcs of the focused token also carry `data-focused="true"`.
 
 use super::heatmap::{Heatmap, SmallMultiples};
-use super::{drawn_weights, Shared};
+use super::Shared;
+use crate::layout::drawn_weights;
 use crate::layout::{self, arc_path, arc_style, head_colour, layout_tokens, select_arcs};
 use crate::state::{Action, HeadView, View, ViewState, PRUNE_ABOVE};
 use crate::text;
@@ -166,20 +167,26 @@ pub fn Visual(props: &VisualProps) -> Html {
     let v = &props.view;
     let d = props.ondispatch.clone();
     let n = a.num_tokens();
-    let focus = v.focus.filter(|&f| f < n);
+    let focus = v.focus.token.filter(|&f| f < n);
 
     let weights = {
-        let key = (props.attention.clone(), v.hidden_heads, v.head_view);
+        let key = (props.attention.clone(), v.display.hidden_heads, v.display.head_view);
         let view = v.clone();
-        use_memo(key, move |(a, _, _)| drawn_weights(a, &view))
+        use_memo(key, move |(a, _, _)| drawn_weights(a, view.display.head_view, |h| view.head_visible(h)))
     };
     let tlayout = use_memo(props.attention.clone(), |a| layout_tokens(&a.tokens, MIN_WIDTH));
     // The base layer of arcs depends on the numbers and pruning, not on hover: computed once per result.
     let base = {
-        let key = (props.attention.clone(), v.hidden_heads, v.head_view, v.top_k, v.threshold.to_bits());
+        let key = (
+            props.attention.clone(),
+            v.display.hidden_heads,
+            v.display.head_view,
+            v.display.top_k,
+            v.display.threshold.to_bits(),
+        );
         let weights = weights.clone();
-        let top_k = v.top_k;
-        let threshold = v.threshold;
+        let top_k = v.display.top_k;
+        let threshold = v.display.threshold;
         use_memo(key, move |_| {
             let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
             select_arcs(&refs, None, top_k, threshold)
@@ -220,7 +227,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             data_from: AttrValue::from(arc.from.to_string()),
             data_to: AttrValue::from(arc.to.to_string()),
             data_weight: AttrValue::from(arc.weight.to_string()),
-            data_head: head_attr(arc.head, v.head_view, a.mode),
+            data_head: head_attr(arc.head, v.display.head_view, a.mode),
         }
     };
     // Base arcs grouped by query token (strongest last within a row, so they paint on top), each row
@@ -257,7 +264,7 @@ pub fn Visual(props: &VisualProps) -> Html {
                 .flat_map(|(h, m)| {
                     (0..n).filter_map(move |j| {
                         let w = m[(i, j)];
-                        (w > 0.0 && w.is_finite() && w >= v.threshold).then_some(layout::Arc {
+                        (w > 0.0 && w.is_finite() && w >= v.display.threshold).then_some(layout::Arc {
                             from: i,
                             to: j,
                             head: *h,
@@ -299,7 +306,7 @@ pub fn Visual(props: &VisualProps) -> Html {
 
     let text_fill = if props.dark { "#e8e8e8" } else { "#1a1a1a" };
     // WordPieces joined into the words that were typed, drawn as brackets under the tokens.
-    let joined: Html = if v.join_pieces {
+    let joined: Html = if v.display.join_pieces {
         layout::piece_groups(&a.tokens)
             .into_iter()
             .map(|(i, j, word)| {
@@ -323,7 +330,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             html! {
                 <TokenView key={i} index={i} label={AttrValue::from(t.chars().take(24).collect::<String>())}
                            aria={AttrValue::from(format!("token {}: {}", i + 1, t))} x={tlayout.x[i]} w={tlayout.w[i]}
-                           focused={focus == Some(i)} pinned={v.pinned} dark={props.dark} count={n} ondispatch={d.clone()} />
+                           focused={focus == Some(i)} pinned={v.focus.pinned} dark={props.dark} count={n} ondispatch={d.clone()} />
             }
         })
         .collect();
@@ -381,7 +388,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             .collect();
         let hv_button = |hv: HeadView, label: &str| {
             let d = d.clone();
-            html! { <button class="chip" data-head-view={hv.as_str()} aria-pressed={(v.head_view == hv).to_string()}
+            html! { <button class="chip" data-head-view={hv.as_str()} aria-pressed={(v.display.head_view == hv).to_string()}
             onclick={move |_: MouseEvent| d.emit(Action::SetHeadView(hv))}>{ label.to_string() }</button> }
         };
         html! {
@@ -396,7 +403,7 @@ pub fn Visual(props: &VisualProps) -> Html {
     };
     let view_button = |vw: View, label: &str| {
         let d = d.clone();
-        html! { <button class="chip" data-view={vw.as_str()} aria-pressed={(v.view == vw).to_string()}
+        html! { <button class="chip" data-view={vw.as_str()} aria-pressed={(v.display.view == vw).to_string()}
         onclick={move |_: MouseEvent| d.emit(Action::SetView(vw))}>{ label.to_string() }</button> }
     };
     let prune_controls = if n > PRUNE_ABOVE || pruned {
@@ -405,14 +412,14 @@ pub fn Visual(props: &VisualProps) -> Html {
         html! {
             <div class="prune">
                 <label class="field"><span>{ "arcs per token" }</span>
-                    <input type="number" min="1" max="64" value={v.top_k.to_string()} data-testid="top-k"
+                    <input type="number" min="1" max="64" value={v.display.top_k.to_string()} data-testid="top-k"
                            onchange={move |e: Event| if let Some(k) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d1.emit(Action::SetTopK(k)) }} />
                 </label>
                 <label class="field"><span>{ "hide weights below" }</span>
-                    <input type="number" min="0" max="1" step="0.01" value={v.threshold.to_string()} data-testid="threshold"
+                    <input type="number" min="0" max="1" step="0.01" value={v.display.threshold.to_string()} data-testid="threshold"
                            onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d2.emit(Action::SetThreshold(t)) }} />
                 </label>
-                if pruned { <span class="note">{ format!("Showing the {} strongest arcs per token; hover a token for all of its arcs.", v.top_k) }</span> }
+                if pruned { <span class="note">{ format!("Showing the {} strongest arcs per token; hover a token for all of its arcs.", v.display.top_k) }</span> }
             </div>
         }
     } else {
@@ -428,7 +435,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             </div>
             { head_chips }
             { prune_controls }
-            <div class="arcbox" hidden={v.view != View::Arcs}>
+            <div class="arcbox" hidden={v.display.view != View::Arcs}>
                 <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", (width <= MIN_WIDTH + 1.0).then_some("fit"))} data-testid="arc-view"
                      width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={format!("0 0 {width:.0} {HEIGHT:.0}")}
                      role="group" aria-label="Arcs from each token to the tokens it attends to"
@@ -447,7 +454,7 @@ pub fn Visual(props: &VisualProps) -> Html {
                     { token_nodes }
                 </svg>
             </div>
-            if v.view == View::Heatmap {
+            if v.display.view == View::Heatmap {
                 <Heatmap tokens={Shared(Rc::new(a.tokens.clone()))} weights={Shared(Rc::new(heat.clone()))} focus={focus} dark={props.dark}
                          causal={a.heads.iter().any(|h| h.mask.is_some())} ondispatch={d.clone()} />
             }

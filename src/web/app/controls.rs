@@ -61,7 +61,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
     };
     let mode_button = |m: Mode| {
         let d = d.clone();
-        let pressed = v.mode == m;
+        let pressed = v.engine.mode == m;
         html! {
             <button class={classes!("mode", pressed.then_some("on"))} data-mode={m.as_str()} aria-pressed={pressed.to_string()}
                     onclick={move |_: MouseEvent| d.emit(Action::SetMode(m))}>
@@ -78,13 +78,13 @@ pub fn Controls(props: &ControlsProps) -> Html {
         })
     };
     let toy = !v.is_book();
-    let chars = v.sentence.chars().count();
+    let chars = v.engine.sentence.chars().count();
     let budget_class = if props.tokens > 64 || chars > MAX_CHARS { "budget warn" } else { "budget" };
 
     let seed = number_field(
         "seed",
         "seed",
-        v.seed.to_string(),
+        v.engine.seed.to_string(),
         "0",
         "18446744073709551615",
         "1",
@@ -93,7 +93,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
     let d_in = number_field(
         "d_in",
         "d-in",
-        v.d_in.to_string(),
+        v.engine.d_in.to_string(),
         "1",
         "256",
         "1",
@@ -102,7 +102,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
     let d_out = number_field(
         "d_out",
         "d-out",
-        v.d_out.to_string(),
+        v.engine.d_out.to_string(),
         "1",
         "256",
         "1",
@@ -111,7 +111,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
     let heads = number_field(
         "heads",
         "heads",
-        v.heads.to_string(),
+        v.engine.heads.to_string(),
         "1",
         "64",
         "1",
@@ -120,7 +120,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
     let dropout = number_field(
         "dropout p",
         "dropout",
-        v.dropout.to_string(),
+        v.engine.dropout.to_string(),
         "0",
         "0.95",
         "0.05",
@@ -161,7 +161,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         <section class="controls" aria-label="Sentence and mode">
             <div class="sentence-row">
                 <label for="sentence" class="visually-hidden">{ "Sentence" }</label>
-                <input id="sentence" type="text" data-testid="sentence-input" value={v.sentence.clone()} {oninput}
+                <input id="sentence" type="text" data-testid="sentence-input" value={v.engine.sentence.clone()} {oninput}
                        placeholder="Type any sentence" autocomplete="off" spellcheck="false" maxlength="20000" />
                 if !v.is_book() { <button class="link" onclick={book}>{ "Book example" }</button> }
             </div>
@@ -172,31 +172,31 @@ pub fn Controls(props: &ControlsProps) -> Html {
             <div class="modes" role="group" aria-label="Attention mode">
                 { for Mode::ALL.into_iter().map(mode_button) }
             </div>
-            if props.view.model.is_none() {
+            if props.view.model.kind.is_none() {
             <div class="options">
                 if toy { { seed } }
-                if toy && v.mode != Mode::Simplified { { d_in } }
-                if toy && v.mode != Mode::Simplified { { d_out } }
-                if v.mode == Mode::MultiHead { { heads } }
-                if matches!(v.mode, Mode::Causal | Mode::MultiHead) {
+                if toy && v.engine.mode != Mode::Simplified { { d_in } }
+                if toy && v.engine.mode != Mode::Simplified { { d_out } }
+                if v.engine.mode == Mode::MultiHead { { heads } }
+                if matches!(v.engine.mode, Mode::Causal | Mode::MultiHead) {
                     <label class="field">
                         <span>{ "masking" }</span>
                         <select data-testid="mask" onchange={on_mask}>
-                            <option value="neg-inf" selected={v.mask == MaskStyle::NegInf}>{ "−∞ before softmax" }</option>
-                            <option value="renormalize" selected={v.mask == MaskStyle::Renormalize}>{ "zero after softmax, renormalise" }</option>
+                            <option value="neg-inf" selected={v.engine.mask == MaskStyle::NegInf}>{ "−∞ before softmax" }</option>
+                            <option value="renormalize" selected={v.engine.mask == MaskStyle::Renormalize}>{ "zero after softmax, renormalise" }</option>
                         </select>
                     </label>
                     { dropout }
                 }
-                if v.mode == Mode::MultiHead { { check("causal heads", "causal-heads", v.causal_heads, Action::SetCausalHeads) } }
-                if v.mode != Mode::Simplified { { check("scale by √d_k", "scale", v.scale, Action::SetScale) } }
-                if v.mode == Mode::Simplified {
+                if v.engine.mode == Mode::MultiHead { { check("causal heads", "causal-heads", v.engine.causal_heads, Action::SetCausalHeads) } }
+                if v.engine.mode != Mode::Simplified { { check("scale by √d_k", "scale", v.engine.scale, Action::SetScale) } }
+                if v.engine.mode == Mode::Simplified {
                     <label class="field">
                         <span>{ "normalisation" }</span>
                         <select data-testid="normalization" onchange={on_norm}>
-                            <option value="softmax" selected={v.normalization == Normalization::Softmax}>{ "softmax" }</option>
-                            <option value="sum" selected={v.normalization == Normalization::SumNormalized}>{ "divide by sum" }</option>
-                            <option value="naive-softmax" selected={v.normalization == Normalization::NaiveSoftmax}>{ "naive softmax" }</option>
+                            <option value="softmax" selected={v.engine.normalization == Normalization::Softmax}>{ "softmax" }</option>
+                            <option value="sum" selected={v.engine.normalization == Normalization::SumNormalized}>{ "divide by sum" }</option>
+                            <option value="naive-softmax" selected={v.engine.normalization == Normalization::NaiveSoftmax}>{ "naive softmax" }</option>
                         </select>
                     </label>
                 }

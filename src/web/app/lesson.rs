@@ -1,7 +1,8 @@
 //! The lesson panel: the step's text and formula, its widget, a question the widget's numbers answer,
 //! and links to every step. Views of the app itself are the regular stage under the panel.
 
-use super::{drawn_weights, Shared};
+use super::Shared;
+use crate::layout::drawn_weights;
 use crate::layout::{heat_colour, layout_tokens};
 use crate::lesson::{argmax, Question, Widget, CAT, EN, FR, HARRY, STEPS};
 use crate::state::{Action, ViewState};
@@ -39,7 +40,7 @@ fn options(
     match q {
         Question::MostAttended { query } => {
             let a = attention?;
-            let weights = drawn_weights(a, view);
+            let weights = drawn_weights(a, view.display.head_view, |h| view.head_visible(h));
             let m = if weights.len() == 1 { weights[0].1.as_ref().clone() } else { a.mean_weights() };
             if query >= a.num_tokens() {
                 return None;

@@ -3,20 +3,12 @@
 
 use super::heatmap::MiniCanvas;
 use super::Shared;
+use crate::model_state::Status;
 use crate::models::{ModelKind, ModelRun};
 use crate::state::{Action, ViewState};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
-
-/// Where a model is in its life in this tab.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Status {
-    Idle,
-    Loading { stage: String, loaded: u64, total: u64 },
-    Ready { load_ms: f64, bytes: u64, from_cache: bool },
-    Failed(String),
-}
 
 #[derive(Properties, PartialEq)]
 pub struct ModelBarProps {
@@ -43,13 +35,13 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
     let d = props.ondispatch.clone();
     let button = |m: Option<ModelKind>, label: &str| {
         let d = d.clone();
-        let on = v.model == m;
+        let on = v.model.kind == m;
         html! {
             <button class={classes!("model", on.then_some("on"))} data-model={m.map_or("toy", |m| m.as_str())} aria-pressed={on.to_string()}
                     onclick={move |_: MouseEvent| d.emit(Action::SetModel(m))}>{ label.to_string() }</button>
         }
     };
-    let pickers = match v.model {
+    let pickers = match v.model.kind {
         Some(m) => {
             let d1 = d.clone();
             let d2 = d.clone();
@@ -74,22 +66,22 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                 <div class="options">
                     <label class="field"><span>{ "layer" }</span>
                         <select data-testid="layer" onchange={on_layer}>
-                            { for (0..m.num_layers()).map(|l| html! { <option value={l.to_string()} selected={l == v.layer}>{ l.to_string() }</option> }) }
+                            { for (0..m.num_layers()).map(|l| html! { <option value={l.to_string()} selected={l == v.model.layer}>{ l.to_string() }</option> }) }
                         </select>
                     </label>
                     <label class="field"><span>{ "head" }</span>
                         <select data-testid="head" onchange={on_head}>
-                            { for (0..m.num_heads()).map(|h| html! { <option value={h.to_string()} selected={h == v.head}>{ h.to_string() }</option> }) }
+                            { for (0..m.num_heads()).map(|h| html! { <option value={h.to_string()} selected={h == v.model.head}>{ h.to_string() }</option> }) }
                         </select>
                     </label>
                     <label class="field check">
-                        <input type="checkbox" data-testid="hide-special" checked={v.hide_special}
+                        <input type="checkbox" data-testid="hide-special" checked={v.model.hide_special}
                                onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d3.emit(Action::SetHideSpecial(t.checked())) }} />
                         <span>{ special }</span>
                     </label>
                     if m == ModelKind::MiniLm {
                         <label class="field check">
-                            <input type="checkbox" data-testid="join-pieces" checked={v.join_pieces}
+                            <input type="checkbox" data-testid="join-pieces" checked={v.display.join_pieces}
                                    onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d4.emit(Action::SetJoinPieces(t.checked())) }} />
                             <span>{ "show word pieces joined (sit ##ting → sitting)" }</span>
                         </label>
@@ -99,7 +91,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
         }
         None => Html::default(),
     };
-    let status = match (&v.model, &props.status) {
+    let status = match (&v.model.kind, &props.status) {
         (None, _) => Html::default(),
         (Some(m), Status::Idle) => {
             html! { <p class="model-status" data-testid="model-status">{ format!("{} will load when needed.", m.label()) }</p> }
@@ -181,7 +173,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     let key = use_state(|| None::<usize>);
 
     let gqa = if kind.group_size() > 1 {
-        html! { <p class="note">{ format!("Grouped-query attention: {} query heads share each key/value head, so heads {}–{} read the same K and V.", kind.group_size(), (v.head / kind.group_size()) * kind.group_size(), (v.head / kind.group_size()) * kind.group_size() + kind.group_size() - 1) }</p> }
+        html! { <p class="note">{ format!("Grouped-query attention: {} query heads share each key/value head, so heads {}–{} read the same K and V.", kind.group_size(), (v.model.head / kind.group_size()) * kind.group_size(), (v.model.head / kind.group_size()) * kind.group_size() + kind.group_size() - 1) }</p> }
     } else {
         html! { <p class="note">{ "This encoder was trained to look both ways; causal mode masks its scores to show the difference." }</p> }
     };
@@ -192,7 +184,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
             let cells: Html = (0..kind.num_heads())
                 .map(|h| {
                     let d = d.clone();
-                    let on = l == v.layer && h == v.head;
+                    let on = l == v.model.layer && h == v.model.head;
                     html! {
                         <button class={classes!("cell", on.then_some("on"))} data-testid="overview-cell" data-layer={l.to_string()} data-head={h.to_string()}
                                 title={format!("layer {l} head {h}")} aria-label={format!("open layer {l} head {h}")}
@@ -247,7 +239,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
                     <code>{ format!("{:?}", g.token) }</code>{ format!(" {:.1}%", g.prob * 100.0) }</li> }
             })
             .collect();
-        let at = v.focus.filter(|&f| f < run.next_per_position.len()).map_or(Html::default(), |i| {
+        let at = v.focus.token.filter(|&f| f < run.next_per_position.len()).map_or(Html::default(), |i| {
             let g = &run.next_per_position[i];
             let actual = run.tokens.get(i + 1).map_or("(end)".to_string(), |t| format!("{t:?}"));
             html! { <p data-testid="guess-at">{ format!("After {:?} the model expects ", run.tokens[i]) }<code>{ format!("{:?}", g.token) }</code>
@@ -259,7 +251,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
                 <p class="note">{ "Causal attention exists for this: predicting the next token from the ones before it." }</p>
                 <ol>{ top }</ol>
                 { at }
-                if v.focus.is_none() { <p class="hint">{ "Hover a token to see the model's guess at that point." }</p> }
+                if v.focus.token.is_none() { <p class="hint">{ "Hover a token to see the model's guess at that point." }</p> }
             </section>
         }
     };

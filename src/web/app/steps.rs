@@ -18,9 +18,6 @@ pub struct StepsProps {
     pub onterm: Callback<Option<usize>>,
 }
 
-/// Rows shown around the focused one in a long matrix.
-const ROW_WINDOW: usize = 2;
-
 /// How long the panel waits for the pointer to settle before following the focus. The arcs answer a
 /// hover in the same frame; this panel re-lays out hundreds of table cells, which made every hover
 /// cost 13-17 ms. Waiting lets a sweep across many tokens cost one update, and a pause shows the
@@ -38,27 +35,6 @@ fn fmt(x: f32) -> String {
     } else {
         format!("{x:.3}")
     }
-}
-
-/// The rows to print: all of a short matrix; the first and last rows and a window around the focus
-/// of a long one (`None` marks an ellipsis).
-fn visible_rows(n: usize, focus: Option<usize>) -> Vec<Option<usize>> {
-    if n <= 12 {
-        return (0..n).map(Some).collect();
-    }
-    let f = focus.unwrap_or(0).min(n - 1);
-    let mut keep: Vec<usize> = vec![0, 1, n - 1];
-    keep.extend(f.saturating_sub(ROW_WINDOW)..=(f + ROW_WINDOW).min(n - 1));
-    keep.sort_unstable();
-    keep.dedup();
-    let mut out = Vec::new();
-    for (k, &r) in keep.iter().enumerate() {
-        if k > 0 && r > keep[k - 1] + 1 {
-            out.push(None);
-        }
-        out.push(Some(r));
-    }
-    out
 }
 
 /// Which matrix of an [`Attention`] a [`MatrixView`] shows.
@@ -136,7 +112,7 @@ fn MatrixView(props: &MatrixProps) -> Html {
     let Some(m) = props.sel.get(a) else { return Html::default() };
     let (rows, cols) = m.shape();
     let shown_cols = cols.min(MAX_COLS);
-    let body: Html = visible_rows(rows, props.window)
+    let body: Html = crate::layout::visible_rows(rows, props.window)
         .into_iter()
         .map(|r| match r {
             None => html! { <tr class="gap"><th>{ "⋮" }</th><td colspan={(shown_cols + 1).to_string()}></td></tr> },
@@ -247,11 +223,11 @@ pub fn Steps(props: &StepsProps) -> Html {
     let a = &props.attention;
     let n = a.num_tokens();
     // The focus this panel shows: the view's, once it has held still for FOLLOW_FOCUS_MS.
-    let shown = use_state(|| props.view.focus);
+    let shown = use_state(|| props.view.focus.token);
     {
         let shown = shown.clone();
         let timer = use_mut_ref(|| None::<gloo_timers::callback::Timeout>);
-        use_effect_with(props.view.focus, move |&focus| {
+        use_effect_with(props.view.focus.token, move |&focus| {
             // A newer focus replaces (and so cancels) the pending one.
             *timer.borrow_mut() = (*shown != focus)
                 .then(|| gloo_timers::callback::Timeout::new(FOLLOW_FOCUS_MS, move || shown.set(focus)));

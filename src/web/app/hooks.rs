@@ -1,0 +1,117 @@
+//! The root's small hooks: window and document listeners, the theme, the share link following the view,
+//! and the typing debounce.
+
+use crate::state::{Action, ViewState};
+use crate::url;
+use crate::web::dom;
+use gloo_timers::callback::Timeout;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use yew::prelude::*;
+
+/// Debounce for recomputing while typing: long enough to skip the middle of a word, short enough to
+/// feel live.
+const TYPING_DEBOUNCE_MS: u32 = 120;
+/// Browsers throttle history updates, and hovering across a sentence changes the view many times a
+/// second: the link is written a moment after the last change.
+const LINK_DEBOUNCE_MS: u32 = 250;
+
+/// Calls `handler` for every `event` on `target` while the component is mounted.
+#[hook]
+fn use_listener<E: JsCast + 'static>(
+    target: Option<web_sys::EventTarget>,
+    event: &'static str,
+    handler: impl Fn(E) + 'static,
+) {
+    use_effect_with((), move |_| {
+        let cb = Closure::<dyn Fn(web_sys::Event)>::new(move |e: web_sys::Event| {
+            if let Ok(e) = e.dyn_into::<E>() {
+                handler(e);
+            }
+        });
+        if let Some(t) = &target {
+            let _ = t.add_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+        }
+        move || {
+            if let Some(t) = target {
+                let _ = t.remove_event_listener_with_callback(event, cb.as_ref().unchecked_ref());
+            }
+        }
+    });
+}
+
+/// A link pasted into the address bar of an open page replaces the view (with the link's notices).
+#[hook]
+pub fn use_hash_changes(dispatch: Callback<Action>, notices: UseStateHandle<Vec<String>>) {
+    let window = dom::window().ok().map(web_sys::EventTarget::from);
+    use_listener(window, "hashchange", move |_: web_sys::Event| {
+        let (s, notes) = url::decode(&dom::location_hash());
+        notices.set(notes);
+        dispatch.emit(Action::Replace(Box::new(s)));
+    });
+}
+
+/// Esc unpins wherever the keyboard focus is.
+#[hook]
+pub fn use_escape_unpins(dispatch: Callback<Action>) {
+    let document = dom::document().ok().map(web_sys::EventTarget::from);
+    use_listener(document, "keydown", move |e: web_sys::KeyboardEvent| {
+        if e.key() == "Escape" {
+            dispatch.emit(Action::Unpin);
+        }
+    });
+}
+
+/// The share link follows the view.
+#[hook]
+pub fn use_link_follows(view: &ViewState) {
+    let timer = use_mut_ref(|| None::<Timeout>);
+    use_effect_with(view.clone(), move |v| {
+        let fragment = url::encode(v);
+        *timer.borrow_mut() = Some(Timeout::new(LINK_DEBOUNCE_MS, move || drop(dom::replace_hash(&fragment))));
+    });
+}
+
+/// Dark or light: the user's choice (kept in localStorage, not in links), else the system's. Returns
+/// whether the page is dark and the toggle.
+#[hook]
+pub fn use_theme() -> (bool, Callback<MouseEvent>) {
+    let choice = use_state(dom::stored_theme);
+    let dark = match choice.as_deref() {
+        Some("dark") => true,
+        Some("light") => false,
+        _ => dom::prefers_dark(),
+    };
+    use_effect_with(dark, |&dark| dom::set_root_theme(dark));
+    let toggle = Callback::from(move |_: MouseEvent| {
+        let next = if dark { "light" } else { "dark" };
+        dom::store_theme(Some(next));
+        choice.set(Some(next.to_string()));
+    });
+    (dark, toggle)
+}
+
+/// The request the engine runs: at once for option changes, a moment after the last keystroke while
+/// only the sentence changes.
+#[hook]
+pub fn use_settled_request(request: arcs_core::Request) -> arcs_core::Request {
+    let settled = use_state(|| request.clone());
+    let timer = use_mut_ref(|| None::<Timeout>);
+    {
+        let settled = settled.clone();
+        use_effect_with(request, move |req| {
+            let only_text = std::mem::discriminant(&req.source) == std::mem::discriminant(&settled.source)
+                && req.source != settled.source
+                && arcs_core::Request { source: settled.source.clone(), ..req.clone() } == *settled;
+            if only_text {
+                let req = req.clone();
+                let settled = settled.clone();
+                *timer.borrow_mut() = Some(Timeout::new(TYPING_DEBOUNCE_MS, move || settled.set(req)));
+            } else {
+                timer.borrow_mut().take();
+                settled.set(req.clone());
+            }
+        });
+    }
+    (*settled).clone()
+}

@@ -120,6 +120,32 @@ pub fn model_mode_caveat(m: ModelKind, mode: Mode) -> Option<&'static str> {
     }
 }
 
+// The arc view and its options.
+pub const VISUAL_LABEL: &str = "Attention";
+pub const ARCS_LABEL: &str = "Arcs from each token to the tokens it attends to";
+pub const VIEW_LABEL: &str = "View";
+pub const ARCS: &str = "Arcs";
+pub const HEATMAP: &str = "Heatmap";
+pub const HEADS_LABEL: &str = "Heads";
+pub const EACH_HEAD: &str = "each head";
+pub const MEAN: &str = "mean";
+pub const MAX: &str = "max";
+pub const ARCS_PER_TOKEN: &str = "arcs per token";
+pub const HIDE_BELOW: &str = "hide weights below";
+
+pub fn head_chip(h: usize) -> String {
+    format!("head {h}")
+}
+
+/// What a screen reader says for a token box (1-based, as people count).
+pub fn token_aria(i: usize, token: &str) -> String {
+    format!("token {}: {token}", i + 1)
+}
+
+pub fn pruned_note(top_k: usize) -> String {
+    format!("Showing the {top_k} strongest arcs per token; hover a token for all of its arcs.")
+}
+
 // The share bar.
 pub const COPY_LINK: &str = "Copy link";
 pub const EXPORT_SVG: &str = "Export SVG";
@@ -139,6 +165,114 @@ pub fn exported(file: &str) -> String {
 
 pub fn export_failed(why: &str) -> String {
     format!("Export failed: {why}")
+}
+
+// Real models, the lesson, the steps panel and the controls.
+pub const HIDE_CLS_SEP: &str = "hide [CLS]/[SEP] and renormalise";
+pub const HIDE_SINK: &str = "hide the first-token sink and renormalise";
+pub const JOIN_PIECES: &str = "show word pieces joined (sit ##ting → sitting)";
+pub const WORKER_SILENT: &str = "The model worker has not answered for 20 seconds; it may have stopped. ";
+pub const RESTART_WORKER: &str = "Restart the model worker";
+pub const TOY_MODEL: &str = "Toy (the engine)";
+pub const NEXT_WORD: &str = "Next word";
+pub const NEXT_WORD_WHY: &str = "Causal attention exists for this: predicting the next token from the ones before it.";
+pub const NEXT_WORD_HINT: &str = "Hover a token to see the model's guess at that point.";
+pub const WHICH_HEAD: &str = "Which head links these words?";
+pub const TOY_STAYS_USABLE: &str = " The toy model stays usable meanwhile.";
+pub const TOY_WORKS_WITHOUT: &str = " The toy model works without it.";
+pub const RETRY: &str = "Retry";
+pub const ALSO: &str = "Also: ";
+pub const SMOLLM2_PRESET: &str = "SmolLM2, layer 13, head 8: 'jumped' looks back at 'cat'";
+pub const LESSON_VIEW_HINT: &str = "The view below is this step's widget: hover, click and change the options.";
+pub const CHECK_YOURSELF_LEAD: &str = "Check yourself: ";
+pub const PREVIOUS: &str = "← Previous";
+pub const NEXT: &str = "Next →";
+pub const LEAVE_LESSON: &str = "Leave the lesson";
+pub const RNN_NOTE: &str =
+    "Illustrative: the simplest recurrent cell (each step keeps 70 % of the state) and seeded embeddings.";
+pub const MASK_NEG_INF: &str = "−∞ before softmax";
+pub const MASK_RENORMALIZE_SHORT: &str = "softmax, zero, renormalise";
+pub const WITH_DROPOUT_HALF: &str = "with dropout p = 0.5";
+pub const STEP_BY_STEP: &str = "Step by step";
+pub const LONG_INPUT_PRUNED: &str = " · long input: weak arcs are pruned (see options)";
+pub const SENTENCE_PLACEHOLDER: &str = "Type any sentence";
+pub const CHECK_YOURSELF: &str = "Check yourself";
+pub const LESSON_STEPS: &str = "Lesson steps";
+pub const EVERY_HEAD_LABEL: &str = "Every layer and head";
+
+pub fn every_head(layers: usize, heads: usize) -> String {
+    format!("Every layer and head ({layers} × {heads}): click one to open it")
+}
+
+/// The lesson's heading, counting steps from 1.
+pub fn lesson_step_title(n: usize, steps: usize, title: &str) -> String {
+    format!("Step {} of {steps}: {title}", n + 1)
+}
+
+pub fn verdict(right: bool, why: &str) -> String {
+    if right {
+        format!("Right. {why}")
+    } else {
+        format!("Not quite. {why}")
+    }
+}
+
+pub fn rnn_share(words: usize) -> String {
+    format!("RNN encoder: share of each word in the single final state ({words} words)")
+}
+
+pub fn attention_share(last: &str) -> String {
+    format!("Attention: what '{last}' can read directly from every word")
+}
+
+pub fn words_read(n: usize, of: usize) -> String {
+    format!("words read: {n} of {of}")
+}
+
+pub fn conventions_differ(max_diff: f32) -> String {
+    format!("Largest difference between the two conventions: {max_diff:.1e}.")
+}
+
+pub fn model_idle(model: &str) -> String {
+    format!("{model} will load when needed.")
+}
+
+pub fn model_loading_label(model: &str) -> String {
+    format!("Loading {model}")
+}
+
+pub fn model_loading(model: &str, stage: &str, loaded: u64, total: u64) -> String {
+    format!("{model} — {stage}: {:.1} / {:.1} MB", loaded as f64 / 1e6, total as f64 / 1e6)
+}
+
+pub fn model_ready(model: &str, bytes: u64, from_cache: bool, load_ms: f64) -> String {
+    let from = if from_cache { "from the browser cache" } else { "downloaded" };
+    format!("{model} ready: {:.1} MB {from} in {:.1} s", bytes as f64 / 1e6, load_ms / 1000.0)
+}
+
+pub fn last_forward(ms: f64) -> String {
+    format!(" · last forward pass {ms:.0} ms")
+}
+
+pub fn model_failed(model: &str, why: &str) -> String {
+    format!("{model} could not be loaded: {why}")
+}
+
+/// Which query heads share the K and V that `head` reads.
+pub fn grouped_query(group: usize, head: usize) -> String {
+    let first = head / group * group;
+    format!(
+        "Grouped-query attention: {group} query heads share each key/value head, so heads {first}–{} read the same K and V.",
+        first + group - 1
+    )
+}
+
+pub fn guess_lead(token: &str) -> String {
+    format!("After {token:?} the model expects ")
+}
+
+pub fn guess_tail(prob: f32, actual: &str) -> String {
+    format!(" ({:.0}%); the text has {actual}.", prob * 100.0)
 }
 
 // ---- The share link's notices (url.rs) ----

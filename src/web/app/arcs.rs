@@ -5,6 +5,8 @@
 //! Arcs of the focused token also carry `data-focused="true"`.
 
 use super::heatmap::{Heatmap, SmallMultiples};
+use super::token::TokenView;
+use super::view_options::ViewOptions;
 use super::Shared;
 use crate::layout::drawn_weights;
 use crate::layout::{self, arc_path, arc_style, head_colour, layout_tokens, select_arcs};
@@ -14,7 +16,6 @@ use arcs_core::attention::{Attention, Mode};
 use arcs_core::tensor::Mat;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -29,7 +30,7 @@ pub struct VisualProps {
 }
 
 /// Vertical geometry of the arc view.
-const BASELINE: f32 = 250.0;
+pub const BASELINE: f32 = 250.0;
 const HEIGHT: f32 = 330.0;
 /// Short sentences are spread to this width so their arcs are readable.
 const MIN_WIDTH: f32 = 860.0;
@@ -88,77 +89,6 @@ fn ArcRow(props: &ArcRowProps) -> Html {
         return Html::default();
     }
     props.arcs[props.start..props.end].iter().map(|a| arc_html(a, false, false)).collect()
-}
-
-#[derive(Properties, PartialEq)]
-struct TokenProps {
-    index: usize,
-    label: AttrValue,
-    aria: AttrValue,
-    x: f32,
-    w: f32,
-    focused: bool,
-    pinned: bool,
-    dark: bool,
-    count: usize,
-    ondispatch: Callback<Action>,
-}
-
-/// One token box: hover shows its arcs, click or Enter pins, arrows move along the sentence.
-#[component]
-fn TokenView(props: &TokenProps) -> Html {
-    let (i, n, d) = (props.index, props.count, props.ondispatch.clone());
-    let on_enter = {
-        let d = d.clone();
-        move |_: MouseEvent| d.emit(Action::Hover(i))
-    };
-    let on_leave = {
-        let d = d.clone();
-        move |_: MouseEvent| d.emit(Action::Unhover)
-    };
-    let on_click = {
-        let d = d.clone();
-        move |_: MouseEvent| d.emit(Action::TogglePin(i))
-    };
-    let on_focus = {
-        let d = d.clone();
-        move |_: FocusEvent| d.emit(Action::Hover(i))
-    };
-    let on_key = move |e: KeyboardEvent| match e.key().as_str() {
-        "ArrowRight" | "ArrowDown" => {
-            e.prevent_default();
-            d.emit(Action::MoveFocus(1, n));
-        }
-        "ArrowLeft" | "ArrowUp" => {
-            e.prevent_default();
-            d.emit(Action::MoveFocus(-1, n));
-        }
-        "Home" => d.emit(Action::MoveFocus(-(n as isize), n)),
-        "End" => d.emit(Action::MoveFocus(n as isize, n)),
-        "Enter" | " " => {
-            e.prevent_default();
-            d.emit(Action::TogglePin(i));
-        }
-        _ => {}
-    };
-    let (x, w) = (props.x, props.w);
-    let bg = match (props.focused, props.dark) {
-        (true, false) => "#ffe2b3",
-        (true, true) => "#6a4a10",
-        (false, false) => "#f1f3f6",
-        (false, true) => "#2a2f3a",
-    };
-    let text_fill = if props.dark { "#e8e8e8" } else { "#1a1a1a" };
-    html! {
-        <g class="token" data-token-index={i.to_string()} tabindex="0" role="button"
-           aria-pressed={(props.focused && props.pinned).to_string()} aria-label={props.aria.clone()}
-           onmouseenter={on_enter} onmouseleave={on_leave} onclick={on_click} onfocus={on_focus} onkeydown={on_key}>
-            <rect x={format!("{:.1}", x - w / 2.0)} y={format!("{:.1}", BASELINE + 4.0)} width={format!("{w:.1}")} height="26" rx="5"
-                  fill={bg} stroke={if props.focused { "#e69f00" } else { "none" }} stroke-width="2" />
-            <text x={format!("{x:.1}")} y={format!("{:.1}", BASELINE + 22.0)} text-anchor="middle" font-size="14"
-                  font-family="system-ui, sans-serif" fill={text_fill}>{ props.label.clone() }</text>
-        </g>
-    }
 }
 
 #[component]
@@ -329,7 +259,7 @@ pub fn Visual(props: &VisualProps) -> Html {
         .map(|(i, t)| {
             html! {
                 <TokenView key={i} index={i} label={AttrValue::from(t.chars().take(24).collect::<String>())}
-                           aria={AttrValue::from(format!("token {}: {}", i + 1, t))} x={tlayout.x[i]} w={tlayout.w[i]}
+                           aria={AttrValue::from(text::token_aria(i, t))} x={tlayout.x[i]} w={tlayout.w[i]}
                            focused={focus == Some(i)} pinned={v.focus.pinned} dark={props.dark} count={n} ondispatch={d.clone()} />
             }
         })
@@ -373,72 +303,16 @@ pub fn Visual(props: &VisualProps) -> Html {
     };
 
     let width = tlayout.width.max(320.0);
-    let head_chips = if a.mode == Mode::MultiHead {
-        let chips: Html = (0..a.heads.len())
-            .map(|h| {
-                let on = v.head_visible(h);
-                let d = d.clone();
-                html! {
-                    <button class="chip" data-testid="head-toggle" data-head={h.to_string()} aria-pressed={on.to_string()}
-                            onclick={move |_: MouseEvent| d.emit(Action::ToggleHead(h))}>
-                        <span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ format!("head {h}") }
-                    </button>
-                }
-            })
-            .collect();
-        let hv_button = |hv: HeadView, label: &str| {
-            let d = d.clone();
-            html! { <button class="chip" data-head-view={hv.as_str()} aria-pressed={(v.display.head_view == hv).to_string()}
-            onclick={move |_: MouseEvent| d.emit(Action::SetHeadView(hv))}>{ label.to_string() }</button> }
-        };
-        html! {
-            <div class="heads" role="group" aria-label="Heads">
-                { chips }
-                <span class="sep"></span>
-                { hv_button(HeadView::All, "each head") }{ hv_button(HeadView::Mean, "mean") }{ hv_button(HeadView::Max, "max") }
-            </div>
-        }
-    } else {
-        Html::default()
-    };
-    let view_button = |vw: View, label: &str| {
-        let d = d.clone();
-        html! { <button class="chip" data-view={vw.as_str()} aria-pressed={(v.display.view == vw).to_string()}
-        onclick={move |_: MouseEvent| d.emit(Action::SetView(vw))}>{ label.to_string() }</button> }
-    };
-    let prune_controls = if n > PRUNE_ABOVE || pruned {
-        let d1 = d.clone();
-        let d2 = d.clone();
-        html! {
-            <div class="prune">
-                <label class="field"><span>{ "arcs per token" }</span>
-                    <input type="number" min="1" max="64" value={v.display.top_k.to_string()} data-testid="top-k"
-                           onchange={move |e: Event| if let Some(k) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d1.emit(Action::SetTopK(k)) }} />
-                </label>
-                <label class="field"><span>{ "hide weights below" }</span>
-                    <input type="number" min="0" max="1" step="0.01" value={v.display.threshold.to_string()} data-testid="threshold"
-                           onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d2.emit(Action::SetThreshold(t)) }} />
-                </label>
-                if pruned { <span class="note">{ format!("Showing the {} strongest arcs per token; hover a token for all of its arcs.", v.display.top_k) }</span> }
-            </div>
-        }
-    } else {
-        Html::default()
-    };
-
     let heat: Vec<(Option<usize>, Rc<Mat>)> = weights.as_ref().clone();
     let bg = if props.dark { "#161a22" } else { "#ffffff" };
     html! {
-        <section class="visual" aria-label="Attention">
-            <div class="view-switch" role="group" aria-label="View">
-                { view_button(View::Arcs, "Arcs") }{ view_button(View::Heatmap, "Heatmap") }
-            </div>
-            { head_chips }
-            { prune_controls }
+        <section class="visual" aria-label={text::VISUAL_LABEL}>
+            <ViewOptions view={v.without_focus()} heads={if a.mode == Mode::MultiHead { a.heads.len() } else { 0 }}
+                         show_pruning={n > PRUNE_ABOVE || pruned} {pruned} ondispatch={d.clone()} />
             <div class="arcbox" hidden={v.display.view != View::Arcs}>
                 <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", (width <= MIN_WIDTH + 1.0).then_some("fit"))} data-testid="arc-view"
                      width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={format!("0 0 {width:.0} {HEIGHT:.0}")}
-                     role="group" aria-label="Arcs from each token to the tokens it attends to"
+                     role="group" aria-label={text::ARCS_LABEL}
                      onmouseleave={{ let d = d.clone(); move |_: MouseEvent| d.emit(Action::Unhover) }}>
                     <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} fill={bg} pointer-events="none" />
                     // Arcs take no pointer events: hit-testing hundreds of curved strokes on every mouse

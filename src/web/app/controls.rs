@@ -162,12 +162,12 @@ pub fn Controls(props: &ControlsProps) -> Html {
             <div class="sentence-row">
                 <label for="sentence" class="visually-hidden">{ "Sentence" }</label>
                 <input id="sentence" type="text" data-testid="sentence-input" value={v.engine.sentence.clone()} {oninput}
-                       placeholder="Type any sentence" autocomplete="off" spellcheck="false" maxlength="20000" />
+                       placeholder={text::SENTENCE_PLACEHOLDER} autocomplete="off" spellcheck="false" maxlength="20000" />
                 if !v.is_book() { <button class="link" onclick={book}>{ "Book example" }</button> }
             </div>
             <p class={budget_class} data-testid="token-budget">
                 { format!("{} / {MAX_TOKENS} tokens", props.tokens) }
-                if props.tokens > 64 { { " · long input: weak arcs are pruned (see options)" } }
+                if props.tokens > 64 { { text::LONG_INPUT_PRUNED } }
             </p>
             <div class="modes" role="group" aria-label="Attention mode">
                 { for Mode::ALL.into_iter().map(mode_button) }

@@ -6,6 +6,7 @@ use crate::layout::drawn_weights;
 use crate::layout::{heat_colour, layout_tokens};
 use crate::lesson::{argmax, Question, Widget, CAT, EN, FR, HARRY, STEPS};
 use crate::state::{Action, ViewState};
+use crate::text;
 use arcs_core::attention::{cross_attention, rnn_final_state_share, simplified, Attention, HeadOptions, Normalization};
 use arcs_core::tokenize::tokenize;
 use arcs_core::weights::{seeded_embeddings, seeded_weights};
@@ -120,7 +121,7 @@ fn RnnWidget(props: &RnnProps) -> Html {
     let onlength = props.onlength.clone();
     let slider = html! {
         <label class="field">
-            <span>{ format!("words read: {n} of {}", all.len()) }</span>
+            <span>{ text::words_read(n, all.len()) }</span>
             <input type="range" min="1" max={all.len().to_string()} value={n.to_string()} data-testid="rnn-length"
                    oninput={move |e: InputEvent| if let Some(v) = e.target().and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok()).and_then(|i| i.value().parse().ok()) { onlength.emit(v) }} />
         </label>
@@ -153,9 +154,9 @@ fn RnnWidget(props: &RnnProps) -> Html {
     html! {
         <div class="widget rnn">
             <div class="heads">{ pick(HARRY, "Harry Potter …") }{ pick(CAT, "The cat that was sitting …") }{ slider }</div>
-            { bars(&share, &format!("RNN encoder: share of each word in the single final state ({n} words)"), "rnn-share") }
-            { bars(&last, &format!("Attention: what '{}' can read directly from every word", toks.last().map_or("", String::as_str)), "attention-share") }
-            <p class="note">{ "Illustrative: the simplest recurrent cell (each step keeps 70 % of the state) and seeded embeddings." }</p>
+            { bars(&share, &text::rnn_share(n), "rnn-share") }
+            { bars(&last, &text::attention_share(toks.last().map_or("", String::as_str)), "attention-share") }
+            <p class="note">{ text::RNN_NOTE }</p>
         </div>
     }
 }
@@ -246,11 +247,11 @@ fn CausalSideBySide() -> Html {
     html! {
         <div class="widget side-by-side">
             <div class="matrices">
-                { table("−∞ before softmax", &neg.attn_weights, "causal-neg-inf") }
-                { table("softmax, zero, renormalise", &renorm.attn_weights, "causal-renormalize") }
-                { table("with dropout p = 0.5", &dropped, "causal-dropout") }
+                { table(text::MASK_NEG_INF, &neg.attn_weights, "causal-neg-inf") }
+                { table(text::MASK_RENORMALIZE_SHORT, &renorm.attn_weights, "causal-renormalize") }
+                { table(text::WITH_DROPOUT_HALF, &dropped, "causal-dropout") }
             </div>
-            <p class="note" data-testid="conventions-agree">{ format!("Largest difference between the two conventions: {:.1e}.", max_abs_diff(&neg.attn_weights, &renorm.attn_weights)) }</p>
+            <p class="note" data-testid="conventions-agree">{ text::conventions_differ(max_abs_diff(&neg.attn_weights, &renorm.attn_weights)) }</p>
         </div>
     }
 }
@@ -279,25 +280,25 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
         Widget::Cross => html! { <CrossWidget /> },
         Widget::View(_) if step.slug == "causal" => html! { <CausalSideBySide /> },
         Widget::View(_) if step.slug == "real-heads" => html! {
-            <p>{ "Also: " }<a data-testid="smollm2-preset" href={format!("#model=smollm2&m=self&l=13&hd=8&f=16&pin=1&s={}", crate::url::encode_component(CAT))}>
-                { "SmolLM2, layer 13, head 8: 'jumped' looks back at 'cat'" }</a></p>
+            <p>{ text::ALSO }<a data-testid="smollm2-preset" href={format!("#model=smollm2&m=self&l=13&hd=8&f=16&pin=1&s={}", crate::url::encode_component(CAT))}>
+                { text::SMOLLM2_PRESET }</a></p>
         },
         Widget::View(_) => {
-            html! { <p class="hint">{ "The view below is this step's widget: hover, click and change the options." }</p> }
+            html! { <p class="hint">{ text::LESSON_VIEW_HINT }</p> }
         }
     };
     let question = match options(step.check, &props.view, props.attention.as_deref(), &rnn_sentence, *rnn_length) {
         Some((opts, right, why)) => {
             let verdict = answer.map(|k| {
                 if k == right {
-                    html! { <p class="verdict right" data-testid="verdict" data-correct="true">{ format!("Right. {why}") }</p> }
+                    html! { <p class="verdict right" data-testid="verdict" data-correct="true">{ text::verdict(true, &why) }</p> }
                 } else {
-                    html! { <p class="verdict wrong" data-testid="verdict" data-correct="false">{ format!("Not quite. {why}") }</p> }
+                    html! { <p class="verdict wrong" data-testid="verdict" data-correct="false">{ text::verdict(false, &why) }</p> }
                 }
             });
             html! {
-                <div class="question" role="group" aria-label="Check yourself">
-                    <p><b>{ "Check yourself: " }</b>{ step.question }</p>
+                <div class="question" role="group" aria-label={text::CHECK_YOURSELF}>
+                    <p><b>{ text::CHECK_YOURSELF_LEAD }</b>{ step.question }</p>
                     <div class="options">
                         { for opts.iter().enumerate().map(|(k, o)| {
                             let answer = answer.clone();
@@ -323,8 +324,8 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
         move |_: MouseEvent| d.emit(Action::CloseLesson)
     };
     html! {
-        <section class="lesson" aria-label="Lesson" data-testid="lesson" data-step={n.to_string()}>
-            <nav class="lesson-steps" aria-label="Lesson steps">
+        <section class="lesson" aria-label={text::OPEN_LESSON} data-testid="lesson" data-step={n.to_string()}>
+            <nav class="lesson-steps" aria-label={text::LESSON_STEPS}>
                 <ol>
                     { for STEPS.iter().enumerate().map(|(k, s)| html! {
                         <li><a href={format!("#lesson={k}")} aria-current={(k == n).then_some("step")} data-testid="step-link">{ format!("{}. {}", k + 1, s.title) }</a></li>
@@ -332,16 +333,16 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
                 </ol>
             </nav>
             <article>
-                <h2>{ format!("Step {} of {}: {}", n + 1, STEPS.len(), step.title) }</h2>
+                <h2>{ text::lesson_step_title(n, STEPS.len(), step.title) }</h2>
                 { for step.paragraphs.iter().map(|p| html! { <p>{ *p }</p> }) }
                 // Constant MathML from lesson.rs (never user text): the browser renders it natively.
                 <div class="lesson-formula">{ Html::from_html_unchecked(AttrValue::from(step.formula)) }</div>
                 { widget }
                 { question }
                 <div class="lesson-nav">
-                    { nav_button(n.checked_sub(1), "← Previous", "lesson-prev") }
-                    { nav_button((n + 1 < STEPS.len()).then_some(n + 1), "Next →", "lesson-next") }
-                    <button onclick={close} data-testid="lesson-close">{ "Leave the lesson" }</button>
+                    { nav_button(n.checked_sub(1), text::PREVIOUS, "lesson-prev") }
+                    { nav_button((n + 1 < STEPS.len()).then_some(n + 1), text::NEXT, "lesson-next") }
+                    <button onclick={close} data-testid="lesson-close">{ text::LEAVE_LESSON }</button>
                 </div>
             </article>
         </section>

@@ -12,6 +12,8 @@ mod model;
 mod perf;
 mod shared;
 mod steps;
+mod token;
+mod view_options;
 mod worker_bridge;
 
 pub use shared::Shared;

@@ -6,6 +6,7 @@ use super::Shared;
 use crate::model_state::Status;
 use crate::models::{ModelKind, ModelRun};
 use crate::state::{Action, ViewState};
+use crate::text;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -57,11 +58,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                     d2.emit(Action::SetHead(h));
                 }
             });
-            let special = if m == ModelKind::MiniLm {
-                "hide [CLS]/[SEP] and renormalise"
-            } else {
-                "hide the first-token sink and renormalise"
-            };
+            let special = if m == ModelKind::MiniLm { text::HIDE_CLS_SEP } else { text::HIDE_SINK };
             html! {
                 <div class="options">
                     <label class="field"><span>{ "layer" }</span>
@@ -83,7 +80,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                         <label class="field check">
                             <input type="checkbox" data-testid="join-pieces" checked={v.display.join_pieces}
                                    onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d4.emit(Action::SetJoinPieces(t.checked())) }} />
-                            <span>{ "show word pieces joined (sit ##ting → sitting)" }</span>
+                            <span>{ text::JOIN_PIECES }</span>
                         </label>
                     }
                 </div>
@@ -94,31 +91,31 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
     let status = match (&v.model.kind, &props.status) {
         (None, _) => Html::default(),
         (Some(m), Status::Idle) => {
-            html! { <p class="model-status" data-testid="model-status">{ format!("{} will load when needed.", m.label()) }</p> }
+            html! { <p class="model-status" data-testid="model-status">{ text::model_idle(m.label()) }</p> }
         }
         (Some(m), Status::Loading { stage, loaded, total }) => {
             let pct = if *total > 0 { (*loaded as f64 / *total as f64 * 100.0).min(100.0) } else { 0.0 };
             html! {
                 <div class="model-status" data-testid="model-status" role="status" aria-live="polite">
-                    <progress max="100" value={format!("{pct:.0}")} aria-label={format!("Loading {}", m.label())}></progress>
-                    <span>{ format!("{} — {stage}: {:.1} / {:.1} MB", m.label(), *loaded as f64 / 1e6, *total as f64 / 1e6) }</span>
-                    <span class="note">{ " The toy model stays usable meanwhile." }</span>
+                    <progress max="100" value={format!("{pct:.0}")} aria-label={text::model_loading_label(m.label())}></progress>
+                    <span>{ text::model_loading(m.label(), stage, *loaded, *total) }</span>
+                    <span class="note">{ text::TOY_STAYS_USABLE }</span>
                 </div>
             }
         }
         (Some(m), Status::Ready { load_ms, bytes, from_cache }) => html! {
             <p class="model-status ready" data-testid="model-status" data-ready="true">
-                { format!("{} ready: {:.1} MB {} in {:.1} s", m.label(), *bytes as f64 / 1e6, if *from_cache { "from the browser cache" } else { "downloaded" }, load_ms / 1000.0) }
-                if let Some(ms) = props.forward_ms { { format!(" · last forward pass {ms:.0} ms") } }
+                { text::model_ready(m.label(), *bytes, *from_cache, *load_ms) }
+                if let Some(ms) = props.forward_ms { { text::last_forward(ms) } }
             </p>
         },
         (Some(m), Status::Failed(msg)) => {
             let retry = props.onretry.clone();
             html! {
                 <div class="error" role="alert" data-testid="model-error">
-                    { format!("{} could not be loaded: {msg}", m.label()) }
-                    <button onclick={move |_: MouseEvent| retry.emit(())}>{ "Retry" }</button>
-                    <span class="note">{ " The toy model works without it." }</span>
+                    { text::model_failed(m.label(), msg) }
+                    <button onclick={move |_: MouseEvent| retry.emit(())}>{ text::RETRY }</button>
+                    <span class="note">{ text::TOY_WORKS_WITHOUT }</span>
                 </div>
             }
         }
@@ -127,8 +124,8 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
         let restart = props.onrestart.clone();
         html! {
             <div class="notice" role="alert" data-testid="model-stalled">
-                { "The model worker has not answered for 20 seconds; it may have stopped. " }
-                <button onclick={move |_: MouseEvent| restart.emit(())}>{ "Restart the model worker" }</button>
+                { text::WORKER_SILENT }
+                <button onclick={move |_: MouseEvent| restart.emit(())}>{ text::RESTART_WORKER }</button>
             </div>
         }
     } else {
@@ -141,7 +138,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
     html! {
         <div class="model-bar">
             <div class="models" role="group" aria-label="Model">
-                { button(None, "Toy (the engine)") }
+                { button(None, text::TOY_MODEL) }
                 { button(Some(ModelKind::MiniLm), ModelKind::MiniLm.label()) }
                 { button(Some(ModelKind::SmolLm2), ModelKind::SmolLm2.label()) }
             </div>
@@ -173,7 +170,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     let key = use_state(|| None::<usize>);
 
     let gqa = if kind.group_size() > 1 {
-        html! { <p class="note">{ format!("Grouped-query attention: {} query heads share each key/value head, so heads {}–{} read the same K and V.", kind.group_size(), (v.model.head / kind.group_size()) * kind.group_size(), (v.model.head / kind.group_size()) * kind.group_size() + kind.group_size() - 1) }</p> }
+        html! { <p class="note">{ text::grouped_query(kind.group_size(), v.model.head) }</p> }
     } else {
         html! { <p class="note">{ "This encoder was trained to look both ways; causal mode masks its scores to show the difference." }</p> }
     };
@@ -242,16 +239,16 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
         let at = v.focus.token.filter(|&f| f < run.next_per_position.len()).map_or(Html::default(), |i| {
             let g = &run.next_per_position[i];
             let actual = run.tokens.get(i + 1).map_or("(end)".to_string(), |t| format!("{t:?}"));
-            html! { <p data-testid="guess-at">{ format!("After {:?} the model expects ", run.tokens[i]) }<code>{ format!("{:?}", g.token) }</code>
-                { format!(" ({:.0}%); the text has {actual}.", g.prob * 100.0) }</p> }
+            html! { <p data-testid="guess-at">{ text::guess_lead(&run.tokens[i]) }<code>{ format!("{:?}", g.token) }</code>
+                { text::guess_tail(g.prob, &actual) }</p> }
         });
         html! {
-            <section class="panel next" aria-label="Next word" data-testid="next-word">
-                <h3>{ "Next word" }</h3>
-                <p class="note">{ "Causal attention exists for this: predicting the next token from the ones before it." }</p>
+            <section class="panel next" aria-label={text::NEXT_WORD} data-testid="next-word">
+                <h3>{ text::NEXT_WORD }</h3>
+                <p class="note">{ text::NEXT_WORD_WHY }</p>
                 <ol>{ top }</ol>
                 { at }
-                if v.focus.token.is_none() { <p class="hint">{ "Hover a token to see the model's guess at that point." }</p> }
+                if v.focus.token.is_none() { <p class="hint">{ text::NEXT_WORD_HINT }</p> }
             </section>
         }
     };
@@ -260,13 +257,13 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
         <div class="model-panels">
             { gqa }
             { next }
-            <section class="panel" aria-label="Which head links these words?">
-                <h3>{ "Which head links these words?" }</h3>
+            <section class="panel" aria-label={text::WHICH_HEAD}>
+                <h3>{ text::WHICH_HEAD }</h3>
                 <div class="options">{ pick(query.clone(), "from (query)", "rank-query") }{ pick(key.clone(), "to (key)", "rank-key") }</div>
                 { ranking }
             </section>
-            <section class="panel" aria-label="Every layer and head">
-                <h3>{ format!("Every layer and head ({} × {}): click one to open it", kind.num_layers(), kind.num_heads()) }</h3>
+            <section class="panel" aria-label={text::EVERY_HEAD_LABEL}>
+                <h3>{ text::every_head(kind.num_layers(), kind.num_heads()) }</h3>
                 <div class="overview" data-testid="overview">{ overview }</div>
             </section>
         </div>

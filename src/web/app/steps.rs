@@ -304,7 +304,7 @@ pub fn Steps(props: &StepsProps) -> Html {
     };
     html! {
         <section class="steps" aria-label="Steps" data-testid="steps" ref={section}>
-            <h2>{ "Step by step" }</h2>
+            <h2>{ text::STEP_BY_STEP }</h2>
             { sum }
             { matrix(shared, Sel::Inputs, "inputs", text::step_formula("inputs"), focus) }
             { per_head }

@@ -1,0 +1,87 @@
+//! The controls above the arc view: arcs or heatmap, which heads (multi-head), and pruning on long inputs.
+
+use crate::layout::head_colour;
+use crate::state::{Action, HeadView, View, ViewState};
+use crate::text;
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct ViewOptionsProps {
+    pub view: ViewState,
+    /// Heads to offer chips for (0 outside multi-head mode).
+    pub heads: usize,
+    /// Long input or pruned arcs: offer top-k and threshold.
+    pub show_pruning: bool,
+    pub pruned: bool,
+    pub ondispatch: Callback<Action>,
+}
+
+#[component]
+pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
+    let v = &props.view;
+    let d = props.ondispatch.clone();
+    let head_chips = if props.heads > 0 {
+        let chips: Html = (0..props.heads)
+            .map(|h| {
+                let on = v.head_visible(h);
+                let d = d.clone();
+                html! {
+                    <button class="chip" data-testid="head-toggle" data-head={h.to_string()} aria-pressed={on.to_string()}
+                            onclick={move |_: MouseEvent| d.emit(Action::ToggleHead(h))}>
+                        <span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ text::head_chip(h) }
+                    </button>
+                }
+            })
+            .collect();
+        let hv_button = |hv: HeadView, label: &str| {
+            let d = d.clone();
+            html! { <button class="chip" data-head-view={hv.as_str()} aria-pressed={(v.display.head_view == hv).to_string()}
+            onclick={move |_: MouseEvent| d.emit(Action::SetHeadView(hv))}>{ label.to_string() }</button> }
+        };
+        html! {
+            <div class="heads" role="group" aria-label={text::HEADS_LABEL}>
+                { chips }
+                <span class="sep"></span>
+                { hv_button(HeadView::All, text::EACH_HEAD) }{ hv_button(HeadView::Mean, text::MEAN) }{ hv_button(HeadView::Max, text::MAX) }
+            </div>
+        }
+    } else {
+        Html::default()
+    };
+    let view_button = |vw: View, label: &str| {
+        let d = d.clone();
+        html! { <button class="chip" data-view={vw.as_str()} aria-pressed={(v.display.view == vw).to_string()}
+        onclick={move |_: MouseEvent| d.emit(Action::SetView(vw))}>{ label.to_string() }</button> }
+    };
+    let prune_controls = if props.show_pruning {
+        let d1 = d.clone();
+        let d2 = d.clone();
+        html! {
+            <div class="prune">
+                <label class="field"><span>{ text::ARCS_PER_TOKEN }</span>
+                    <input type="number" min="1" max="64" value={v.display.top_k.to_string()} data-testid="top-k"
+                           onchange={move |e: Event| if let Some(k) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d1.emit(Action::SetTopK(k)) }} />
+                </label>
+                <label class="field"><span>{ text::HIDE_BELOW }</span>
+                    <input type="number" min="0" max="1" step="0.01" value={v.display.threshold.to_string()} data-testid="threshold"
+                           onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d2.emit(Action::SetThreshold(t)) }} />
+                </label>
+                if props.pruned { <span class="note">{ text::pruned_note(v.display.top_k) }</span> }
+            </div>
+        }
+    } else {
+        Html::default()
+    };
+
+    html! {
+        <>
+            <div class="view-switch" role="group" aria-label={text::VIEW_LABEL}>
+                { view_button(View::Arcs, text::ARCS) }{ view_button(View::Heatmap, text::HEATMAP) }
+            </div>
+            { head_chips }
+            { prune_controls }
+        </>
+    }
+}

@@ -207,8 +207,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             arcs.iter()
                 .map(|arc| {
                     // Keyed by key token and head only: moving the focus re-uses the path to each key
-                    // (a few attributes change) instead of replacing every path, which at 256 tokens
-                    // was most of a hover's cost.
+                    // (a few attributes change) instead of replacing every path.
                     let mut draw = draw(arc, true);
                     draw.key = AttrValue::from(format!("{}-{}", arc.to, arc.head.map_or(-1, |h| h as i64)));
                     arc_html(&draw, true, props.term == Some(arc.to))

@@ -19,9 +19,9 @@ pub struct StepsProps {
 }
 
 /// How long the panel waits for the pointer to settle before following the focus. The arcs answer a
-/// hover in the same frame; this panel re-lays out hundreds of table cells, which made every hover
-/// cost 13-17 ms. Waiting lets a sweep across many tokens cost one update, and a pause shows the
-/// focused token's numbers well within a glance (the same idea as React's deferred values).
+/// hover in the same frame; this panel re-lays out hundreds of table cells, so a sweep across many
+/// tokens should cost one update, and a pause still shows the focused token's numbers well within a
+/// glance (the same idea as React's deferred values).
 const FOLLOW_FOCUS_MS: u32 = 50;
 const MAX_COLS: usize = 10;
 

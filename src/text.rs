@@ -267,6 +267,10 @@ pub fn grouped_query(group: usize, head: usize) -> String {
     )
 }
 
+pub fn rank_entry(layer: usize, head: usize, weight: f32) -> String {
+    format!("layer {layer} head {head}: {weight:.2}")
+}
+
 pub fn guess_lead(token: &str) -> String {
     format!("After {token:?} the model expects ")
 }

@@ -52,6 +52,16 @@ test('MiniLM in the browser draws HF transformers\' attention (bundle tolerance 
   await page.getByTestId('rank-key').selectOption(String(s.tokens.indexOf('animal')));
   const first = page.getByTestId('rank').first();
   await expect(first).toHaveAttribute('data-layer', '3');
+  // At 1280 px the entries wrap side by side: no entry's rank or button overlaps another entry's.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const boxes = await page.$$eval('.ranking li', (lis) => lis.map((li, k) => [...li.children].map((c) => {
+    const r = c.getBoundingClientRect();
+    return { k, l: r.left, r: r.right, t: r.top, b: r.bottom };
+  })).flat());
+  expect(boxes.length).toBe(16);
+  for (const a of boxes) for (const b of boxes) {
+    if (a.k < b.k) expect(a.r <= b.l || b.r <= a.l || a.b <= b.t || b.b <= a.t, `entries ${a.k} and ${b.k} overlap`).toBe(true);
+  }
   await expect(first).toHaveAttribute('data-head', '1');
   await first.click();
   await expect(page.locator('button[data-mode="self"]')).toHaveAttribute('aria-pressed', 'true');

@@ -213,11 +213,14 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
                 .rank_heads(q, k)
                 .into_iter()
                 .take(8)
-                .map(|(l, h, w)| {
+                .enumerate()
+                .map(|(rank, (l, h, w))| {
                     let d = d.clone();
-                    html! { <li><button class="chip" data-testid="rank" data-layer={l.to_string()} data-head={h.to_string()} data-weight={w.to_string()}
+                    // The rank is text in the entry's own box (a list marker would sit outside it, over
+                    // the previous entry when they wrap side by side).
+                    html! { <li><span class="rank-n" aria-hidden="true">{ format!("{}.", rank + 1) }</span><button class="chip" data-testid="rank" data-layer={l.to_string()} data-head={h.to_string()} data-weight={w.to_string()}
                                         onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
-                        { format!("layer {l} head {h}: {w:.2}") }</button></li> }
+                        { text::rank_entry(l, h, w) }</button></li> }
                 })
                 .collect();
             html! { <ol class="ranking">{ list }</ol> }

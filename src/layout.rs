@@ -171,6 +171,47 @@ pub fn heat_text_colour(weight: f32, dark: bool) -> &'static str {
     }
 }
 
+/// More heads than this drawn in their own colours at once is a tangle nobody can read (MiniLM has 12 a
+/// layer, SmolLM2 9): past it the arc view draws one lead head in full, and every head only from the
+/// focused token. The book's examples (2 heads) and small toy settings stay as they are.
+pub const MANY_HEADS: usize = 4;
+/// Arcs per head from the focused token while a lead head is drawn.
+pub const FOCUS_ARCS_PER_HEAD: usize = 3;
+
+/// The head drawn in full when many heads are drawn at once: `preferred` (a real model's chosen head)
+/// if it is drawn, else the first drawn head. `None` when every head is drawn in full: few heads, a
+/// combined (mean/max) view, or the user asked for every head.
+pub fn lead_head(drawn: &[(Option<usize>, Rc<Mat>)], preferred: usize, every_head: bool) -> Option<usize> {
+    let heads: Vec<usize> = drawn.iter().filter_map(|(h, _)| *h).collect();
+    if every_head || heads.len() <= MANY_HEADS {
+        return None;
+    }
+    Some(if heads.contains(&preferred) { preferred } else { heads[0] })
+}
+
+/// The focused token's arcs in each drawn matrix: its weights at or above `threshold`, only the strongest
+/// `per_head` of each matrix when given, weakest first so the strongest paint on top. Never pruned
+/// otherwise: the focused token shows all it attends to.
+pub fn focus_arcs(drawn: &[(Option<usize>, &Mat)], query: usize, threshold: f32, per_head: Option<usize>) -> Vec<Arc> {
+    let mut arcs = Vec::new();
+    for &(head, m) in drawn {
+        if query >= m.nrows() {
+            continue;
+        }
+        let mut row: Vec<(usize, f32)> = (0..m.ncols())
+            .map(|j| (j, m[(query, j)]))
+            .filter(|&(_, w)| w > 0.0 && w.is_finite() && w >= threshold)
+            .collect();
+        if let Some(k) = per_head {
+            row.sort_by(|a, b| b.1.total_cmp(&a.1));
+            row.truncate(k);
+        }
+        arcs.extend(row.into_iter().map(|(j, w)| Arc { from: query, to: j, head, weight: w }));
+    }
+    arcs.sort_by(|a, b| a.weight.total_cmp(&b.weight));
+    arcs
+}
+
 /// The matrices the arc view and heatmap draw: one per visible head (tagged with the head), or their
 /// mean or max (untagged); nothing when every head is hidden. Single-head modes draw their one head.
 pub fn drawn_weights(
@@ -339,5 +380,42 @@ mod tests {
         assert_eq!(rows(20, Some(19)), "0 1 … 17 18 19");
         assert_eq!(rows(20, Some(3)), "0 1 2 3 4 5 … 19", "no ellipsis for an empty gap");
         assert_eq!(rows(13, Some(99)), "0 1 … 10 11 12", "a focus past the end is the last row");
+    }
+
+    #[test]
+    fn many_heads_draw_one_lead_head_and_the_focused_tokens_strongest() {
+        let a = multi_head(16, 12);
+        let drawn = drawn_weights(&a, HeadView::All, |_| true);
+        assert_eq!(lead_head(&drawn, 1, false), Some(1), "the chosen head leads");
+        assert_eq!(lead_head(&drawn, 40, false), Some(0), "a head that is not drawn cannot lead");
+        assert_eq!(lead_head(&drawn, 1, true), None, "every head on request");
+        let few = drawn_weights(&multi_head(16, 4), HeadView::All, |_| true);
+        assert_eq!(lead_head(&few, 1, false), None, "four heads are drawn as they are");
+        let mean = drawn_weights(&a, HeadView::Mean, |_| true);
+        assert_eq!(lead_head(&mean, 1, false), None, "one combined matrix");
+        let hidden = drawn_weights(&a, HeadView::All, |h| h >= 7);
+        assert_eq!(lead_head(&hidden, 1, false), Some(7), "the first drawn head when the chosen one is hidden");
+
+        // What the arc view draws by default for a 12-head layer: one head's arcs, not twelve.
+        let refs: Vec<(Option<usize>, &Mat)> = drawn.iter().map(|(h, m)| (*h, m.as_ref())).collect();
+        let lead: Vec<(Option<usize>, &Mat)> = refs.iter().copied().filter(|(h, _)| *h == Some(1)).collect();
+        let (base, _) = select_arcs(&lead, None, crate::state::DEFAULT_TOP_K, 0.0);
+        let (all, _) = select_arcs(&refs, None, crate::state::DEFAULT_TOP_K, 0.0);
+        assert!(base.len() <= 16 * 16 && base.iter().all(|a| a.head == Some(1)));
+        assert!(all.len() > 3 * base.len(), "{} arcs for every head vs {} for one", all.len(), base.len());
+        let focused = focus_arcs(&refs, 5, 0.0, Some(FOCUS_ARCS_PER_HEAD));
+        assert_eq!(focused.len(), 12 * FOCUS_ARCS_PER_HEAD, "three per head");
+        for h in 0..12 {
+            let row = a.heads[h].attn_weights.row(5);
+            let mut sorted: Vec<f32> = row.iter().copied().collect();
+            sorted.sort_by(|x, y| y.total_cmp(x));
+            let mine: Vec<f32> = focused.iter().filter(|a| a.head == Some(h)).map(|a| a.weight).collect();
+            assert!(mine.iter().all(|w| *w >= sorted[2]), "head {h}: the three strongest");
+        }
+        assert!(focused.windows(2).all(|p| p[0].weight <= p[1].weight), "strongest paint last");
+        let every = focus_arcs(&refs, 5, 0.0, None);
+        let visible: usize = a.heads.iter().map(|h| h.attn_weights.row(5).iter().filter(|w| **w > 0.0).count()).sum();
+        assert_eq!(every.len(), visible, "without a limit, every key of every head (causal heads: 6 a head)");
+        assert!(focus_arcs(&refs, 99, 0.0, None).is_empty(), "a focus past the end draws nothing");
     }
 }

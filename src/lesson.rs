@@ -10,9 +10,48 @@ use arcs_core::attention::Mode;
 /// The two sentences of the lecture that make the case for attention.
 pub const HARRY: &str = "Harry Potter went to station number 9 3/4 and took the train to the school.";
 pub const CAT: &str = "The cat that was sitting on the mat, which was next to the dog, jumped.";
-/// The translation example: English in, French out (illustrative weights).
-pub const EN: &str = "The cat jumped over the dog";
-pub const FR: &str = "Le chat a sauté par-dessus le chien";
+/// The translation example: English in, French out. The adjectives swap places ("black cat" -> "chat
+/// noir"), so the alignment is not a diagonal.
+pub const EN: &str = "The black cat jumped over the lazy dog";
+pub const FR: &str = "Le chat noir a sauté par-dessus le chien paresseux";
+
+/// What a trained translator's attention looks like on [`FR`] over [`EN`], set by hand (no trained
+/// translation model ships with the app): for each French word (by position among the words of
+/// `arcs_core::tokenize`), the English words it attends to and how much. The rest of each row is spread
+/// evenly over the other English words, so rows sum to 1 as a softmax's do.
+pub const CROSS_ALIGNMENT: [&[(usize, f32)]; 11] = [
+    &[(0, 0.82), (2, 0.06)], // Le -> The
+    &[(2, 0.86), (1, 0.05)], // chat -> cat
+    &[(1, 0.84), (2, 0.08)], // noir -> black (before "cat" in English)
+    &[(3, 0.62), (2, 0.14)], // a -> jumped (the auxiliary of "a sauté"), a little of its subject
+    &[(3, 0.88)],            // sauté -> jumped
+    &[(4, 0.80), (3, 0.06)], // par -> over
+    &[(4, 0.70)],            // - -> over
+    &[(4, 0.82), (5, 0.04)], // dessus -> over
+    &[(5, 0.80), (7, 0.08)], // le -> the
+    &[(7, 0.85), (6, 0.06)], // chien -> dog
+    &[(6, 0.84), (7, 0.08)], // paresseux -> lazy (after "chien" in French)
+];
+
+/// [`CROSS_ALIGNMENT`] as a full (French words, English words) matrix; `None` if the sentences and the
+/// table disagree in length (a test keeps them in step).
+pub fn cross_alignment(fr_words: usize, en_words: usize) -> Option<arcs_core::tensor::Mat> {
+    if fr_words != CROSS_ALIGNMENT.len() {
+        return None;
+    }
+    let mut m = arcs_core::tensor::Mat::zeros(fr_words, en_words);
+    for (i, links) in CROSS_ALIGNMENT.iter().enumerate() {
+        let set: f32 = links.iter().map(|&(_, w)| w).sum();
+        let others = en_words.checked_sub(links.len()).filter(|&k| k > 0)?;
+        for j in 0..en_words {
+            m[(i, j)] = (1.0 - set) / others as f32;
+        }
+        for &(j, w) in *links {
+            *m.get_mut((i, j))? = w;
+        }
+    }
+    Some(m)
+}
 pub const ANIMAL: &str = "The animal didn't cross the street because it was too tired.";
 
 /// What a step shows.
@@ -109,13 +148,13 @@ pub const STEPS: &[Step] = &[
              word it writes, it scores each input word, turns the scores into weights with a softmax, and mixes the inputs by \
              those weights.",
             "Here the French words ask (queries) and the English words answer (keys and values): cross-attention between two \
-             sequences. The weights are seeded, not trained, so the links are illustrative; a trained translator would link \
-             'sauté' to 'jumped'.",
+             sequences. The weights are set by hand to look like a trained translator's: each French word looks at the \
+             English word it translates, even where the order differs ('chat noir' reads 'black cat' backwards).",
         ],
         formula: "<math display=\"block\"><msub><mi>α</mi><mrow><mi>i</mi><mi>j</mi></mrow></msub><mo>=</mo><msub><mi>softmax</mi><mi>j</mi></msub><mo>(</mo><msub><mi>q</mi><mi>i</mi></msub><mo>·</mo><msub><mi>k</mi><mi>j</mi></msub><mo>)</mo><mspace width=\"2em\"/><msub><mi>c</mi><mi>i</mi></msub><mo>=</mo><munder><mo>∑</mo><mi>j</mi></munder><msub><mi>α</mi><mrow><mi>i</mi><mi>j</mi></mrow></msub><msub><mi>v</mi><mi>j</mi></msub></math>",
         widget: Widget::Cross,
-        question: "Which English word does 'sauté' attend to most (with these weights)?",
-        check: Question::CrossMost { query: 3 },
+        question: "Which English word does 'noir' attend to most?",
+        check: Question::CrossMost { query: 2 },
     },
     Step {
         slug: "simplified",
@@ -237,5 +276,28 @@ mod tests {
         assert_eq!(argmax(&[0.1, 0.5, 0.5, 0.2]), Some(1));
         assert_eq!(argmax(&[f32::NAN, 0.2]), Some(1));
         assert_eq!(argmax(&[]), None);
+    }
+
+    #[test]
+    fn the_translation_alignment_fits_its_sentences_and_reorders() {
+        let words = |s: &str| arcs_core::tokenize::tokenize(s).into_iter().map(|t| t.text).collect::<Vec<_>>();
+        let (en, fr) = (words(EN), words(FR));
+        let m = cross_alignment(fr.len(), en.len()).expect("one row per French word");
+        for i in 0..fr.len() {
+            assert!((m.row(i).sum() - 1.0).abs() < 1e-5, "row {i} sums to 1");
+            assert!(m.row(i).iter().all(|w| *w > 0.0), "row {i}: every weight positive, as a softmax's");
+        }
+        let top = |f: &str| {
+            let i = fr.iter().position(|w| w == f).expect("French word");
+            en[argmax(&m.row(i).iter().copied().collect::<Vec<_>>()).expect("row")].clone()
+        };
+        assert_eq!(top("sauté"), "jumped");
+        assert_eq!((top("chat"), top("noir")), ("cat".to_string(), "black".to_string()), "reordered");
+        assert_eq!((top("chien"), top("paresseux")), ("dog".to_string(), "lazy".to_string()), "reordered");
+        let Question::CrossMost { query } = STEPS.iter().find(|s| s.slug == "bahdanau").expect("step").check else {
+            panic!("the Bahdanau step asks about the alignment")
+        };
+        assert_eq!(fr[query], "noir", "the question names the word it checks");
+        assert!(cross_alignment(fr.len() + 1, en.len()).is_none());
     }
 }

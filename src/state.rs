@@ -115,6 +115,9 @@ pub struct Display {
     pub threshold: f32,
     /// MiniLM: draw each word's WordPieces ("sit ##ting") joined under the arcs.
     pub join_pieces: bool,
+    /// Multi-head with many heads: draw every head's arcs, not only the lead head's (see
+    /// `layout::lead_head`).
+    pub every_head: bool,
 }
 
 impl Default for Display {
@@ -126,6 +129,7 @@ impl Default for Display {
             top_k: DEFAULT_TOP_K,
             threshold: 0.0,
             join_pieces: false,
+            every_head: false,
         }
     }
 }
@@ -197,6 +201,8 @@ pub enum Action {
     SetHead(usize),
     SetHideSpecial(bool),
     SetJoinPieces(bool),
+    /// Many heads: draw every head's arcs (true) or the lead head's and the focused token's (false).
+    SetEveryHead(bool),
     /// Open lesson step n (clamped), with the view it comes with.
     OpenLesson(usize),
     CloseLesson,
@@ -340,6 +346,7 @@ impl ViewState {
             Action::SetHead(h) => s.model.head = h,
             Action::SetHideSpecial(b) => s.model.hide_special = b,
             Action::SetJoinPieces(b) => d.join_pieces = b,
+            Action::SetEveryHead(b) => d.every_head = b,
             Action::OpenLesson(n) => {
                 let n = n.min(crate::lesson::STEPS.len() - 1);
                 s.lesson = Some(n);

@@ -127,11 +127,35 @@ pub const VIEW_LABEL: &str = "View";
 pub const ARCS: &str = "Arcs";
 pub const HEATMAP: &str = "Heatmap";
 pub const HEADS_LABEL: &str = "Heads";
+pub const HEATMAP_LABEL: &str = "Attention weights: rows are queries, columns are keys";
+pub const HEATMAP_CANVAS_LABEL: &str = "Attention weights as a heatmap (large input)";
+
+/// A head's section in the steps panel (its summary and its accessible name).
+pub fn head_steps_title(h: usize, head_dim: usize) -> String {
+    format!("head {h} (head_dim = {head_dim})")
+}
+
+pub const MULTIPLES_LABEL: &str = "Each head, the mean and the max";
 pub const EACH_HEAD: &str = "each head";
 pub const MEAN: &str = "mean";
 pub const MAX: &str = "max";
 pub const ARCS_PER_TOKEN: &str = "arcs per token";
 pub const HIDE_BELOW: &str = "hide weights below";
+
+pub const EVERY_HEAD_BUTTON: &str = "draw every head's arcs";
+
+/// Above the arcs when many heads are drawn: what is shown, and how to see the rest. `picker`: a real
+/// model, whose head picker chooses the lead head (the toy's leads with its first shown head).
+pub fn lead_note(lead: Option<usize>, picker: bool) -> String {
+    let choose = if picker { "the head picker chooses it" } else { "the first head shown" };
+    match lead {
+        Some(h) => format!(
+            "Head {h} is drawn in full ({choose}); hover or pin a token to see the three strongest arcs of every \
+             head from it. "
+        ),
+        None => "Every head's arcs are drawn. ".to_string(),
+    }
+}
 
 pub fn head_chip(h: usize) -> String {
     format!("head {h}")
@@ -188,6 +212,8 @@ pub const CHECK_YOURSELF_LEAD: &str = "Check yourself: ";
 pub const PREVIOUS: &str = "← Previous";
 pub const NEXT: &str = "Next →";
 pub const LEAVE_LESSON: &str = "Leave the lesson";
+pub const CROSS_NOTE: &str = "Top: French output words (queries). Bottom: English input words (keys and values). \
+     The weights are set by hand to show what a trained translator's attention looks like; nothing here was computed.";
 pub const RNN_NOTE: &str =
     "Illustrative: the simplest recurrent cell (each step keeps 70 % of the state) and seeded embeddings.";
 pub const MASK_NEG_INF: &str = "−∞ before softmax";

@@ -115,6 +115,7 @@ fn encode_display(s: &ViewState, p: &mut Parts) {
     p.put("k", v.top_k != d.top_k, false, || v.top_k.to_string());
     p.put("th", v.threshold != d.threshold, false, || v.threshold.to_string());
     p.put("pieces", v.join_pieces, false, || "join".into());
+    p.put("arcs", v.every_head, false, || "every".into());
 }
 
 fn encode_model(m: &ModelChoice, p: &mut Parts) {
@@ -246,6 +247,14 @@ fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<Strin
             };
             set(&mut d.join_pieces, ok, "word-piece setting", value, "split", notes)
         }
+        "arcs" => {
+            let ok = match value {
+                "every" => Some(true),
+                "lead" => Some(false),
+                _ => None,
+            };
+            set(&mut d.every_head, ok, "arcs setting", value, "one head's arcs", notes)
+        }
         _ => return false,
     }
     true
@@ -308,6 +317,7 @@ mod tests {
                 top_k: 1 + pick(64),
                 threshold: pick(1001) as f32 / 1000.0,
                 join_pieces: pick(2) == 1,
+                every_head: pick(2) == 1,
             },
             model: ModelChoice { kind: models[pick(3)], layer: pick(64), head: pick(64), hide_special: pick(2) == 1 },
             focus: Focus { token, pinned: pick(2) == 1 },
@@ -346,7 +356,7 @@ mod tests {
         assert!(differs(&|v| !v.engine.causal_heads && v.engine.heads != d.engine.heads));
         assert!(differs(&|v| v.display.hidden_heads != 0 && v.display.head_view != d.display.head_view));
         assert!(differs(&|v| v.display.view != d.display.view && v.display.top_k != d.display.top_k));
-        assert!(differs(&|v| v.display.threshold > 0.0 && v.display.join_pieces));
+        assert!(differs(&|v| v.display.threshold > 0.0 && v.display.join_pieces && v.display.every_head));
         assert!(differs(&|v| v.model.kind.is_some() && v.model.layer > 0 && v.model.head > 0 && v.model.hide_special));
         assert!(differs(&|v| v.focus.pinned && v.lesson.is_some()));
         assert!(differs(&|v| v.focus.token.is_none() && v.lesson.is_some()));

@@ -24,11 +24,11 @@ async function focusedWeights(page) {
   return page.$$eval('path[data-focused="true"]', (ps) => ps.map((p) => ({ head: +p.dataset.head, to: +p.dataset.to, w: +p.dataset.weight })));
 }
 
-/// Opens the "animal ... it" sentence on MiniLM layer 3, hovers "it" and checks every head's drawn
-/// weights against HF transformers within the bundle's tolerance; returns them.
+/// Opens the "animal ... it" sentence on MiniLM layer 3 with every head's arcs drawn, hovers "it" and
+/// checks every head's drawn weights against HF transformers within the bundle's tolerance; returns them.
 async function itOnLayer3(page) {
   const s = minilm.sentences.find((x) => x.id === 's4_animal_it');
-  await page.goto('./#model=minilm&m=multi-head&l=3&s=' + encodeURIComponent(s.text));
+  await page.goto('./#model=minilm&m=multi-head&l=3&arcs=every&s=' + encodeURIComponent(s.text));
   await ready(page);
   await expect(page.locator('[data-token-index]')).toHaveCount(s.tokens.length);
   const it = s.tokens.indexOf('it');
@@ -87,6 +87,44 @@ test('MiniLM in the browser draws HF transformers\' attention (bundle tolerance 
   await expect.poll(() => page.url()).toContain('pieces=join');
 });
 
+test('twelve heads are readable by default: one head in full, every head only from the focused token', async ({ page }) => {
+  const s = minilm.sentences.find((x) => x.id === 's4_animal_it');
+  const n = s.tokens.length;
+  await page.goto('./#model=minilm&m=multi-head&l=3&hd=1&s=' + encodeURIComponent(s.text));
+  await ready(page);
+  // Without a focused token: head 1's arcs only, at most one head's worth (n x n), where twelve heads
+  // drew 12 n x n.
+  const heads = await page.$$eval('path[data-from]', (ps) => [...new Set(ps.map((p) => p.dataset.head))]);
+  expect(heads).toEqual(['1']);
+  const base = await page.locator('path[data-from]').count();
+  expect(base).toBeLessThanOrEqual(n * n);
+  await expect(page.getByTestId('lead-note')).toContainText('Head 1 is drawn in full');
+  await page.screenshot({ path: `${SHOTS}/minilm-lead-head.png`, fullPage: true });
+  // A focused token shows every head's three strongest arcs from it, each matching HF transformers.
+  const it = s.tokens.indexOf('it');
+  await page.hover(`[data-token-index="${it}"]`);
+  const got = await focusedWeights(page);
+  expect(got.length).toBe(12 * 3);
+  for (let h = 0; h < 12; h++) {
+    const row = s.attentions[3][h][it];
+    const third = [...row].sort((a, b) => b - a)[2];
+    const mine = got.filter((a) => a.head === h);
+    expect(mine.length).toBe(3);
+    for (const { to, w } of mine) {
+      expect(Math.abs(w - row[to])).toBeLessThan(2e-2);
+      expect(row[to]).toBeGreaterThanOrEqual(third - 2e-2);
+    }
+  }
+  await page.screenshot({ path: `${SHOTS}/minilm-lead-head-focus.png`, fullPage: true });
+  // One click draws every head (and the link says so); another goes back.
+  await page.mouse.move(0, 0);
+  await page.getByTestId('every-head').click();
+  await expect.poll(() => page.locator('path[data-from]').count()).toBeGreaterThan(3 * base);
+  await expect.poll(() => page.url()).toContain('arcs=every');
+  await page.getByTestId('every-head').click();
+  await expect.poll(() => page.locator('path[data-from]').count()).toBe(base);
+});
+
 test('a browser without WebAssembly SIMD gets the plain worker build, with the same attention', async ({ page, context, baseURL }) => {
   // Pretend SIMD is missing: the app's feature probe is the only WebAssembly.validate call.
   await page.addInitScript(() => { WebAssembly.validate = () => false; });
@@ -134,7 +172,7 @@ test('with cores to spare a helper worker takes half of the tokens, and the atte
 test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {
   const s = smollm2.sentences[0];
   const layer = 13;
-  await page.goto('./#model=smollm2&m=multi-head&l=13&s=' + encodeURIComponent(s.text));
+  await page.goto('./#model=smollm2&m=multi-head&l=13&arcs=every&s=' + encodeURIComponent(s.text));
   await ready(page);
   await expect(page.locator('[data-token-index]')).toHaveCount(s.token_ids.length);
   const q = s.token_ids.length - 2; // "jumped"

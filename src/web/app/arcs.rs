@@ -32,8 +32,11 @@ pub struct VisualProps {
 /// Vertical geometry of the arc view.
 pub const BASELINE: f32 = 250.0;
 const HEIGHT: f32 = 330.0;
-/// Short sentences are spread to this width so their arcs are readable.
+/// Short sentences are spread to this width so their arcs are readable, or to the room the screen has
+/// if that is less: a phone scrolls a sentence at full size rather than shrinking it to illegible text.
 const MIN_WIDTH: f32 = 860.0;
+/// The page's margins and the panel's padding around the arc view on a narrow screen.
+const SIDE_ROOM: f64 = 60.0;
 /// Colour of the focused token's arcs when heads are not coloured.
 const FOCUS_LIGHT: &str = "#c45a00";
 const FOCUS_DARK: &str = "#ffb000";
@@ -104,8 +107,13 @@ pub fn Visual(props: &VisualProps) -> Html {
         let view = v.clone();
         use_memo(key, move |(a, _, _)| drawn_weights(a, view.display.head_view, |h| view.head_visible(h)))
     };
-    let tlayout = use_memo(props.attention.clone(), |a| layout_tokens(&a.tokens, MIN_WIDTH));
+    let window_width = super::hooks::use_window_width();
+    let min_width = ((window_width - SIDE_ROOM) as f32).clamp(280.0, MIN_WIDTH);
+    let tlayout =
+        use_memo((props.attention.clone(), min_width.to_bits()), move |(a, _)| layout_tokens(&a.tokens, min_width));
     // The base layer of arcs depends on the numbers and pruning, not on hover: computed once per result.
+    // Many heads at once: one head leads, the others show only from the focused token.
+    let lead = layout::lead_head(&weights, v.model.head, v.display.every_head);
     let base = {
         let key = (
             props.attention.clone(),
@@ -113,12 +121,14 @@ pub fn Visual(props: &VisualProps) -> Html {
             v.display.head_view,
             v.display.top_k,
             v.display.threshold.to_bits(),
+            lead,
         );
         let weights = weights.clone();
         let top_k = v.display.top_k;
         let threshold = v.display.threshold;
         use_memo(key, move |_| {
-            let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
+            let refs: Vec<(Option<usize>, &Mat)> =
+                weights.iter().filter(|(h, _)| lead.is_none() || *h == lead).map(|(h, m)| (*h, m.as_ref())).collect();
             select_arcs(&refs, None, top_k, threshold)
         })
     };
@@ -189,21 +199,9 @@ pub fn Visual(props: &VisualProps) -> Html {
     // The focused token's arcs are drawn whole (never pruned) on top of the rest.
     let focus_nodes: Html = match focus {
         Some(i) => {
-            let mut arcs: Vec<layout::Arc> = weights
-                .iter()
-                .flat_map(|(h, m)| {
-                    (0..n).filter_map(move |j| {
-                        let w = m[(i, j)];
-                        (w > 0.0 && w.is_finite() && w >= v.display.threshold).then_some(layout::Arc {
-                            from: i,
-                            to: j,
-                            head: *h,
-                            weight: w,
-                        })
-                    })
-                })
-                .collect();
-            arcs.sort_by(|x, y| x.weight.total_cmp(&y.weight));
+            let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
+            let per_head = lead.map(|_| layout::FOCUS_ARCS_PER_HEAD);
+            let arcs = layout::focus_arcs(&refs, i, v.display.threshold, per_head);
             arcs.iter()
                 .map(|arc| {
                     // Keyed by key token and head only: moving the focus re-uses the path to each key
@@ -284,6 +282,24 @@ pub fn Visual(props: &VisualProps) -> Html {
         });
     }
 
+    // A pinned token (from a link, a click or the keyboard) is brought into the scrolling arc box: it is
+    // what the view is about. Hovered tokens are under the pointer already.
+    let arcbox_ref = use_node_ref();
+    {
+        let arcbox_ref = arcbox_ref.clone();
+        let pinned_x = focus.filter(|_| v.focus.pinned).and_then(|f| Some((tlayout.x.get(f)?, tlayout.w.get(f)?)));
+        let pinned_x = pinned_x.map(|(x, w)| (x.to_bits(), w.to_bits()));
+        use_effect_with(pinned_x, move |px| {
+            let Some((x, w)) = *px else { return };
+            let (x, w) = (f32::from_bits(x) as f64, f32::from_bits(w) as f64);
+            let Some(boxed) = arcbox_ref.cast::<web_sys::Element>() else { return };
+            let (left, width) = (boxed.scroll_left() as f64, boxed.client_width() as f64);
+            if x - w / 2.0 < left || x + w / 2.0 > left + width {
+                boxed.set_scroll_left((x - width / 2.0).max(0.0) as i32);
+            }
+        });
+    }
+
     // Screen readers hear what the focused token attends to.
     let announce = match focus {
         Some(i) => weights
@@ -306,10 +322,11 @@ pub fn Visual(props: &VisualProps) -> Html {
     let bg = if props.dark { "#161a22" } else { "#ffffff" };
     html! {
         <section class="visual" aria-label={text::VISUAL_LABEL}>
-            <ViewOptions view={v.without_focus()} heads={if a.mode == Mode::MultiHead { a.heads.len() } else { 0 }}
+            <ViewOptions view={v.without_focus()} heads={if a.mode == Mode::MultiHead { a.heads.len() } else { 0 }} {lead}
+                         many={weights.iter().filter(|(h, _)| h.is_some()).count() > layout::MANY_HEADS}
                          show_pruning={n > PRUNE_ABOVE || pruned} {pruned} ondispatch={d.clone()} />
-            <div class="arcbox" hidden={v.display.view != View::Arcs}>
-                <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", (width <= MIN_WIDTH + 1.0).then_some("fit"))} data-testid="arc-view"
+            <div class="arcbox" ref={arcbox_ref} hidden={v.display.view != View::Arcs}>
+                <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", (width <= min_width + 1.0).then_some("fit"))} data-testid="arc-view"
                      width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={format!("0 0 {width:.0} {HEIGHT:.0}")}
                      role="group" aria-label={text::ARCS_LABEL}
                      onmouseleave={{ let d = d.clone(); move |_: MouseEvent| d.emit(Action::Unhover) }}>

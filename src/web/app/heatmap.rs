@@ -6,6 +6,7 @@
 use super::Shared;
 use crate::layout::{head_colour, heat_colour, heat_text_colour};
 use crate::state::Action;
+use crate::text;
 use arcs_core::attention::Attention;
 use arcs_core::tensor::Mat;
 use std::rc::Rc;
@@ -89,7 +90,7 @@ fn grid(
     };
     html! {
         <svg xmlns="http://www.w3.org/2000/svg" width={format!("{size:.0}")} height={format!("{size:.0}")} class="heat"
-             role="img" aria-label="Attention weights: rows are queries, columns are keys">
+             role="img" aria-label={text::HEATMAP_LABEL}>
             <defs>
                 <pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
                     <rect width="6" height="6" fill={if dark { "#1d2129" } else { "#f4f5f7" }} />
@@ -159,7 +160,7 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
     html! {
         <div class="canvas-grid">
             <canvas ref={canvas} width={size.to_string()} height={size.to_string()} {onmousemove}
-                    aria-label="Attention weights as a heatmap (large input)" role="img"></canvas>
+                    aria-label={text::HEATMAP_CANVAS_LABEL} role="img"></canvas>
             if let Some(f) = props.focus {
                 <div class="row-marker" style={format!("top:{}px;height:{}px", f as u32 * px, px)}></div>
             }
@@ -228,7 +229,7 @@ pub fn SmallMultiples(props: &SmallMultiplesProps) -> Html {
         })
         .collect();
     html! {
-        <div class="multiples" aria-label="Each head, the mean and the max">
+        <div class="multiples" role="group" aria-label={text::MULTIPLES_LABEL}>
             { heads }
             { mini(html! { {"mean"} }, &extra.0, "mini-mean") }
             { mini(html! { {"max"} }, &extra.1, "mini-max") }

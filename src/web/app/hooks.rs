@@ -40,6 +40,19 @@ fn use_listener<E: JsCast + 'static>(
     });
 }
 
+/// The window's width in CSS pixels, following resizes (1280 where there is no window).
+#[hook]
+pub fn use_window_width() -> f64 {
+    let read = || dom::window().ok().and_then(|w| w.inner_width().ok()).and_then(|v| v.as_f64()).unwrap_or(1280.0);
+    let width = use_state(read);
+    let window = dom::window().ok().map(web_sys::EventTarget::from);
+    {
+        let width = width.clone();
+        use_listener(window, "resize", move |_: web_sys::Event| width.set(read()));
+    }
+    *width
+}
+
 /// A link pasted into the address bar of an open page replaces the view (with the link's notices).
 #[hook]
 pub fn use_hash_changes(dispatch: Callback<Action>, notices: UseStateHandle<Vec<String>>) {

@@ -4,12 +4,12 @@
 use super::Shared;
 use crate::layout::drawn_weights;
 use crate::layout::{heat_colour, layout_tokens};
-use crate::lesson::{argmax, Question, Widget, CAT, EN, FR, HARRY, STEPS};
+use crate::lesson::{argmax, cross_alignment, Question, Widget, CAT, EN, FR, HARRY, STEPS};
 use crate::state::{Action, ViewState};
 use crate::text;
-use arcs_core::attention::{cross_attention, rnn_final_state_share, simplified, Attention, HeadOptions, Normalization};
+use arcs_core::attention::{rnn_final_state_share, simplified, Attention, HeadOptions, Normalization};
 use arcs_core::tokenize::tokenize;
-use arcs_core::weights::{seeded_embeddings, seeded_weights};
+use arcs_core::weights::seeded_embeddings;
 use yew::prelude::*;
 
 /// Recurrence of the illustrative RNN: each step keeps 70 % of the old state.
@@ -92,14 +92,12 @@ fn options(
     }
 }
 
-/// The translation example's cross-attention: French queries over English keys and values.
+/// The translation example: French queries over English keys and values, weights set by hand as a
+/// trained translator's (see `lesson::CROSS_ALIGNMENT`).
 fn cross_example() -> (Vec<String>, Vec<String>, arcs_core::tensor::Mat) {
     let (en, fr) = (words(EN), words(FR));
-    let x_en = seeded_embeddings(&en, SEED, D);
-    let x_fr = seeded_embeddings(&fr, SEED, D);
-    let (w, _) = seeded_weights(SEED, D, D);
-    let steps = cross_attention(&x_fr, &x_en, &w, &HeadOptions::default());
-    (en, fr, steps.attn_weights)
+    let m = cross_alignment(fr.len(), en.len()).unwrap_or_else(|| arcs_core::tensor::Mat::zeros(fr.len(), en.len()));
+    (en, fr, m)
 }
 
 #[derive(Properties, PartialEq)]
@@ -213,7 +211,7 @@ fn CrossWidget() -> Html {
                 { row(&fr, &lf, top, true) }
                 { row(&en, &le, bottom, false) }
             </svg>
-            <p class="note">{ "Top: French output words (queries). Bottom: English input words (keys and values). Seeded weights: illustrative, not trained." }</p>
+            <p class="note" data-testid="cross-note">{ text::CROSS_NOTE }</p>
         </div>
     }
 }

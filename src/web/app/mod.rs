@@ -203,7 +203,7 @@ fn Main(props: &MainProps) -> Html {
                     }
                     <steps::Steps attention={Shared(a.clone())} view={v.clone()} ondispatch={dispatch.clone()} onterm={on_term.clone()} />
                 } else if v.model.kind.is_some() {
-                    <p class="hint" data-testid="model-wait">{ text::MODEL_WAIT }</p>
+                    <p class="hint model-wait" data-testid="model-wait">{ text::MODEL_WAIT }</p>
                 }
                 </div>
             </main>

@@ -96,10 +96,11 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
         (Some(m), Status::Loading { stage, loaded, total }) => {
             let pct = if *total > 0 { (*loaded as f64 / *total as f64 * 100.0).min(100.0) } else { 0.0 };
             html! {
+                // The bar lies on the panel's bottom edge and the note runs on in the same text, so the
+                // status takes the lines the ready message will: nothing below moves when it arrives.
                 <div class="model-status" data-testid="model-status" role="status" aria-live="polite">
-                    <progress max="100" value={format!("{pct:.0}")} aria-label={text::model_loading_label(m.label())}></progress>
-                    <span>{ text::model_loading(m.label(), stage, *loaded, *total) }</span>
-                    <span class="note">{ text::TOY_STAYS_USABLE }</span>
+                    <progress class="load-bar" max="100" value={format!("{pct:.0}")} aria-label={text::model_loading_label(m.label())}></progress>
+                    <span>{ text::model_loading(m.label(), stage, *loaded, *total) }<span class="note">{ text::TOY_STAYS_USABLE }</span></span>
                 </div>
             }
         }
@@ -236,7 +237,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
             .iter()
             .map(|g| {
                 html! { <li data-testid="next-token"><span class="bar" style={format!("width:{:.0}%", g.prob * 100.0)}></span>
-                    <code>{ format!("{:?}", g.token) }</code>{ format!(" {:.1}%", g.prob * 100.0) }</li> }
+                    <code>{ format!("{:?}", g.token) }</code><span class="pct">{ format!(" {:.1}%", g.prob * 100.0) }</span></li> }
             })
             .collect();
         let at = v.focus.token.filter(|&f| f < run.next_per_position.len()).map_or(Html::default(), |i| {

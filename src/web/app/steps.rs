@@ -244,8 +244,8 @@ pub fn Steps(props: &StepsProps) -> Html {
             .filter(|(h, _)| props.view.head_visible(*h))
             .map(|(h, hs)| {
                 html! {
-                    <details class="head-steps" open={h == 0}>
-                        <summary>{ format!("head {h} (head_dim = {})", hs.values.ncols()) }</summary>
+                    <details class="head-steps" open={h == 0} aria-label={text::head_steps_title(h, hs.values.ncols())}>
+                        <summary>{ text::head_steps_title(h, hs.values.ncols()) }</summary>
                         <div class="matrices">{ head_steps(shared, h, focus, false) }</div>
                     </details>
                 }

@@ -15,6 +15,9 @@ pub struct ViewOptionsProps {
     /// Long input or pruned arcs: offer top-k and threshold.
     pub show_pruning: bool,
     pub pruned: bool,
+    /// More heads drawn than `layout::MANY_HEADS`, and the one drawn in full if only one is.
+    pub many: bool,
+    pub lead: Option<usize>,
     pub ondispatch: Callback<Action>,
 }
 
@@ -75,12 +78,27 @@ pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
         Html::default()
     };
 
+    // Many heads: which one is drawn in full, and the one click to every head's arcs (and back).
+    let many_heads = if props.many && v.display.view == View::Arcs {
+        let every = props.lead.is_none();
+        let d = d.clone();
+        html! {
+            <p class="lead-note" data-testid="lead-note">
+                { text::lead_note(props.lead, v.model.kind.is_some()) }
+                <button class="chip" data-testid="every-head" aria-pressed={every.to_string()}
+                        onclick={move |_: MouseEvent| d.emit(Action::SetEveryHead(!every))}>{ text::EVERY_HEAD_BUTTON }</button>
+            </p>
+        }
+    } else {
+        Html::default()
+    };
     html! {
         <>
             <div class="view-switch" role="group" aria-label={text::VIEW_LABEL}>
                 { view_button(View::Arcs, text::ARCS) }{ view_button(View::Heatmap, text::HEATMAP) }
             </div>
             { head_chips }
+            { many_heads }
             { prune_controls }
         </>
     }

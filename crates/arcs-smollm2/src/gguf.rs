@@ -211,12 +211,71 @@ impl GgmlType {
         }
     }
 
+    /// The types [`crate::quant`] can dequantise: everything llama.cpp's usual `Q*_0`, `Q*_1` and
+    /// `Q*_K_S`/`Q*_K_M` files contain.
+    pub const SUPPORTED: [GgmlType; 13] = [
+        GgmlType::F32,
+        GgmlType::F16,
+        GgmlType::Bf16,
+        GgmlType::Q8_0,
+        GgmlType::Q4_0,
+        GgmlType::Q4_1,
+        GgmlType::Q5_0,
+        GgmlType::Q5_1,
+        GgmlType::Q2K,
+        GgmlType::Q3K,
+        GgmlType::Q4K,
+        GgmlType::Q5K,
+        GgmlType::Q6K,
+    ];
+
     /// Whether [`crate::quant`] can dequantise this type.
     pub fn has_kernel(self) -> bool {
-        matches!(
-            self,
-            GgmlType::F32 | GgmlType::F16 | GgmlType::Bf16 | GgmlType::Q4_0 | GgmlType::Q4_1 | GgmlType::Q8_0
-        )
+        Self::SUPPORTED.contains(&self)
+    }
+
+    /// The name llama.cpp gives the type (`Q4_K`, `IQ2_XXS`, ...), for messages.
+    pub fn name(self) -> &'static str {
+        use GgmlType::*;
+        match self {
+            F32 => "F32",
+            F16 => "F16",
+            Q4_0 => "Q4_0",
+            Q4_1 => "Q4_1",
+            Q5_0 => "Q5_0",
+            Q5_1 => "Q5_1",
+            Q8_0 => "Q8_0",
+            Q8_1 => "Q8_1",
+            Q2K => "Q2_K",
+            Q3K => "Q3_K",
+            Q4K => "Q4_K",
+            Q5K => "Q5_K",
+            Q6K => "Q6_K",
+            Q8K => "Q8_K",
+            Iq2Xxs => "IQ2_XXS",
+            Iq2Xs => "IQ2_XS",
+            Iq3Xxs => "IQ3_XXS",
+            Iq1S => "IQ1_S",
+            Iq4Nl => "IQ4_NL",
+            Iq3S => "IQ3_S",
+            Iq2S => "IQ2_S",
+            Iq4Xs => "IQ4_XS",
+            I8 => "I8",
+            I16 => "I16",
+            I32 => "I32",
+            I64 => "I64",
+            F64 => "F64",
+            Iq1M => "IQ1_M",
+            Bf16 => "BF16",
+            Tq1_0 => "TQ1_0",
+            Tq2_0 => "TQ2_0",
+            Mxfp4 => "MXFP4",
+        }
+    }
+
+    /// "F32, F16, ..., Q6_K": the supported types, for messages.
+    pub fn supported_list() -> String {
+        Self::SUPPORTED.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
     }
 }
 

@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+mod blocks;
 pub mod gguf;
 mod model;
 pub mod quant;

@@ -7,7 +7,7 @@
 //! ```
 //! then a final RMSNorm and logits against the (tied) token embedding.
 
-use crate::gguf::Gguf;
+use crate::gguf::{GgmlType, Gguf};
 use crate::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
 use crate::tokenizer::{Encoding, Tokenizer};
 use crate::{
@@ -112,7 +112,11 @@ fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, Mod
     if !t.ggml_type.has_kernel() {
         return Err(ModelError::BadTensor {
             name: name.into(),
-            reason: format!("element type {:?} is not supported (F32, F16, BF16, Q4_0, Q4_1, Q8_0 are)", t.ggml_type),
+            reason: format!(
+                "element type {} is not supported (supported: {})",
+                t.ggml_type.name(),
+                GgmlType::supported_list()
+            ),
         });
     }
     let row_bytes = quant::row_bytes(t.ggml_type, cols)
@@ -126,7 +130,7 @@ fn vector(g: &Gguf, bytes: &[u8], name: &str, len: usize) -> Result<Vec<f32>, Mo
     if t.dims != [len as u64] || !t.ggml_type.has_kernel() {
         return Err(ModelError::BadTensor {
             name: name.into(),
-            reason: format!("expected a vector of {len} floats, found {:?} of {:?}", t.dims, t.ggml_type),
+            reason: format!("expected a vector of {len} floats, found {:?} of {}", t.dims, t.ggml_type.name()),
         });
     }
     let mut v = vec![0.0; len];
@@ -493,6 +497,23 @@ fn causal_gqa_attention(queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tensor_of_an_unsupported_type_is_refused_by_name_and_type() {
+        use crate::gguf::build::GgufBuilder;
+        let mut b = GgufBuilder::new();
+        // One row of 256 IQ2_XXS values (66 bytes), a type llama.cpp writes that this crate cannot decode.
+        b.tensor("blk.0.attn_q.weight", &[256, 1], 16, &[0u8; 66]);
+        let g = Gguf::parse(&b.build()).expect("valid GGUF");
+        let e = matrix(&g, "blk.0.attn_q.weight", 1, 256).expect_err("IQ2_XXS has no kernel").to_string();
+        assert!(e.contains("blk.0.attn_q.weight") && e.contains("IQ2_XXS"), "{e}");
+        assert!(e.contains("Q4_K") && e.contains("Q6_K"), "the message lists what is supported: {e}");
+        // The same tensor as Q4_K (144 bytes a block) is accepted.
+        let mut b = GgufBuilder::new();
+        b.tensor("blk.0.attn_q.weight", &[256, 1], 12, &[0u8; 144]);
+        let g = Gguf::parse(&b.build()).expect("valid GGUF");
+        assert!(matrix(&g, "blk.0.attn_q.weight", 1, 256).is_ok());
+    }
 
     #[test]
     fn rope_matches_hf_rotate_half_after_permutation() {

@@ -139,6 +139,13 @@ pub fn dequantize_row(t: GgmlType, src: &[u8], out: &mut [f32]) {
                 }
             }
         }
+        GgmlType::Q5_0 => crate::blocks::q5_0(src, out),
+        GgmlType::Q5_1 => crate::blocks::q5_1(src, out),
+        GgmlType::Q2K => crate::blocks::q2_k(src, out),
+        GgmlType::Q3K => crate::blocks::q3_k(src, out),
+        GgmlType::Q4K => crate::blocks::q4_k(src, out),
+        GgmlType::Q5K => crate::blocks::q5_k(src, out),
+        GgmlType::Q6K => crate::blocks::q6_k(src, out),
         // The model loader only accepts types with a kernel (`GgmlType::has_kernel`).
         _ => out.fill(f32::NAN),
     }

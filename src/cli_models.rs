@@ -1,9 +1,10 @@
 //! The `attn` CLI's real-model paths and its plain-text output.
 
 use crate::models::{self, ModelKind, ModelRun};
+use arcs_core::analysis::{self, HeadRoles};
 use arcs_core::attention::Mode;
-use arcs_core::cli::CliArgs;
-use arcs_core::report::{NextToken, Num, Rows};
+use arcs_core::cli::{Analysis, CliArgs};
+use arcs_core::report::{HeadRolesJson, NextToken, Num, Rows};
 use arcs_core::tensor::{matmul, Mat};
 use arcs_core::{Report, Source};
 use std::path::{Path, PathBuf};
@@ -39,8 +40,15 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
     if let Some(l) = args.layer.filter(|&l| l >= kind.num_layers()) {
         return Err(format!("--layer {l} is out of range: {model} has layers 0 to {}", kind.num_layers() - 1));
     }
+    if let Some(a) = args.analysis.filter(|a| matches!(a, Analysis::ValueWeighted | Analysis::LogitLens)) {
+        return Err(format!(
+            "--analysis {} is not available yet (rollout, head-roles and all are; README, \"The attn CLI\")",
+            if a == Analysis::ValueWeighted { "value-weighted" } else { "logit-lens" }
+        ));
+    }
     let dir = models_dir();
-    let run = match kind {
+    // The run, the input's token ids, and (decoders, head roles asked for) the induction scores.
+    let (run, ids, induction) = match kind {
         ModelKind::MiniLm => {
             let m = match args.weights_path.as_deref() {
                 Some("bundle") => arcs_minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
@@ -52,7 +60,8 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
                 }
             }
             .map_err(|e| e.to_string())?;
-            models::forward_minilm(&m, text)?.run(args.layer.unwrap_or(0))
+            let ids = models::minilm_tokens(&m, text)?.ids;
+            (models::forward_minilm(&m, text)?.run(args.layer.unwrap_or(0)), ids, None)
         }
         ModelKind::SmolLm2 => {
             if args.weights_path.is_some() {
@@ -60,10 +69,47 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             }
             let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?)
                 .map_err(|e| e.to_string())?;
-            models::forward_smollm2(&m, text)?.run(args.layer.unwrap_or(0))
+            let ids = m.tokenize(text).map_err(|e| e.to_string())?.ids;
+            let run = models::forward_smollm2(&m, text)?.run(args.layer.unwrap_or(0));
+            let induction = match args.analysis {
+                Some(a) if a.includes(Analysis::HeadRoles) => Some(smollm2_induction(&m, &ids)?),
+                _ => None,
+            };
+            (run, ids, induction)
         }
     };
-    Ok(report(&run, args.layer))
+    let mut r = report(&run, args.layer);
+    if let Some(a) = args.analysis {
+        let layers: Vec<Vec<Mat>> =
+            (0..kind.num_layers()).map(|l| (0..kind.num_heads()).map(|h| run.attention(l, h)).collect()).collect();
+        if a.includes(Analysis::Rollout) {
+            r.rollout = Some(analysis::rollout(&layers).into_iter().map(Rows).collect());
+        }
+        if a.includes(Analysis::HeadRoles) {
+            r.head_roles = Some(HeadRolesJson::from(&HeadRoles::of(&layers, &ids, induction)));
+        }
+        if a == Analysis::All {
+            eprintln!("attn: note: value_weighted and logit_lens are not available yet; the report has the rest");
+        }
+    }
+    Ok(r)
+}
+
+/// SmolLM2's induction score of every head: the sentence's own tokens repeated twice (its tokenizer adds
+/// no BOS, so none precedes them), `[layer][head]`.
+fn smollm2_induction(m: &arcs_smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<f32>>, String> {
+    let twice: Vec<u32> = ids.iter().chain(ids).copied().collect();
+    let out = m.forward(&twice).map_err(|e| e.to_string())?;
+    Ok(out
+        .layers
+        .iter()
+        .map(|l| {
+            l.attn_weights
+                .iter()
+                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows, a.cols, &a.data), ids.len(), 0))
+                .collect()
+        })
+        .collect())
 }
 
 /// The CLI report of a model run. `context[layer]` is the heads' context vectors side by side
@@ -102,6 +148,8 @@ pub fn report(run: &ModelRun, layer: Option<usize>) -> Report {
         context,
         steps: None,
         top5_next: top5,
+        rollout: None,
+        head_roles: None,
     }
 }
 

@@ -252,3 +252,97 @@ fn model_cli_mistakes_exit_with_code_2() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+/// Largest |difference| between two equally shaped nested JSON arrays of numbers (nulls must match);
+/// a shape mismatch is infinitely different.
+fn max_nested_diff(got: &Value, want: &Value) -> f32 {
+    match (got, want) {
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => {
+            g.iter().zip(w).map(|(x, y)| max_nested_diff(x, y)).fold(0.0, f32::max)
+        }
+        (Value::Null, Value::Null) => 0.0,
+        (g, w) if g.is_number() && w.is_number() => (f(g) - f(w)).abs(),
+        _ => f32::INFINITY,
+    }
+}
+
+/// `--analysis all` on the real models against numpy's rollout and head roles from HF transformers'
+/// attention (reference/analysis_reference.json): 1e-4 for MiniLM's f32 path, 1e-3 for SmolLM2's
+/// quantised weights, as the stored attentions themselves agree.
+#[test]
+fn analysis_matches_an_independent_computation_from_hf_attention() {
+    let r = reference("analysis_reference.json");
+    for (model, file, tol) in
+        [("minilm", "minilm/model.safetensors", 1e-4f32), ("smollm2", "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", 1e-3)]
+    {
+        if !models_present(file) {
+            continue;
+        }
+        let cases = r["models"][model].as_array().expect("reference sentences");
+        assert!(cases.len() >= 3, "{model}: a few sentences");
+        for case in cases {
+            let text = case["text"].as_str().expect("text");
+            let v =
+                json(&["--model", model, "--mode", "multi-head", "--sentence", text, "--json", "--analysis", "all"]);
+            let layers = if model == "minilm" { 6 } else { 30 };
+            assert_eq!(v["rollout"].as_array().map(Vec::len), Some(layers), "{model}: one rollout a layer");
+            let worst = max_nested_diff(&v["rollout"], &case["rollout"]);
+            assert!(worst < tol, "{model} {text:?}: rollout differs by {worst}");
+            for role in ["previous_token", "first_token", "self", "entropy_bits", "mean_distance", "duplicate_token"] {
+                let worst = max_nested_diff(&v["head_roles"][role], &case["head_roles"][role]);
+                // Entropy weighs tiny weights by their logarithm: a 1e-5 weight error moves it ~20x more.
+                let tol = if role == "entropy_bits" { tol * 10.0 } else { tol };
+                assert!(worst < tol, "{model} {text:?}: {role} differs by {worst}");
+            }
+            let induction = &v["head_roles"]["induction"];
+            if model == "minilm" {
+                assert!(induction.is_null(), "an encoder has no induction score");
+            } else {
+                assert_eq!(induction.as_array().map(Vec::len), Some(30));
+            }
+        }
+    }
+}
+
+/// Heads the literature expects: a previous-token head in both models, an induction head in SmolLM2.
+#[test]
+fn analysis_finds_known_heads() {
+    let max_of = |v: &Value| -> (f32, usize, usize) {
+        let mut best = (f32::MIN, 0, 0);
+        for (l, heads) in v.as_array().expect("layers").iter().enumerate() {
+            for (h, x) in heads.as_array().expect("heads").iter().enumerate() {
+                if f(x) > best.0 {
+                    best = (f(x), l, h);
+                }
+            }
+        }
+        best
+    };
+    let text = "The cat that was sitting on the mat, which was next to the dog, jumped over the fence.";
+    for (model, file) in
+        [("minilm", "minilm/model.safetensors"), ("smollm2", "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")]
+    {
+        if !models_present(file) {
+            continue;
+        }
+        let v =
+            json(&["--model", model, "--mode", "multi-head", "--sentence", text, "--json", "--analysis", "head-roles"]);
+        assert!(v.get("rollout").is_none(), "only what was asked for");
+        let (score, l, h) = max_of(&v["head_roles"]["previous_token"]);
+        assert!(score > 0.5, "{model}: best previous-token head L{l}H{h} scores {score}");
+        eprintln!("{model}: previous-token head L{l}H{h} {score:.3}");
+        if model == "smollm2" {
+            let (score, l, h) = max_of(&v["head_roles"]["induction"]);
+            assert!(score > 0.5, "smollm2: best induction head L{l}H{h} scores {score}");
+            eprintln!("smollm2: induction head L{l}H{h} {score:.3}");
+        }
+    }
+    let (code, _, err) =
+        attn(&["--model", "minilm", "--mode", "multi-head", "--sentence", "a b", "--analysis", "logit-lens"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not available yet"), "{err}");
+    let (code, _, err) =
+        attn(&["--model", "minilm", "--mode", "multi-head", "--sentence", "a b", "--analysis", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown analysis"), "{err}");
+}

@@ -35,9 +35,38 @@ usage: attn [--preset book | --sentence TEXT] --mode simplified|self|causal|mult
   --weights FILE          W_query/W_key/W_value[/out_proj] as JSON, x @ W orientation; for
                           minilm: 'bundle' uses the browser's converted weights
   --layer L               real models: only this layer
+  --analysis A            real models: rollout | head-roles | value-weighted | logit-lens | all
   --json                  print the JSON report (see README)
   --help                  this text
 ";
+
+/// What `--analysis` adds to a real model's report (README, "The attn CLI").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Analysis {
+    Rollout,
+    HeadRoles,
+    ValueWeighted,
+    LogitLens,
+    All,
+}
+
+impl Analysis {
+    pub fn parse(s: &str) -> Option<Analysis> {
+        Some(match s {
+            "rollout" => Analysis::Rollout,
+            "head-roles" => Analysis::HeadRoles,
+            "value-weighted" => Analysis::ValueWeighted,
+            "logit-lens" => Analysis::LogitLens,
+            "all" => Analysis::All,
+            _ => return None,
+        })
+    }
+
+    /// Whether this request includes `part` (`All` includes every part).
+    pub fn includes(self, part: Analysis) -> bool {
+        self == Analysis::All || self == part
+    }
+}
 
 /// Parsed command line, before any file is read.
 #[derive(Clone, Debug, PartialEq)]
@@ -46,6 +75,8 @@ pub struct CliArgs {
     pub model: String,
     pub weights_path: Option<String>,
     pub layer: Option<usize>,
+    /// Real models: summaries to add to the report (`--analysis`).
+    pub analysis: Option<Analysis>,
     pub json: bool,
     pub help: bool,
     /// Options given explicitly (so real models can refuse toy-only ones).
@@ -83,6 +114,7 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
         model: "toy".into(),
         weights_path: None,
         layer: None,
+        analysis: None,
         json: false,
         help: false,
         given: Vec::new(),
@@ -108,6 +140,7 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
                 | "--normalization"
                 | "--weights"
                 | "--layer"
+                | "--analysis"
         );
         let value = if takes_value {
             match inline.or_else(|| it.next().cloned()) {
@@ -167,6 +200,13 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
             "--no-causal" => request.causal_heads = false,
             "--weights" => out.weights_path = Some(value),
             "--layer" => out.layer = Some(parse_num(flag, &value)?),
+            "--analysis" => {
+                out.analysis = Some(Analysis::parse(&value).ok_or_else(|| {
+                    CliError(format!(
+                        "unknown analysis {value:?}: use rollout, head-roles, value-weighted, logit-lens or all"
+                    ))
+                })?)
+            }
             "--json" => out.json = true,
             "--help" | "-h" => out.help = true,
             other => return bad(format!("unknown option {other:?} (see --help)")),

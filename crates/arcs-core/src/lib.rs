@@ -8,6 +8,7 @@
 //! Numbers are bit-identical on every platform for the same request: matrix products sum in a fixed order
 //! (no BLAS, no FMA) and `exp` comes from the pure-Rust `libm`.
 
+pub mod analysis;
 pub mod attention;
 pub mod book;
 pub mod cli;

@@ -8,6 +8,7 @@
 //! Rows of `attention` are post-softmax, with masked entries exactly 0. Numbers are written as the
 //! shortest decimal that reads back to the same f32; non-finite ones as the strings "-inf", "inf", "nan".
 
+use crate::analysis::HeadRoles;
 use crate::attention::{Attention, HeadSteps, Mode};
 use crate::tensor::Mat;
 use serde::ser::{SerializeSeq, Serializer};
@@ -138,6 +139,41 @@ pub struct Report {
     pub steps: Option<Steps>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub top5_next: Option<Vec<NextToken>>,
+    /// `--analysis rollout|all`: `[layer][query][key]`, rollout through layers 0..=layer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<Vec<Rows>>,
+    /// `--analysis head-roles|all`: every score `[layer][head]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_roles: Option<HeadRolesJson>,
+}
+
+/// [`HeadRoles`] in the contract's names and order; `duplicate_token` is null where no token repeats,
+/// `induction` null for encoders.
+#[derive(Clone, Debug, Serialize)]
+pub struct HeadRolesJson {
+    pub previous_token: Vec<Vec<Num>>,
+    pub first_token: Vec<Vec<Num>>,
+    #[serde(rename = "self")]
+    pub self_score: Vec<Vec<Num>>,
+    pub entropy_bits: Vec<Vec<Num>>,
+    pub mean_distance: Vec<Vec<Num>>,
+    pub duplicate_token: Vec<Vec<Option<Num>>>,
+    pub induction: Option<Vec<Vec<Num>>>,
+}
+
+impl From<&HeadRoles> for HeadRolesJson {
+    fn from(r: &HeadRoles) -> Self {
+        let nums = |v: &Vec<Vec<f32>>| v.iter().map(|hs| hs.iter().map(|&x| Num(x)).collect()).collect();
+        HeadRolesJson {
+            previous_token: nums(&r.previous_token),
+            first_token: nums(&r.first_token),
+            self_score: nums(&r.self_score),
+            entropy_bits: nums(&r.entropy_bits),
+            mean_distance: nums(&r.mean_distance),
+            duplicate_token: r.duplicate_token.iter().map(|hs| hs.iter().map(|x| x.map(Num)).collect()).collect(),
+            induction: r.induction.as_ref().map(nums),
+        }
+    }
 }
 
 impl Report {
@@ -164,6 +200,8 @@ impl Report {
             context: vec![rows(&a.context)],
             steps,
             top5_next: None,
+            rollout: None,
+            head_roles: None,
         }
     }
 

@@ -40,15 +40,14 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
     if let Some(l) = args.layer.filter(|&l| l >= kind.num_layers()) {
         return Err(format!("--layer {l} is out of range: {model} has layers 0 to {}", kind.num_layers() - 1));
     }
-    if let Some(a) = args.analysis.filter(|a| matches!(a, Analysis::ValueWeighted | Analysis::LogitLens)) {
-        return Err(format!(
-            "--analysis {} is not available yet (rollout, head-roles and all are; README, \"The attn CLI\")",
-            if a == Analysis::ValueWeighted { "value-weighted" } else { "logit-lens" }
-        ));
+    if args.analysis == Some(Analysis::LogitLens) && !kind.is_causal() {
+        return Err(format!("--analysis logit-lens is for decoders; {model} is an encoder (try smollm2)"));
     }
+    let wants = |part: Analysis| args.analysis.is_some_and(|a| a.includes(part));
     let dir = models_dir();
-    // The run, the input's token ids, and (decoders, head roles asked for) the induction scores.
-    let (run, ids, induction) = match kind {
+    // The pass, the input's token ids, and what only the model itself can give: each layer's output
+    // projection (value-weighted), the induction scores and the logit lens (decoders).
+    let (fwd, ids, out_proj, induction, lens) = match kind {
         ModelKind::MiniLm => {
             let m = match args.weights_path.as_deref() {
                 Some("bundle") => arcs_minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
@@ -61,7 +60,9 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             }
             .map_err(|e| e.to_string())?;
             let ids = models::minilm_tokens(&m, text)?.ids;
-            (models::forward_minilm(&m, text)?.run(args.layer.unwrap_or(0)), ids, None)
+            let out_proj =
+                wants(Analysis::ValueWeighted).then(|| (0..kind.num_layers()).map(|l| m.out_proj(l)).collect());
+            (models::forward_minilm(&m, text)?, ids, out_proj, None, None)
         }
         ModelKind::SmolLm2 => {
             if args.weights_path.is_some() {
@@ -70,29 +71,66 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?)
                 .map_err(|e| e.to_string())?;
             let ids = m.tokenize(text).map_err(|e| e.to_string())?.ids;
-            let run = models::forward_smollm2(&m, text)?.run(args.layer.unwrap_or(0));
-            let induction = match args.analysis {
-                Some(a) if a.includes(Analysis::HeadRoles) => Some(smollm2_induction(&m, &ids)?),
-                _ => None,
-            };
-            (run, ids, induction)
+            let fwd = models::forward_smollm2(&m, text)?;
+            let out_proj =
+                wants(Analysis::ValueWeighted).then(|| (0..kind.num_layers()).map(|l| m.out_proj(l)).collect());
+            let induction = if wants(Analysis::HeadRoles) { Some(smollm2_induction(&m, &ids)?) } else { None };
+            let lens = if wants(Analysis::LogitLens) { Some(smollm2_logit_lens(&m, &ids)?) } else { None };
+            (fwd, ids, out_proj, induction, lens)
         }
     };
+    let run = fwd.run(args.layer.unwrap_or(0));
     let mut r = report(&run, args.layer);
-    if let Some(a) = args.analysis {
+    if args.analysis.is_some() {
         let layers: Vec<Vec<Mat>> =
             (0..kind.num_layers()).map(|l| (0..kind.num_heads()).map(|h| run.attention(l, h)).collect()).collect();
-        if a.includes(Analysis::Rollout) {
+        if wants(Analysis::Rollout) {
             r.rollout = Some(analysis::rollout(&layers).into_iter().map(Rows).collect());
         }
-        if a.includes(Analysis::HeadRoles) {
+        if let Some(out_proj) = out_proj {
+            r.value_weighted = Some(value_weighted(&fwd, &layers, out_proj)?);
+        }
+        if wants(Analysis::HeadRoles) {
             r.head_roles = Some(HeadRolesJson::from(&HeadRoles::of(&layers, &ids, induction)));
         }
-        if a == Analysis::All {
-            eprintln!("attn: note: value_weighted and logit_lens are not available yet; the report has the rest");
-        }
+        r.logit_lens = lens;
     }
     Ok(r)
+}
+
+/// `[layer][head]` attention weighted by the norms of what each value moves into the output.
+fn value_weighted(
+    fwd: &models::Forward,
+    layers: &[Vec<Mat>],
+    out_proj: Vec<Option<(usize, usize, Vec<f32>)>>,
+) -> Result<Vec<Vec<Rows>>, String> {
+    let kind = fwd.model;
+    layers
+        .iter()
+        .zip(out_proj)
+        .zip(&fwd.layers)
+        .map(|((heads, w), blocks)| {
+            let (rows, cols, data) = w.ok_or("the model has fewer layers than its attention")?;
+            let w_out = Mat::from_row_slice(rows, cols, &data);
+            let norms = analysis::value_norms(&blocks.values.to_mat(), &w_out, kind.num_heads(), kind.head_dim());
+            Ok(heads.iter().zip(&norms).map(|(a, n)| Rows(analysis::value_weighted(a, n))).collect())
+        })
+        .collect()
+}
+
+/// SmolLM2's logit lens, `[layer][position]` top-5, from one more pass over the same ids.
+fn smollm2_logit_lens(m: &arcs_smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
+    let out = m.forward(ids).map_err(|e| e.to_string())?;
+    let lens = m.logit_lens(&out, ids);
+    Ok(lens
+        .into_iter()
+        .map(|layer| {
+            layer
+                .into_iter()
+                .map(|top| top.into_iter().map(|t| NextToken { id: t.id, token: t.token, prob: Num(t.prob) }).collect())
+                .collect()
+        })
+        .collect())
 }
 
 /// SmolLM2's induction score of every head: the sentence's own tokens repeated twice (its tokenizer adds
@@ -149,7 +187,9 @@ pub fn report(run: &ModelRun, layer: Option<usize>) -> Report {
         steps: None,
         top5_next: top5,
         rollout: None,
+        value_weighted: None,
         head_roles: None,
+        logit_lens: None,
     }
 }
 

@@ -340,9 +340,55 @@ fn analysis_finds_known_heads() {
     let (code, _, err) =
         attn(&["--model", "minilm", "--mode", "multi-head", "--sentence", "a b", "--analysis", "logit-lens"]);
     assert_eq!(code, 2);
-    assert!(err.contains("not available yet"), "{err}");
+    assert!(err.contains("for decoders"), "{err}");
     let (code, _, err) =
         attn(&["--model", "minilm", "--mode", "multi-head", "--sentence", "a b", "--analysis", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("unknown analysis"), "{err}");
+}
+
+/// Value-weighted attention and the logit lens against HF transformers' own modules
+/// (reference/model_analysis_reference.json): value-weighted within 1e-4 (MiniLM, f32) and 1e-3
+/// (SmolLM2's quantised weights); the lens's top-5 ids equal at every layer and position, probabilities
+/// within 1e-3, and its last layer equal to the next-word guesses bit for bit.
+#[test]
+fn value_weighted_and_logit_lens_match_hf_transformers() {
+    let r = reference("model_analysis_reference.json");
+    for (model, file, tol) in
+        [("minilm", "minilm/model.safetensors", 1e-4f32), ("smollm2", "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", 1e-3)]
+    {
+        if !models_present(file) {
+            continue;
+        }
+        for case in r["models"][model].as_array().expect("reference sentences") {
+            let text = case["text"].as_str().expect("text");
+            let v =
+                json(&["--model", model, "--mode", "multi-head", "--sentence", text, "--json", "--analysis", "all"]);
+            let worst = max_nested_diff(&v["value_weighted"], &case["value_weighted"]);
+            assert!(worst < tol, "{model} {text:?}: value-weighted attention differs by {worst}");
+            if model == "minilm" {
+                assert!(v.get("logit_lens").is_none(), "an encoder has no logit lens");
+                continue;
+            }
+            let (got, want) = (v["logit_lens"].as_array().expect("lens"), case["logit_lens"].as_array().expect("lens"));
+            assert_eq!(got.len(), 30);
+            for (l, (gl, wl)) in got.iter().zip(want).enumerate() {
+                for (p, (gp, wp)) in
+                    gl.as_array().expect("positions").iter().zip(wl.as_array().expect("positions")).enumerate()
+                {
+                    let ids =
+                        |x: &Value| x.as_array().expect("top5").iter().map(|e| e["id"].as_u64()).collect::<Vec<_>>();
+                    assert_eq!(ids(gp), ids(wp), "{model} layer {l} position {p}: top-5 ids");
+                    for (g, w) in gp.as_array().expect("top5").iter().zip(wp.as_array().expect("top5")) {
+                        assert!((f(&g["prob"]) - f(&w["prob"])).abs() < 1e-3, "layer {l} position {p}: {g} vs {w}");
+                    }
+                }
+            }
+            assert_eq!(
+                got[29].as_array().and_then(|p| p.last()),
+                Some(&v["top5_next"]),
+                "the lens ends in the model's guess"
+            );
+        }
+    }
 }

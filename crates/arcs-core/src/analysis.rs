@@ -77,6 +77,33 @@ pub fn induction(a: &Mat, r: usize, offset: usize) -> f32 {
     mean((offset + r..offset + 2 * r).map(|i| a[(i, i + 1 - r)]))
 }
 
+/// `|| v_j^h W_O^h ||_2` for every head h and token j: the size of what token j's value vector moves
+/// into the layer's output through head h, the weight of Kobayashi et al. (2020, "Attention is not only
+/// a weight"). `values`: (n, kv_heads * head_dim), biases included; `w_out`: the output projection in
+/// torch layout (d_model, heads * head_dim), its bias left out. Query head h reads K/V head
+/// `h / (heads / kv_heads)`. Returns `[head][token]`.
+pub fn value_norms(values: &Mat, w_out: &Mat, heads: usize, head_dim: usize) -> Vec<Vec<f32>> {
+    let kv_heads = (values.ncols() / head_dim.max(1)).max(1);
+    let group = (heads / kv_heads).max(1);
+    (0..heads)
+        .map(|h| {
+            let kv = (h / group).min(kv_heads - 1);
+            let w_h = w_out.columns(h * head_dim, head_dim); // (d_model, head_dim)
+            (0..values.nrows())
+                .map(|j| {
+                    let v = values.row(j).columns(kv * head_dim, head_dim).transpose(); // (head_dim, 1)
+                    (w_h * v).norm() // (d_model, 1)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Attention weighted by value norms: `a[i][j] * norms[j]` (see [`value_norms`]).
+pub fn value_weighted(a: &Mat, norms: &[f32]) -> Mat {
+    Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] * norms.get(j).copied().unwrap_or(f32::NAN))
+}
+
 fn mean(xs: impl Iterator<Item = f32>) -> f32 {
     let (sum, count) = xs.fold((0.0f64, 0usize), |(s, c), x| (s + x as f64, c + 1));
     if count == 0 {
@@ -177,6 +204,18 @@ mod tests {
             assert!((row.sum() - 1.0).abs() < 1e-6, "rows stay distributions");
         }
         assert!(rollout(&[]).is_empty());
+    }
+
+    #[test]
+    fn value_norms_follow_the_shared_value_heads() {
+        // Two query heads share one K/V head of size 2; the output projection maps head 0's two inputs
+        // to (3, 4) and (0, 0), head 1's to (0, 0) and (0, 2).
+        let values = m(&[&[1.0, 0.0], &[0.0, 1.0]]);
+        let w_out = m(&[&[3.0, 0.0, 0.0, 0.0], &[4.0, 0.0, 0.0, 2.0]]); // (d_model 2, heads 2 x head_dim 2)
+        let norms = value_norms(&values, &w_out, 2, 2);
+        assert_eq!(norms, vec![vec![5.0, 0.0], vec![0.0, 2.0]]);
+        let a = m(&[&[0.5, 0.5], &[0.25, 0.75]]);
+        assert_eq!(value_weighted(&a, &norms[0]), m(&[&[2.5, 0.0], &[1.25, 0.0]]));
     }
 
     #[test]

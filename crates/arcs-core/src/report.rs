@@ -142,9 +142,15 @@ pub struct Report {
     /// `--analysis rollout|all`: `[layer][query][key]`, rollout through layers 0..=layer.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rollout: Option<Vec<Rows>>,
+    /// `--analysis value-weighted|all`: `[layer][head][query][key]`, attention times value norms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_weighted: Option<Vec<Vec<Rows>>>,
     /// `--analysis head-roles|all`: every score `[layer][head]`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head_roles: Option<HeadRolesJson>,
+    /// `--analysis logit-lens|all` (decoders): `[layer][position]`, the five likeliest next tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logit_lens: Option<Vec<Vec<Vec<NextToken>>>>,
 }
 
 /// [`HeadRoles`] in the contract's names and order; `duplicate_token` is null where no token repeats,
@@ -201,7 +207,9 @@ impl Report {
             steps,
             top5_next: None,
             rollout: None,
+            value_weighted: None,
             head_roles: None,
+            logit_lens: None,
         }
     }
 

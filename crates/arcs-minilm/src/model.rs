@@ -382,6 +382,13 @@ impl MiniLm {
         }
     }
 
+    /// The attention output projection (`attention.output.dense`) of `layer` in f32, torch layout
+    /// `(hidden, hidden)` as `(rows, cols, row-major data)`; `None` past the last layer.
+    pub fn out_proj(&self, layer: usize) -> Option<(usize, usize, Vec<f32>)> {
+        let w = self.layers.get(layer)?.out_proj.weight.to_f32();
+        Some((w.rows(), w.cols(), w.data().to_vec()))
+    }
+
     /// Runs the encoder on `ids` (as from [`WordPiece::encode`], `[CLS]`/`[SEP]` included, token
     /// type 0, no padding) and returns every layer's intermediate values.
     pub fn forward(&self, ids: &[u32]) -> Result<MiniLmOutput, ModelError> {

@@ -274,6 +274,33 @@ impl SmolLm2 {
         })
     }
 
+    /// The logit lens: at every layer and position, the five likeliest next tokens if the residual
+    /// stream after that block went straight to the final norm and the unembedding, `[layer][position]`.
+    /// The last layer's is the model's own output, computed from `out.final_hidden` by the same code,
+    /// so it equals `out.top5_next` (last position) bit for bit.
+    pub fn logit_lens(&self, out: &SmolOutput, ids: &[u32]) -> Vec<Vec<Vec<TokenProb>>> {
+        (0..out.layers.len())
+            .map(|l| match out.layers.get(l + 1) {
+                Some(next) => {
+                    let h = rms_norm(&next.layer_input, &self.output_norm, self.rms_eps);
+                    self.logit_stats(&h, ids).top5
+                }
+                None => self.logit_stats(&out.final_hidden, ids).top5,
+            })
+            .collect()
+    }
+
+    /// The attention output projection of `layer` in f32, torch layout `(HIDDEN, NUM_HEADS * HEAD_DIM)`
+    /// as `(rows, cols, row-major data)`; `None` past the last layer.
+    pub fn out_proj(&self, layer: usize) -> Option<(usize, usize, Vec<f32>)> {
+        let w = &self.blocks.get(layer)?.w_out;
+        let mut data = vec![0.0; w.rows * w.cols];
+        for (r, row) in data.chunks_exact_mut(w.cols).enumerate() {
+            dequantize_row(w.ggml_type, w.row(&self.bytes, r), row);
+        }
+        Some((w.rows, w.cols, data))
+    }
+
     /// Logits for every position (`[n, VOCAB_SIZE]`) reduced on the fly, one vocabulary chunk at a time, so
     /// the full logit matrix (n * 192 KB) is never held.
     fn logit_stats(&self, h: &Matrix, ids: &[u32]) -> LogitStats {
@@ -284,8 +311,8 @@ impl SmolLm2 {
         let mut sum = vec![0.0f64; n];
         let mut best = vec![(0u32, f32::NEG_INFINITY); n];
         let mut actual_next = vec![f32::NAN; n];
-        // (logit, id) of the five best logits at the last position, best first.
-        let mut top: Vec<(f32, u32)> = Vec::with_capacity(6);
+        // (logit, id) of the five best logits at each position, best first.
+        let mut top: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(6); n];
         let mut block = Vec::new();
         let mut v0 = 0;
         while v0 < VOCAB_SIZE {
@@ -317,13 +344,12 @@ impl SmolLm2 {
                         actual_next[i] = row[next - v0];
                     }
                 }
-                if i == n - 1 {
-                    for (c, &l) in row.iter().enumerate() {
-                        if top.len() < 5 || l > top[top.len() - 1].0 {
-                            let at = top.iter().position(|&(t, _)| l > t).unwrap_or(top.len());
-                            top.insert(at, (l, (v0 + c) as u32));
-                            top.truncate(5);
-                        }
+                let top = &mut top[i];
+                for (c, &l) in row.iter().enumerate() {
+                    if top.len() < 5 || l > top[top.len() - 1].0 {
+                        let at = top.iter().position(|&(t, _)| l > t).unwrap_or(top.len());
+                        top.insert(at, (l, (v0 + c) as u32));
+                        top.truncate(5);
                     }
                 }
             }
@@ -331,11 +357,16 @@ impl SmolLm2 {
         }
         let lse: Vec<f32> = (0..n).map(|i| (max[i] as f64 + sum[i].ln()) as f32).collect();
         let prob = |logit: f32, i: usize| ((logit as f64 - lse[i] as f64).exp()) as f32;
+        let top5: Vec<Vec<TokenProb>> = top
+            .iter()
+            .enumerate()
+            .map(|(i, top)| {
+                top.iter().map(|&(l, id)| TokenProb { id, token: self.token_text(id), prob: prob(l, i) }).collect()
+            })
+            .collect();
         LogitStats {
-            top5_last: top
-                .iter()
-                .map(|&(l, id)| TokenProb { id, token: self.token_text(id), prob: prob(l, n - 1) })
-                .collect(),
+            top5_last: top5.last().cloned().unwrap_or_default(),
+            top5,
             argmax: best
                 .iter()
                 .enumerate()
@@ -349,6 +380,8 @@ impl SmolLm2 {
 
 struct LogitStats {
     top5_last: Vec<TokenProb>,
+    /// The five likeliest next tokens at every position.
+    top5: Vec<Vec<TokenProb>>,
     argmax: Vec<TokenProb>,
     logprob_next: Vec<f32>,
     lse: Vec<f32>,

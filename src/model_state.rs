@@ -159,6 +159,7 @@ mod tests {
             values: Block::default(),
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
+            roles: None,
         })
     }
 

@@ -3,6 +3,8 @@
 //! Platform-agnostic: the web worker and the native CLI both call [`run_minilm`] / [`run_smollm2`], and
 //! the app turns a [`ModelRun`] into the book's steps with `arcs_core::attention::attend`.
 
+use crate::state::Role;
+use arcs_core::analysis;
 use arcs_core::attention::{attend, simplified, Attention, HeadOptions, HeadSteps, Mode, Normalization};
 use arcs_core::tensor::{matmul, Mat};
 use serde::{Deserialize, Serialize};
@@ -176,6 +178,9 @@ pub struct ModelRun {
     /// Causal LLMs: the five likeliest next tokens after the text, and the guess after every position.
     pub top5_next: Vec<Guess>,
     pub next_per_position: Vec<Guess>,
+    /// Every head's role scores, when the page asked for them.
+    #[serde(default)]
+    pub roles: Option<Roles>,
 }
 
 impl ModelRun {
@@ -328,6 +333,8 @@ pub struct LayerBlocks {
 pub struct Forward {
     pub model: ModelKind,
     pub text: String,
+    /// The input's token ids (duplicate-token scores compare them).
+    pub ids: Vec<u32>,
     pub tokens: Vec<String>,
     pub offsets: Vec<Option<(usize, usize)>>,
     pub attention: Floats,
@@ -354,6 +361,103 @@ impl Forward {
             values: l.values,
             top5_next: self.top5_next.clone(),
             next_per_position: self.next_per_position.clone(),
+            roles: None,
+        }
+    }
+
+    /// The head-role scores of every head on this pass; `induction` from [`induction_scores`] (empty for
+    /// encoders).
+    pub fn roles(&self, induction: Vec<f32>) -> Roles {
+        let (layers, heads, n) = (self.model.num_layers(), self.model.num_heads(), self.tokens.len());
+        let d = &self.attention.0;
+        let mats: Vec<Vec<Mat>> = (0..layers)
+            .map(|l| {
+                (0..heads)
+                    .map(|h| {
+                        let start = (l * heads + h) * n * n;
+                        Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN))
+                    })
+                    .collect()
+            })
+            .collect();
+        let r = analysis::HeadRoles::of(&mats, &self.ids, None);
+        let flat = |v: Vec<Vec<f32>>| v.into_iter().flatten().collect();
+        Roles {
+            previous_token: flat(r.previous_token),
+            first_token: flat(r.first_token),
+            self_score: flat(r.self_score),
+            entropy_bits: flat(r.entropy_bits),
+            mean_distance: flat(r.mean_distance),
+            duplicate_token: r.duplicate_token.into_iter().flatten().map(|x| x.unwrap_or(f32::NAN)).collect(),
+            induction,
+        }
+    }
+}
+
+/// Length of the random token sequence repeated twice for the app's induction scores.
+pub const INDUCTION_R: usize = 25;
+
+/// `INDUCTION_R` seeded random token ids repeated twice: ordinary vocabulary entries (ids 1000 to
+/// 40 999, past SmolLM2's special and byte tokens), the same on every run.
+pub fn induction_ids() -> Vec<u32> {
+    let mut rng = arcs_core::prng::SplitMix64::new(0x1d0c7105);
+    let once: Vec<u32> = (0..INDUCTION_R).map(|_| 1000 + (rng.next_u64() % 40_000) as u32).collect();
+    once.iter().chain(&once).copied().collect()
+}
+
+/// SmolLM2's induction score of every head, `[layer * heads + head]`, from one pass over
+/// [`induction_ids`].
+pub fn induction_scores(model: &arcs_smollm2::SmolLm2) -> Result<Vec<f32>, String> {
+    let out = model.forward(&induction_ids()).map_err(|e| e.to_string())?;
+    Ok(out
+        .layers
+        .iter()
+        .flat_map(|l| {
+            l.attn_weights
+                .iter()
+                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows, a.cols, &a.data), INDUCTION_R, 0))
+        })
+        .collect())
+}
+
+/// Head-role scores of every head, each `[layer * heads + head]` (definitions: `arcs_core::analysis`).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct Roles {
+    pub previous_token: Vec<f32>,
+    pub first_token: Vec<f32>,
+    pub self_score: Vec<f32>,
+    pub entropy_bits: Vec<f32>,
+    pub mean_distance: Vec<f32>,
+    /// NaN where no token of the sentence repeats.
+    pub duplicate_token: Vec<f32>,
+    /// Decoders, on [`induction_ids`]; empty for encoders.
+    pub induction: Vec<f32>,
+}
+
+impl Roles {
+    /// `(layer, head, score)` of every head with a score for `role`, highest first.
+    pub fn ranked(&self, role: Role, heads: usize) -> Vec<(usize, usize, f32)> {
+        let mut all: Vec<(usize, usize, f32)> = self
+            .of(role)
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_finite())
+            .map(|(k, &s)| (k / heads.max(1), k % heads.max(1), s))
+            .collect();
+        all.sort_by(|a, b| b.2.total_cmp(&a.2));
+        all
+    }
+
+    /// The scores of one role; empty if the model has none (induction for encoders).
+    pub fn of(&self, role: Role) -> &[f32] {
+        match role {
+            Role::PreviousToken => &self.previous_token,
+            Role::FirstToken => &self.first_token,
+            Role::SelfScore => &self.self_score,
+            Role::Entropy => &self.entropy_bits,
+            Role::Distance => &self.mean_distance,
+            Role::DuplicateToken => &self.duplicate_token,
+            Role::Induction => &self.induction,
         }
     }
 }
@@ -391,7 +495,8 @@ pub fn forward_smollm2(model: &arcs_smollm2::SmolLm2, text: &str) -> Result<Forw
             },
         )
     });
-    let mut f = assemble(ModelKind::SmolLm2, text, enc.tokens, enc.offsets.into_iter().map(Some).collect(), layers);
+    let offsets = enc.offsets.into_iter().map(Some).collect();
+    let mut f = assemble(ModelKind::SmolLm2, text, enc.ids, enc.tokens, offsets, layers);
     f.top5_next = out.top5_next.iter().map(guess).collect();
     f.next_per_position = out.argmax_next_per_position.iter().map(guess).collect();
     Ok(f)
@@ -402,6 +507,7 @@ pub fn forward_smollm2(model: &arcs_smollm2::SmolLm2, text: &str) -> Result<Forw
 fn assemble<'a>(
     model: ModelKind,
     text: &str,
+    ids: Vec<u32>,
     tokens: Vec<String>,
     offsets: Vec<Option<(usize, usize)>>,
     layers: impl Iterator<Item = (Vec<&'a [f32]>, LayerBlocks)>,
@@ -416,6 +522,7 @@ fn assemble<'a>(
     Forward {
         model,
         text: text.to_string(),
+        ids,
         tokens,
         offsets,
         attention: Floats(attention),
@@ -456,12 +563,53 @@ pub fn minilm_forward_from(text: &str, enc: arcs_minilm::Encoding, out: arcs_min
         });
     }
     let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
-    assemble(ModelKind::MiniLm, text, enc.tokens, enc.offsets, layers)
+    assemble(ModelKind::MiniLm, text, enc.ids, enc.tokens, enc.offsets, layers)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_of_a_pass_and_their_ranking() {
+        let run = fake_run();
+        let f = Forward {
+            model: run.model,
+            text: run.text.clone(),
+            ids: vec![5, 9, 5],
+            tokens: run.tokens.clone(),
+            offsets: run.offsets.clone(),
+            attention: run.attention.clone(),
+            layers: Vec::new(),
+            top5_next: Vec::new(),
+            next_per_position: Vec::new(),
+        };
+        let heads = run.model.num_heads();
+        let roles = f.roles(vec![0.25; run.model.num_layers() * heads]);
+        let cells = run.model.num_layers() * heads;
+        assert_eq!(roles.previous_token.len(), cells);
+        // Causal uniform rows: previous token = mean(1/2, 1/3), first token = mean(1, 1/2, 1/3).
+        assert!((roles.previous_token[0] - (0.5 + 1.0 / 3.0) / 2.0).abs() < 1e-6);
+        assert!((roles.first_token[cells - 1] - (1.0 + 0.5 + 1.0 / 3.0) / 3.0).abs() < 1e-6);
+        assert!((roles.duplicate_token[0] - 1.0 / 3.0).abs() < 1e-6, "token 5 repeats at 2");
+        assert_eq!(roles.of(Role::Induction), &vec![0.25; cells][..]);
+        let mut r = roles.clone();
+        r.self_score[7] = 2.0;
+        r.self_score[3] = f32::NAN;
+        let ranked = r.ranked(Role::SelfScore, heads);
+        assert_eq!(ranked[0], (7 / heads, 7 % heads, 2.0));
+        assert_eq!(ranked.len(), cells - 1, "a missing score is left out");
+        assert!(ranked.windows(2).all(|p| p[0].2 >= p[1].2));
+    }
+
+    #[test]
+    fn induction_ids_repeat_one_seeded_sequence() {
+        let ids = induction_ids();
+        assert_eq!(ids.len(), 2 * INDUCTION_R);
+        assert_eq!(ids[..INDUCTION_R], ids[INDUCTION_R..]);
+        assert!(ids.iter().all(|&i| (1000..41_000).contains(&i)));
+        assert_eq!(ids, induction_ids(), "the same every time");
+    }
 
     #[test]
     fn hiding_keys_renormalises_rows() {
@@ -502,6 +650,7 @@ mod tests {
             values: cols(arcs_smollm2::KV_DIM),
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
+            roles: None,
         }
     }
 

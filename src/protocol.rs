@@ -14,7 +14,9 @@ pub enum WorkerIn {
     /// `helper`: absolute URL of the worker script to start a second worker from, which computes
     /// half of the tokens of each MiniLM pass on another core (see `helper.rs`); `None` to work
     /// alone.
-    Run { id: u64, model: ModelKind, base: String, text: String, layer: usize, helper: Option<String> },
+    ///
+    /// `roles`: also send every head's role scores (the head-roles map is open).
+    Run { id: u64, model: ModelKind, base: String, text: String, layer: usize, helper: Option<String>, roles: bool },
 }
 
 /// Worker -> page.

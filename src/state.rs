@@ -61,6 +61,46 @@ impl HeadView {
     }
 }
 
+/// A head role the head-roles map colours by (definitions: `arcs_core::analysis`, text: `text::role_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    PreviousToken,
+    FirstToken,
+    SelfScore,
+    Entropy,
+    Distance,
+    DuplicateToken,
+    Induction,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::PreviousToken,
+        Role::FirstToken,
+        Role::SelfScore,
+        Role::Entropy,
+        Role::Distance,
+        Role::DuplicateToken,
+        Role::Induction,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PreviousToken => "previous-token",
+            Role::FirstToken => "first-token",
+            Role::SelfScore => "self",
+            Role::Entropy => "entropy",
+            Role::Distance => "distance",
+            Role::DuplicateToken => "duplicate-token",
+            Role::Induction => "induction",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
 /// How many arcs per query token survive on long inputs.
 pub const DEFAULT_TOP_K: usize = 4;
 /// Past this many tokens weak arcs are pruned (drawing n^2 arcs would freeze the page).
@@ -118,6 +158,8 @@ pub struct Display {
     /// Multi-head with many heads: draw every head's arcs, not only the lead head's (see
     /// `layout::lead_head`).
     pub every_head: bool,
+    /// Real models: the head-roles map is open, coloured by this role.
+    pub roles: Option<Role>,
 }
 
 impl Default for Display {
@@ -130,6 +172,7 @@ impl Default for Display {
             threshold: 0.0,
             join_pieces: false,
             every_head: false,
+            roles: None,
         }
     }
 }
@@ -203,6 +246,8 @@ pub enum Action {
     SetJoinPieces(bool),
     /// Many heads: draw every head's arcs (true) or the lead head's and the focused token's (false).
     SetEveryHead(bool),
+    /// Open the head-roles map coloured by a role, or close it.
+    SetRoles(Option<Role>),
     /// Open lesson step n (clamped), with the view it comes with.
     OpenLesson(usize),
     CloseLesson,
@@ -347,6 +392,7 @@ impl ViewState {
             Action::SetHideSpecial(b) => s.model.hide_special = b,
             Action::SetJoinPieces(b) => d.join_pieces = b,
             Action::SetEveryHead(b) => d.every_head = b,
+            Action::SetRoles(r) => d.roles = r,
             Action::OpenLesson(n) => {
                 let n = n.min(crate::lesson::STEPS.len() - 1);
                 s.lesson = Some(n);

@@ -2,6 +2,7 @@
 //! The explanations follow chapter 3 of *Build a Large Language Model (From Scratch)*, in our own words.
 
 use crate::models::ModelKind;
+use crate::state::Role;
 use arcs_core::attention::Mode;
 
 pub fn mode_label(m: Mode) -> &'static str {
@@ -303,6 +304,71 @@ pub fn guess_lead(token: &str) -> String {
 
 pub fn guess_tail(prob: f32, actual: &str) -> String {
     format!(" ({:.0}%); the text has {actual}.", prob * 100.0)
+}
+
+// The head-roles map.
+pub const ROLES_TITLE: &str = "Head roles: what each head does";
+pub const ROLES_OPEN: &str = "Head roles: colour every head by what it does";
+pub const ROLES_PRESET: &str = "Every SmolLM2 head by its role: find the induction heads";
+pub const ROLES_CLOSE: &str = "close";
+pub const ROLES_PICK: &str = "Score to colour by";
+pub const ROLES_WAIT: &str = "The scores arrive with the next forward pass.";
+pub const ROLE_NOT_FOR_ENCODERS: &str =
+    "Induction is a decoder's behaviour (copying what followed an earlier occurrence); this model is an encoder.";
+pub const HEAD_COLUMN: &str = "head";
+pub const ENCODER_BOTH_WAYS: &str =
+    "This encoder was trained to look both ways; causal mode masks its scores to show the difference.";
+
+pub fn role_label(r: Role) -> &'static str {
+    match r {
+        Role::PreviousToken => "previous token",
+        Role::FirstToken => "first token (sink)",
+        Role::SelfScore => "self",
+        Role::Entropy => "entropy (bits)",
+        Role::Distance => "mean distance",
+        Role::DuplicateToken => "duplicate token",
+        Role::Induction => "induction",
+    }
+}
+
+/// One line per score: what it measures, as computed.
+pub fn role_definition(r: Role) -> &'static str {
+    match r {
+        Role::PreviousToken => {
+            "Previous token: the mean over tokens (from the second) of the weight on the token just before."
+        }
+        Role::FirstToken => {
+            "First token: the mean weight on the first token ([CLS], or the sink a causal model parks attention on)."
+        }
+        Role::SelfScore => "Self: the mean weight a token puts on itself.",
+        Role::Entropy => "Entropy: the mean spread of a row in bits (0 = one token gets everything; log2 n = uniform).",
+        Role::Distance => "Mean distance: how many tokens away a head looks, weighted by attention.",
+        Role::DuplicateToken => {
+            "Duplicate token: for tokens seen before in the sentence, the mean weight on their earlier copies (blank \
+             where nothing repeats)."
+        }
+        Role::Induction => {
+            "Induction: on 25 random tokens repeated twice, the mean weight from the second copy on the token that \
+             followed the same token in the first copy (TransformerLens' score)."
+        }
+    }
+}
+
+pub fn head_name(layer: usize, head: usize) -> String {
+    format!("layer {layer} head {head}")
+}
+
+/// A score to two decimals, or a dash where there is none.
+pub fn score(s: f32) -> String {
+    if s.is_finite() {
+        format!("{s:.2}")
+    } else {
+        "–".to_string()
+    }
+}
+
+pub fn role_cell(layer: usize, head: usize, s: f32) -> String {
+    format!("layer {layer} head {head}: {}", score(s))
 }
 
 // ---- The share link's notices (url.rs) ----

@@ -5,7 +5,7 @@
 //! back to its default and yields a notice the page shows, so a mangled link still opens a working view.
 
 use crate::models::ModelKind;
-use crate::state::{Action, Display, EngineSettings, Focus, HeadView, ModelChoice, View, ViewState, MAX_HEADS};
+use crate::state::{Action, Display, EngineSettings, Focus, HeadView, ModelChoice, Role, View, ViewState, MAX_HEADS};
 use crate::text;
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
 
@@ -116,6 +116,7 @@ fn encode_display(s: &ViewState, p: &mut Parts) {
     p.put("th", v.threshold != d.threshold, false, || v.threshold.to_string());
     p.put("pieces", v.join_pieces, false, || "join".into());
     p.put("arcs", v.every_head, false, || "every".into());
+    p.put("roles", v.roles.is_some(), false, || v.roles.map_or("", |r| r.as_str()).to_string());
 }
 
 fn encode_model(m: &ModelChoice, p: &mut Parts) {
@@ -255,6 +256,7 @@ fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<Strin
             };
             set(&mut d.every_head, ok, "arcs setting", value, "one head's arcs", notes)
         }
+        "roles" => set(&mut d.roles, Role::parse(value).map(Some), "head role", value, "no head-roles map", notes),
         _ => return false,
     }
     true
@@ -318,6 +320,7 @@ mod tests {
                 threshold: pick(1001) as f32 / 1000.0,
                 join_pieces: pick(2) == 1,
                 every_head: pick(2) == 1,
+                roles: [None, Some(Role::Induction), Some(Role::PreviousToken), Some(Role::Entropy)][pick(4)],
             },
             model: ModelChoice { kind: models[pick(3)], layer: pick(64), head: pick(64), hide_special: pick(2) == 1 },
             focus: Focus { token, pinned: pick(2) == 1 },
@@ -357,6 +360,7 @@ mod tests {
         assert!(differs(&|v| v.display.hidden_heads != 0 && v.display.head_view != d.display.head_view));
         assert!(differs(&|v| v.display.view != d.display.view && v.display.top_k != d.display.top_k));
         assert!(differs(&|v| v.display.threshold > 0.0 && v.display.join_pieces && v.display.every_head));
+        assert!(differs(&|v| v.display.roles.is_some()));
         assert!(differs(&|v| v.model.kind.is_some() && v.model.layer > 0 && v.model.head > 0 && v.model.hide_special));
         assert!(differs(&|v| v.focus.pinned && v.lesson.is_some()));
         assert!(differs(&|v| v.focus.token.is_none() && v.lesson.is_some()));

@@ -7,7 +7,7 @@
 //! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
-use crate::models::{forward_smollm2, minilm_forward_from, minilm_tokens, Forward, ModelKind};
+use crate::models::{forward_smollm2, induction_scores, minilm_forward_from, minilm_tokens, Forward, ModelKind};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
 use crate::web::helper_worker::Helper;
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -253,12 +253,14 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut helper: Option<Helper> = None;
     // The last forward pass: another layer of the same sentence is sliced from it, not recomputed.
     let mut last: Option<Forward> = None;
+    // SmolLM2's induction scores: the same seeded tokens every time, so one extra pass per worker.
+    let mut induction: Option<Vec<f32>> = None;
     while let Some(mut msg) = scope.next().await {
         // Requests that queued up during the last pass: only the newest matters.
         while let Some(Some(newer)) = scope.next().now_or_never() {
             msg = newer;
         }
-        let WorkerIn::Run { id, model, base, text, layer, helper: helper_script } = msg;
+        let WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles } = msg;
         let slot = match model {
             ModelKind::MiniLm => &mut minilm,
             ModelKind::SmolLm2 => &mut smollm2,
@@ -307,10 +309,23 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             }
             None => {}
         }
+        if roles && induction.is_none() {
+            if let Some(Loaded::SmolLm2(m)) = slot.as_ref() {
+                induction = induction_scores(m).ok();
+            }
+        }
         let out = match &last {
             Some(f) => WorkerOut::Done {
                 id,
-                run: Box::new(f.run(layer)),
+                run: Box::new({
+                    let mut run = f.run(layer);
+                    if roles {
+                        let scores =
+                            if f.model.is_causal() { induction.clone().unwrap_or_default() } else { Vec::new() };
+                        run.roles = Some(f.roles(scores));
+                    }
+                    run
+                }),
                 forward_ms: now() - t0,
                 wasm_memory_bytes: wasm_memory_bytes(),
                 helped,

@@ -190,6 +190,36 @@ test('SmolLM2 in the browser draws HF transformers\' attention and guesses the n
   await page.screenshot({ path: `${SHOTS}/smollm2-multi-head.png`, fullPage: true });
 });
 
+test('the head-roles map colours every head by a score and finds SmolLM2\'s induction heads', async ({ page }) => {
+  const s = smollm2.sentences[0];
+  await page.goto('./#model=smollm2&m=multi-head&roles=induction&s=' + encodeURIComponent(s.text));
+  await ready(page);
+  await expect(page.getByTestId('role-cell')).toHaveCount(30 * 9);
+  await expect(page.getByTestId('role-definition')).toContainText('repeated twice');
+  const top = page.getByTestId('role-rank').first();
+  const score = +(await page.locator('[data-testid="role-cell"]').evaluateAll((cells) =>
+    Math.max(...cells.map((c) => +c.dataset.score))));
+  expect(score).toBeGreaterThan(0.5);
+  const [l, h] = [await top.getAttribute('data-layer'), await top.getAttribute('data-head')];
+  const best = +(await page.locator(`[data-testid="role-cell"][data-layer="${l}"][data-head="${h}"]`).getAttribute('data-score'));
+  expect(best).toBe(score);
+  await page.screenshot({ path: `${SHOTS}/smollm2-head-roles.png`, fullPage: true });
+  // Another score re-colours the map; the link keeps it; a head opens by click or keyboard.
+  await page.locator('button[data-role="previous-token"]').first().click();
+  await expect.poll(() => page.url()).toContain('roles=previous-token');
+  const prev = +(await page.locator('[data-testid="role-cell"]').evaluateAll((cells) => Math.max(...cells.map((c) => +c.dataset.score))));
+  expect(prev).toBeGreaterThan(0.5);
+  await page.getByTestId('role-rank').first().locator('button').focus();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('button[data-mode="self"]')).toHaveAttribute('aria-pressed', 'true');
+  await expect.poll(() => page.url()).toMatch(/[#&]l=\d+/);
+  // MiniLM is an encoder: no induction, and the map says why.
+  await page.goto('about:blank');
+  await page.goto('./#model=minilm&roles=induction&s=' + encodeURIComponent('The cat sat on the mat.'));
+  await ready(page);
+  await expect(page.getByTestId('head-roles')).toContainText('encoder');
+});
+
 test.describe('failures', () => {
 // page.route cannot see requests a service worker makes: keep it out of this test.
 test.use({ serviceWorkers: 'block' });

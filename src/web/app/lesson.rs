@@ -277,10 +277,12 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
         }
         Widget::Cross => html! { <CrossWidget /> },
         Widget::View(_) if step.slug == "causal" => html! { <CausalSideBySide /> },
-        Widget::View(_) if step.slug == "real-heads" => html! {
+        Widget::View(_) if step.slug == "real-heads" => html! { <>
             <p>{ text::ALSO }<a data-testid="smollm2-preset" href={format!("#model=smollm2&m=self&l=13&hd=8&f=16&pin=1&s={}", crate::url::encode_component(CAT))}>
                 { text::SMOLLM2_PRESET }</a></p>
-        },
+            <p><a data-testid="roles-preset" href={format!("#model=smollm2&m=multi-head&roles=induction&s={}", crate::url::encode_component(CAT))}>
+                { text::ROLES_PRESET }</a></p>
+        </> },
         Widget::View(_) => {
             html! { <p class="hint">{ text::LESSON_VIEW_HINT }</p> }
         }

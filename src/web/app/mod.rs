@@ -5,6 +5,7 @@ mod arcs;
 mod controls;
 mod explain;
 mod exports;
+mod head_roles;
 mod heatmap;
 mod hooks;
 mod lesson;
@@ -105,7 +106,8 @@ fn Main(props: &MainProps) -> Html {
         arcs_core::Source::Sentence(t) => t.clone(),
         arcs_core::Source::Book => arcs_core::book::SENTENCE.to_string(),
     };
-    let (models, on_retry) = worker_bridge::use_model_worker(v.model.kind, text, v.model.layer);
+    let roles = v.display.roles.is_some();
+    let (models, on_retry) = worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles);
     let models = &models.0;
     perf::use_model_figures(models);
     let on_restart = {

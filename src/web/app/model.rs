@@ -173,7 +173,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     let gqa = if kind.group_size() > 1 {
         html! { <p class="note">{ text::grouped_query(kind.group_size(), v.model.head) }</p> }
     } else {
-        html! { <p class="note">{ "This encoder was trained to look both ways; causal mode masks its scores to show the difference." }</p> }
+        html! { <p class="note">{ text::ENCODER_BOTH_WAYS }</p> }
     };
 
     // The whole model at a glance: one small grid per layer and head; click to open that head.
@@ -260,6 +260,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     html! {
         <div class="model-panels">
             { gqa }
+            <super::head_roles::HeadRoles run={props.run.clone()} view={v.clone()} dark={props.dark} ondispatch={d.clone()} />
             { next }
             <section class="panel" aria-label={text::WHICH_HEAD}>
                 <h3>{ text::WHICH_HEAD }</h3>

@@ -57,6 +57,7 @@ pub fn use_model_worker(
     model: Option<ModelKind>,
     text: String,
     layer: usize,
+    roles: bool,
 ) -> (UseReducerHandle<Models>, Callback<()>) {
     let models = use_reducer(|| Models(ModelState::default()));
     let bridge = {
@@ -80,7 +81,7 @@ pub fn use_model_worker(
     let retry_tick = use_state(|| 0u32);
     {
         let models = models.clone();
-        use_effect_with((model, text, layer, *retry_tick), move |(model, text, layer, _)| {
+        use_effect_with((model, text, layer, roles, *retry_tick), move |(model, text, layer, roles, _)| {
             if let Some(model) = *model {
                 let id = {
                     let mut n = next_id.borrow_mut();
@@ -89,7 +90,8 @@ pub fn use_model_worker(
                 };
                 models.dispatch(ModelMsg::Sent { id, model, now: dom::now_ms() });
                 let (base, helper) = (models_base_url(), helper_script_url());
-                bridge.send(WorkerIn::Run { id, model, base, text: text.clone(), layer: *layer, helper });
+                let (layer, roles) = (*layer, *roles);
+                bridge.send(WorkerIn::Run { id, model, base, text: text.clone(), layer, helper, roles });
             }
         });
     }

@@ -22,6 +22,7 @@ const VIEWS = [
   ['steps-pinned', 'f=2&pin=1'],
   ['minilm-multi-head', 'model=minilm&m=multi-head&l=3&hd=1&s=' + encodeURIComponent(ANIMAL)],
   ['smollm2-next-word', 'model=smollm2&m=causal&l=13&hd=8&f=16&pin=1&s=' + encodeURIComponent(CAT)],
+  ['smollm2-head-roles', 'model=smollm2&m=multi-head&roles=induction&s=' + encodeURIComponent(CAT)],
   ['lesson-rnn', 'lesson=0'],
   ['lesson-bahdanau', 'lesson=1'],
 ];

@@ -175,8 +175,14 @@ pub fn heat_text_colour(weight: f32, dark: bool) -> &'static str {
 /// layer, SmolLM2 9): past it the arc view draws one lead head in full, and every head only from the
 /// focused token. The book's examples (2 heads) and small toy settings stay as they are.
 pub const MANY_HEADS: usize = 4;
-/// Arcs per head from the focused token while a lead head is drawn.
+/// Arcs per head from the focused token while a lead head is drawn (the lead head shows all of its own).
 pub const FOCUS_ARCS_PER_HEAD: usize = 3;
+
+/// How many of a head's arcs from the focused token are drawn: all where no head leads or for the lead
+/// head itself, [`FOCUS_ARCS_PER_HEAD`] for the others.
+pub fn focus_limit(lead: Option<usize>, head: Option<usize>) -> Option<usize> {
+    (lead.is_some() && head != lead).then_some(FOCUS_ARCS_PER_HEAD)
+}
 
 /// The head drawn in full when many heads are drawn at once: `preferred` (a real model's chosen head)
 /// if it is drawn, else the first drawn head. `None` when every head is drawn in full: few heads, a
@@ -190,9 +196,14 @@ pub fn lead_head(drawn: &[(Option<usize>, Rc<Mat>)], preferred: usize, every_hea
 }
 
 /// The focused token's arcs in each drawn matrix: its weights at or above `threshold`, only the strongest
-/// `per_head` of each matrix when given, weakest first so the strongest paint on top. Never pruned
-/// otherwise: the focused token shows all it attends to.
-pub fn focus_arcs(drawn: &[(Option<usize>, &Mat)], query: usize, threshold: f32, per_head: Option<usize>) -> Vec<Arc> {
+/// `limit(head)` of a matrix where that is `Some`, weakest first so the strongest paint on top. Where the
+/// limit is `None` the focused token shows all it attends to.
+pub fn focus_arcs(
+    drawn: &[(Option<usize>, &Mat)],
+    query: usize,
+    threshold: f32,
+    limit: impl Fn(Option<usize>) -> Option<usize>,
+) -> Vec<Arc> {
     let mut arcs = Vec::new();
     for &(head, m) in drawn {
         if query >= m.nrows() {
@@ -202,7 +213,7 @@ pub fn focus_arcs(drawn: &[(Option<usize>, &Mat)], query: usize, threshold: f32,
             .map(|j| (j, m[(query, j)]))
             .filter(|&(_, w)| w > 0.0 && w.is_finite() && w >= threshold)
             .collect();
-        if let Some(k) = per_head {
+        if let Some(k) = limit(head) {
             row.sort_by(|a, b| b.1.total_cmp(&a.1));
             row.truncate(k);
         }
@@ -403,9 +414,11 @@ mod tests {
         let (all, _) = select_arcs(&refs, None, crate::state::DEFAULT_TOP_K, 0.0);
         assert!(base.len() <= 16 * 16 && base.iter().all(|a| a.head == Some(1)));
         assert!(all.len() > 3 * base.len(), "{} arcs for every head vs {} for one", all.len(), base.len());
-        let focused = focus_arcs(&refs, 5, 0.0, Some(FOCUS_ARCS_PER_HEAD));
-        assert_eq!(focused.len(), 12 * FOCUS_ARCS_PER_HEAD, "three per head");
-        for h in 0..12 {
+        let focused = focus_arcs(&refs, 5, 0.0, |h| focus_limit(Some(1), h));
+        let lead_row = a.heads[1].attn_weights.row(5).iter().filter(|w| **w > 0.0).count();
+        assert_eq!(focused.len(), 11 * FOCUS_ARCS_PER_HEAD + lead_row, "three per head, the lead head's all");
+        assert_eq!(focused.iter().filter(|a| a.head == Some(1)).count(), lead_row);
+        for h in (0..12).filter(|&h| h != 1) {
             let row = a.heads[h].attn_weights.row(5);
             let mut sorted: Vec<f32> = row.iter().copied().collect();
             sorted.sort_by(|x, y| y.total_cmp(x));
@@ -413,9 +426,9 @@ mod tests {
             assert!(mine.iter().all(|w| *w >= sorted[2]), "head {h}: the three strongest");
         }
         assert!(focused.windows(2).all(|p| p[0].weight <= p[1].weight), "strongest paint last");
-        let every = focus_arcs(&refs, 5, 0.0, None);
+        let every = focus_arcs(&refs, 5, 0.0, |h| focus_limit(None, h));
         let visible: usize = a.heads.iter().map(|h| h.attn_weights.row(5).iter().filter(|w| **w > 0.0).count()).sum();
         assert_eq!(every.len(), visible, "without a limit, every key of every head (causal heads: 6 a head)");
-        assert!(focus_arcs(&refs, 99, 0.0, None).is_empty(), "a focus past the end draws nothing");
+        assert!(focus_arcs(&refs, 99, 0.0, |_| None).is_empty(), "a focus past the end draws nothing");
     }
 }

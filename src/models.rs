@@ -390,6 +390,7 @@ impl Forward {
             mean_distance: flat(r.mean_distance),
             duplicate_token: r.duplicate_token.into_iter().flatten().map(|x| x.unwrap_or(f32::NAN)).collect(),
             induction,
+            induction_error: None,
         }
     }
 }
@@ -430,8 +431,10 @@ pub struct Roles {
     pub mean_distance: Vec<f32>,
     /// NaN where no token of the sentence repeats.
     pub duplicate_token: Vec<f32>,
-    /// Decoders, on [`induction_ids`]; empty for encoders.
+    /// Decoders, on [`induction_ids`]; empty for encoders, or when its pass failed ([`Self::induction_error`]).
     pub induction: Vec<f32>,
+    /// Why a decoder has no induction scores.
+    pub induction_error: Option<String>,
 }
 
 impl Roles {
@@ -672,17 +675,26 @@ mod tests {
         assert_eq!(run.rank_heads(2, 0)[0].2, 1.0 / 3.0);
     }
 
-    /// The floats the worker sends, through the codec the worker uses (yew-agent's bincode: a byte
-    /// string, read back by `visit_bytes`/`visit_byte_buf`), and through JSON (a sequence of numbers).
+    /// yew-agent 0.5's `Bincode` codec, as the page and the worker use it.
+    fn encode<T: Serialize>(x: &T) -> Vec<u8> {
+        bincode::serde::encode_to_vec(x, bincode::config::standard()).expect("encode")
+    }
+
+    fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, bincode::error::DecodeError> {
+        bincode::serde::decode_from_slice(b, bincode::config::standard()).map(|(x, _)| x)
+    }
+
+    /// The floats the worker sends, through the codec the worker uses (a byte string, read back by
+    /// `visit_bytes`/`visit_borrowed_bytes`), and through JSON (a sequence of numbers).
     #[test]
     fn floats_survive_the_worker_codec_bit_for_bit() {
         let values =
             vec![1.5, -0.0, 0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, f32::MIN_POSITIVE / 2.0, 3.25];
         let b = Block::from_row_major(3, 3, values.clone());
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
-        let bytes = bincode::serialize(&b).expect("bincode");
-        assert!(bytes.len() < 9 * 4 + 40, "a byte string, not a sequence of tagged numbers");
-        let back: Block = bincode::deserialize(&bytes).expect("bincode back");
+        let bytes = encode(&b);
+        assert!(bytes.len() < 9 * 4 + 8, "a byte string, not a sequence of tagged numbers: {} bytes", bytes.len());
+        let back: Block = decode(&bytes).expect("decode");
         assert_eq!(bits(&back.data.0), bits(&values), "sign of -0.0, NaN payloads and infinities kept");
         assert_eq!((back.rows, back.cols), (3, 3));
         let json = serde_json::to_string(&b).expect("ser");
@@ -693,11 +705,13 @@ mod tests {
 
     #[test]
     fn a_float_block_of_the_wrong_length_is_refused() {
-        let mut bytes = bincode::serialize(&Floats(vec![1.0, 2.0])).expect("bincode");
-        // Length prefix 8 -> 7, and drop one byte: a block that is not whole floats.
+        let mut bytes = encode(&Floats(vec![1.0, 2.0]));
+        // The standard config writes a length below 251 as one byte: 8 -> 7, and one byte less, is a
+        // well-formed byte string that is not whole floats.
+        assert_eq!(bytes[0], 8);
         bytes[0] = 7;
         bytes.pop();
-        let e = bincode::deserialize::<Floats>(&bytes).expect_err("7 bytes are not floats");
+        let e = decode::<Floats>(&bytes).expect_err("7 bytes are not floats");
         assert!(e.to_string().contains("multiple of 4"), "{e}");
     }
 
@@ -711,8 +725,7 @@ mod tests {
             wasm_memory_bytes: 1 << 24,
             helped: true,
         };
-        let back: crate::protocol::WorkerOut =
-            bincode::deserialize(&bincode::serialize(&out).expect("ser")).expect("de");
+        let back: crate::protocol::WorkerOut = decode(&encode(&out)).expect("decode");
         assert_eq!(back, out);
     }
 }

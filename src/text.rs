@@ -61,6 +61,10 @@ pub fn step_formula(step: &str) -> &'static str {
         "concat" => "concatenate the heads' context vectors",
         "output" => "out_proj(concat)",
         "sum-normalised" => "attn_scores / row sum (section 3.3.1)",
+        "attn_scores (simplified)" => "attn_scores = X Xᵀ",
+        "attn_weights (simplified)" => "attn_weights = softmax(attn_scores)",
+        "attn_weights (no mask)" => "attn_weights = softmax(scaled)",
+        "context_vec (simplified)" => "context_vec = attn_weights X",
         "naive softmax" => "exp(s) / Σ exp(s), no max subtraction",
         _ => "",
     }
@@ -152,7 +156,7 @@ pub fn lead_note(lead: Option<usize>, picker: bool) -> String {
     match lead {
         Some(h) => format!(
             "Head {h} is drawn in full ({choose}); hover or pin a token to see the three strongest arcs of every \
-             head from it. "
+             other head from it too. "
         ),
         None => "Every head's arcs are drawn. ".to_string(),
     }
@@ -316,6 +320,10 @@ pub const ROLES_WAIT: &str = "The scores arrive with the next forward pass.";
 pub const ROLE_NOT_FOR_ENCODERS: &str =
     "Induction is a decoder's behaviour (copying what followed an earlier occurrence); this model is an encoder.";
 pub const HEAD_COLUMN: &str = "head";
+
+pub fn induction_failed(why: &str) -> String {
+    format!("The induction scores could not be computed ({why}); the other scores are below.")
+}
 pub const ENCODER_BOTH_WAYS: &str =
     "This encoder was trained to look both ways; causal mode masks its scores to show the difference.";
 
@@ -369,6 +377,57 @@ pub fn score(s: f32) -> String {
 
 pub fn role_cell(layer: usize, head: usize, s: f32) -> String {
     format!("layer {layer} head {head}: {}", score(s))
+}
+
+// The controls.
+pub const BOOK_EXAMPLE: &str = "Book example";
+pub const SEED: &str = "seed";
+pub const D_IN: &str = "d_in";
+pub const D_OUT: &str = "d_out";
+pub const HEADS: &str = "heads";
+pub const DROPOUT: &str = "dropout p";
+pub const MASKING: &str = "masking";
+pub const MASK_RENORMALIZE: &str = "zero after softmax, renormalise";
+pub const CAUSAL_HEADS: &str = "causal heads";
+pub const SCALE: &str = "scale by √d_k";
+pub const NORMALISATION: &str = "normalisation";
+pub const NORM_SOFTMAX: &str = "softmax";
+pub const NORM_SUM: &str = "divide by sum";
+pub const NORM_NAIVE: &str = "naive softmax";
+
+// The steps panel and the arc view's announcements.
+pub fn context_of(token: &str) -> String {
+    format!("context vector of “{token}”: z = Σ a·v")
+}
+
+/// Before a head's part of what a screen reader announces for the focused token.
+pub fn announce_head(h: usize) -> String {
+    format!("head {h}: ")
+}
+
+pub fn open_head(layer: usize, head: usize) -> String {
+    format!("open layer {layer} head {head}")
+}
+
+// The lesson's answers.
+pub const WEIGHT_OPTIONS: [&str; 3] = ["0.00", "about 0.17 (a sixth)", "the largest of its row"];
+pub const REOPEN_STEP: &str = "Open the step's sentence again (the step link) to check the answer against the widget.";
+
+/// "journey gives 0.24 of its attention to starts." (`quoted`: the words in quotes, for other languages).
+pub fn gives_attention(from: &str, weight: f32, to: &str, quoted: bool) -> String {
+    if quoted {
+        format!("'{from}' gives {weight:.2} of its attention to '{to}'.")
+    } else {
+        format!("{from} gives {weight:.2} of its attention to {to}.")
+    }
+}
+
+pub fn weight_is(w: f32, key: &str, query: &str) -> String {
+    format!("The weight is {w:.2}: '{key}' comes after '{query}'.")
+}
+
+pub fn keeps_share(word: &str, share: f32) -> String {
+    format!("'{word}' keeps {:.3} % of the final state.", share * 100.0)
 }
 
 // ---- The share link's notices (url.rs) ----

@@ -253,8 +253,9 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut helper: Option<Helper> = None;
     // The last forward pass: another layer of the same sentence is sliced from it, not recomputed.
     let mut last: Option<Forward> = None;
-    // SmolLM2's induction scores: the same seeded tokens every time, so one extra pass per worker.
-    let mut induction: Option<Vec<f32>> = None;
+    // SmolLM2's induction scores: the same seeded tokens every time, so one extra pass per worker (or
+    // the reason it failed, shown instead).
+    let mut induction: Option<Result<Vec<f32>, String>> = None;
     while let Some(mut msg) = scope.next().await {
         // Requests that queued up during the last pass: only the newest matters.
         while let Some(Some(newer)) = scope.next().now_or_never() {
@@ -311,7 +312,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         }
         if roles && induction.is_none() {
             if let Some(Loaded::SmolLm2(m)) = slot.as_ref() {
-                induction = induction_scores(m).ok();
+                induction = Some(induction_scores(m));
             }
         }
         let out = match &last {
@@ -320,9 +321,14 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                 run: Box::new({
                     let mut run = f.run(layer);
                     if roles {
-                        let scores =
-                            if f.model.is_causal() { induction.clone().unwrap_or_default() } else { Vec::new() };
-                        run.roles = Some(f.roles(scores));
+                        let (scores, error) = match (&induction, f.model.is_causal()) {
+                            (Some(Ok(s)), true) => (s.clone(), None),
+                            (Some(Err(e)), true) => (Vec::new(), Some(e.clone())),
+                            _ => (Vec::new(), None),
+                        };
+                        let mut r = f.roles(scores);
+                        r.induction_error = error;
+                        run.roles = Some(r);
                     }
                     run
                 }),

@@ -100,12 +100,15 @@ test('twelve heads are readable by default: one head in full, every head only fr
   expect(base).toBeLessThanOrEqual(n * n);
   await expect(page.getByTestId('lead-note')).toContainText('Head 1 is drawn in full');
   await page.screenshot({ path: `${SHOTS}/minilm-lead-head.png`, fullPage: true });
-  // A focused token shows every head's three strongest arcs from it, each matching HF transformers.
+  // A focused token shows all of head 1's arcs from it and every other head's three strongest, each
+  // matching HF transformers.
   const it = s.tokens.indexOf('it');
   await page.hover(`[data-token-index="${it}"]`);
   const got = await focusedWeights(page);
-  expect(got.length).toBe(12 * 3);
+  expect(got.length).toBe(11 * 3 + n);
+  expect(got.filter((a) => a.head === 1).length).toBe(n);
   for (let h = 0; h < 12; h++) {
+    if (h === 1) continue;
     const row = s.attentions[3][h][it];
     const third = [...row].sort((a, b) => b - a)[2];
     const mine = got.filter((a) => a.head === h);

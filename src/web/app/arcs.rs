@@ -200,8 +200,7 @@ pub fn Visual(props: &VisualProps) -> Html {
     let focus_nodes: Html = match focus {
         Some(i) => {
             let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
-            let per_head = lead.map(|_| layout::FOCUS_ARCS_PER_HEAD);
-            let arcs = layout::focus_arcs(&refs, i, v.display.threshold, per_head);
+            let arcs = layout::focus_arcs(&refs, i, v.display.threshold, |h| layout::focus_limit(lead, h));
             arcs.iter()
                 .map(|arc| {
                     // Keyed by key token and head only: moving the focus re-uses the path to each key
@@ -288,7 +287,8 @@ pub fn Visual(props: &VisualProps) -> Html {
     {
         let arcbox_ref = arcbox_ref.clone();
         let pinned_x = focus.filter(|_| v.focus.pinned).and_then(|f| Some((tlayout.x.get(f)?, tlayout.w.get(f)?)));
-        let pinned_x = pinned_x.map(|(x, w)| (x.to_bits(), w.to_bits()));
+        // The view too: the box has no width while the heatmap is shown, so switching back scrolls again.
+        let pinned_x = pinned_x.filter(|_| v.display.view == View::Arcs).map(|(x, w)| (x.to_bits(), w.to_bits()));
         use_effect_with(pinned_x, move |px| {
             let Some((x, w)) = *px else { return };
             let (x, w) = (f32::from_bits(x) as f64, f32::from_bits(w) as f64);
@@ -307,7 +307,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             .map(|(h, m)| {
                 let row: Vec<(usize, f32)> = (0..n).map(|j| (j, m[(i, j)])).collect();
                 let prefix = match h {
-                    Some(h) => format!("head {h}: "),
+                    Some(h) => text::announce_head(*h),
                     None => String::new(),
                 };
                 format!("{prefix}{}", text::attends_sentence(&a.tokens, i, &row, 5))

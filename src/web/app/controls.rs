@@ -82,7 +82,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
     let budget_class = if props.tokens > 64 || chars > MAX_CHARS { "budget warn" } else { "budget" };
 
     let seed = number_field(
-        "seed",
+        text::SEED,
         "seed",
         v.engine.seed.to_string(),
         "0",
@@ -91,7 +91,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         emit_parsed(|s| s.parse().ok().map(Action::SetSeed)),
     );
     let d_in = number_field(
-        "d_in",
+        text::D_IN,
         "d-in",
         v.engine.d_in.to_string(),
         "1",
@@ -100,7 +100,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         emit_parsed(|s| s.parse().ok().map(Action::SetDIn)),
     );
     let d_out = number_field(
-        "d_out",
+        text::D_OUT,
         "d-out",
         v.engine.d_out.to_string(),
         "1",
@@ -109,7 +109,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         emit_parsed(|s| s.parse().ok().map(Action::SetDOut)),
     );
     let heads = number_field(
-        "heads",
+        text::HEADS,
         "heads",
         v.engine.heads.to_string(),
         "1",
@@ -118,7 +118,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         emit_parsed(|s| s.parse().ok().map(Action::SetHeads)),
     );
     let dropout = number_field(
-        "dropout p",
+        text::DROPOUT,
         "dropout",
         v.engine.dropout.to_string(),
         "0",
@@ -163,7 +163,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                 <label for="sentence" class="visually-hidden">{ "Sentence" }</label>
                 <input id="sentence" type="text" data-testid="sentence-input" value={v.engine.sentence.clone()} {oninput}
                        placeholder={text::SENTENCE_PLACEHOLDER} autocomplete="off" spellcheck="false" maxlength="20000" />
-                if !v.is_book() { <button class="link" onclick={book}>{ "Book example" }</button> }
+                if !v.is_book() { <button class="link" onclick={book}>{ text::BOOK_EXAMPLE }</button> }
             </div>
             <p class={budget_class} data-testid="token-budget">
                 { format!("{} / {MAX_TOKENS} tokens", props.tokens) }
@@ -180,23 +180,23 @@ pub fn Controls(props: &ControlsProps) -> Html {
                 if v.engine.mode == Mode::MultiHead { { heads } }
                 if matches!(v.engine.mode, Mode::Causal | Mode::MultiHead) {
                     <label class="field">
-                        <span>{ "masking" }</span>
+                        <span>{ text::MASKING }</span>
                         <select data-testid="mask" onchange={on_mask}>
-                            <option value="neg-inf" selected={v.engine.mask == MaskStyle::NegInf}>{ "−∞ before softmax" }</option>
-                            <option value="renormalize" selected={v.engine.mask == MaskStyle::Renormalize}>{ "zero after softmax, renormalise" }</option>
+                            <option value="neg-inf" selected={v.engine.mask == MaskStyle::NegInf}>{ text::MASK_NEG_INF }</option>
+                            <option value="renormalize" selected={v.engine.mask == MaskStyle::Renormalize}>{ text::MASK_RENORMALIZE }</option>
                         </select>
                     </label>
                     { dropout }
                 }
-                if v.engine.mode == Mode::MultiHead { { check("causal heads", "causal-heads", v.engine.causal_heads, Action::SetCausalHeads) } }
-                if v.engine.mode != Mode::Simplified { { check("scale by √d_k", "scale", v.engine.scale, Action::SetScale) } }
+                if v.engine.mode == Mode::MultiHead { { check(text::CAUSAL_HEADS, "causal-heads", v.engine.causal_heads, Action::SetCausalHeads) } }
+                if v.engine.mode != Mode::Simplified { { check(text::SCALE, "scale", v.engine.scale, Action::SetScale) } }
                 if v.engine.mode == Mode::Simplified {
                     <label class="field">
-                        <span>{ "normalisation" }</span>
+                        <span>{ text::NORMALISATION }</span>
                         <select data-testid="normalization" onchange={on_norm}>
-                            <option value="softmax" selected={v.engine.normalization == Normalization::Softmax}>{ "softmax" }</option>
-                            <option value="sum" selected={v.engine.normalization == Normalization::SumNormalized}>{ "divide by sum" }</option>
-                            <option value="naive-softmax" selected={v.engine.normalization == Normalization::NaiveSoftmax}>{ "naive softmax" }</option>
+                            <option value="softmax" selected={v.engine.normalization == Normalization::Softmax}>{ text::NORM_SOFTMAX }</option>
+                            <option value="sum" selected={v.engine.normalization == Normalization::SumNormalized}>{ text::NORM_SUM }</option>
+                            <option value="naive-softmax" selected={v.engine.normalization == Normalization::NaiveSoftmax}>{ text::NORM_NAIVE }</option>
                         </select>
                     </label>
                 }

@@ -45,7 +45,10 @@ pub fn HeadRoles(props: &HeadRolesProps) -> Html {
     };
     let body = match props.run.roles.as_ref() {
         None => html! { <p class="hint" data-testid="roles-wait">{ text::ROLES_WAIT }</p> },
-        Some(roles) if roles.of(role).is_empty() => html! { <p class="note">{ text::ROLE_NOT_FOR_ENCODERS }</p> },
+        Some(roles) if roles.of(role).is_empty() => match &roles.induction_error {
+            Some(e) => html! { <p class="error" role="alert">{ text::induction_failed(e) }</p> },
+            None => html! { <p class="note">{ text::ROLE_NOT_FOR_ENCODERS }</p> },
+        },
         Some(roles) => map_and_table(roles, role, layers, heads, props.dark, &d),
     };
     html! {

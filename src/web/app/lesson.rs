@@ -48,17 +48,12 @@ fn options(
             }
             let row: Vec<f32> = m.row(query).iter().copied().collect();
             let best = argmax(&row)?;
-            Some((
-                a.tokens.clone(),
-                best,
-                format!("{} gives {:.2} of its attention to {}.", a.tokens[query], row[best], a.tokens[best]),
-            ))
+            Some((a.tokens.clone(), best, text::gives_attention(&a.tokens[query], row[best], &a.tokens[best], false)))
         }
         Question::WeightOf { query, key } => {
             let a = attention?;
             let w = *a.heads.first()?.attn_weights.get((query, key))?;
-            let opts =
-                vec!["0.00".to_string(), "about 0.17 (a sixth)".to_string(), "the largest of its row".to_string()];
+            let opts = text::WEIGHT_OPTIONS.iter().map(|s| s.to_string()).collect();
             let right = if w == 0.0 {
                 0
             } else if (w - 1.0 / 6.0).abs() < 0.03 {
@@ -66,28 +61,20 @@ fn options(
             } else {
                 2
             };
-            Some((
-                opts,
-                right,
-                format!("The weight is {w:.2}: '{}' comes after '{}'.", a.tokens.get(key)?, a.tokens.get(query)?),
-            ))
+            Some((opts, right, text::weight_is(w, a.tokens.get(key)?, a.tokens.get(query)?)))
         }
         Question::RnnFaintest => {
             let toks: Vec<String> = words(rnn_sentence).into_iter().take(rnn_length.max(1)).collect();
             let share = rnn_final_state_share(toks.len(), RNN_DECAY);
             let (low, _) = share.iter().enumerate().min_by(|x, y| x.1.total_cmp(y.1))?;
-            let why = format!("'{}' keeps {:.3} % of the final state.", toks[low], share[low] * 100.0);
+            let why = text::keeps_share(&toks[low], share[low]);
             Some((toks, low, why))
         }
         Question::CrossMost { query } => {
             let (en, fr, m) = cross_example();
             let row: Vec<f32> = m.row(query).iter().copied().collect();
             let best = argmax(&row)?;
-            Some((
-                en.clone(),
-                best,
-                format!("'{}' gives {:.2} of its attention to '{}'.", fr[query], row[best], en[best]),
-            ))
+            Some((en.clone(), best, text::gives_attention(&fr[query], row[best], &en[best], true)))
         }
     }
 }
@@ -311,7 +298,7 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
             }
         }
         None => {
-            html! { <p class="hint">{ "Open the step's sentence again (the step link) to check the answer against the widget." }</p> }
+            html! { <p class="hint">{ text::REOPEN_STEP }</p> }
         }
     };
     let nav_button = |target: Option<usize>, label: &str, testid: &str| {

@@ -185,7 +185,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
                     let on = l == v.model.layer && h == v.model.head;
                     html! {
                         <button class={classes!("cell", on.then_some("on"))} data-testid="overview-cell" data-layer={l.to_string()} data-head={h.to_string()}
-                                title={format!("layer {l} head {h}")} aria-label={format!("open layer {l} head {h}")}
+                                title={text::head_name(l, h)} aria-label={text::open_head(l, h)}
                                 onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
                             <MiniCanvas weights={Shared(std::rc::Rc::new(run.attention(l, h)))} size={36} dark={props.dark} />
                         </button>

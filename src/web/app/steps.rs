@@ -153,7 +153,7 @@ fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified:
         out.push(matrix(a, Sel::Head(h, Step::Values), "values", f("values"), focus));
     }
     // Simplified attention has no projections: Q = K = V = X, and the formulas say so.
-    let scores_formula = if simplified { "attn_scores = X Xᵀ" } else { f("attn_scores") };
+    let scores_formula = if simplified { f("attn_scores (simplified)") } else { f("attn_scores") };
     out.push(matrix(a, Sel::Head(h, Step::Scores), "attn_scores", scores_formula, focus));
     if !simplified {
         out.push(matrix(a, Sel::Head(h, Step::Scaled), "scaled_scores", f("scaled_scores"), focus));
@@ -168,8 +168,8 @@ fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified:
         }
     }
     let weights_formula = match (simplified, hs.mask.is_some()) {
-        (true, _) => "attn_weights = softmax(attn_scores)",
-        (false, false) => "attn_weights = softmax(scaled)",
+        (true, _) => f("attn_weights (simplified)"),
+        (false, false) => f("attn_weights (no mask)"),
         (false, true) => f("attn_weights"),
     };
     out.push(matrix(a, Sel::Head(h, Step::Weights), "attn_weights", weights_formula, focus));
@@ -179,7 +179,7 @@ fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified:
     if hs.attn_weights_dropout.is_some() {
         out.push(matrix(a, Sel::Head(h, Step::Dropout), "attn_weights_dropout", f("attn_weights_dropout"), focus));
     }
-    let context_formula = if simplified { "context_vec = attn_weights X" } else { f("context_vec") };
+    let context_formula = if simplified { f("context_vec (simplified)") } else { f("context_vec") };
     out.push(matrix(a, Sel::Head(h, Step::Context), "context_vec", context_formula, focus));
     out.into_iter().collect()
 }
@@ -211,7 +211,7 @@ fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Op
         .collect();
     html! {
         <div class="sum">
-            <h3>{ format!("context vector of “{}”: z = Σ a·v", tokens[i]) }</h3>
+            <h3>{ text::context_of(&tokens[i]) }</h3>
             <ol>{ terms }</ol>
             <p>{ "= " }<code>{ vec_str(&h.context_vec, i) }</code></p>
         </div>

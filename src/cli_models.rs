@@ -74,7 +74,7 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             let fwd = models::forward_smollm2(&m, text)?;
             let out_proj =
                 wants(Analysis::ValueWeighted).then(|| (0..kind.num_layers()).map(|l| m.out_proj(l)).collect());
-            let induction = if wants(Analysis::HeadRoles) { Some(smollm2_induction(&m, &ids)?) } else { None };
+            let induction = if wants(Analysis::HeadRoles) { Some(models::induction_scores(&m, &ids)?) } else { None };
             let lens = if wants(Analysis::LogitLens) { Some(smollm2_logit_lens(&m, &ids)?) } else { None };
             (fwd, ids, out_proj, induction, lens)
         }
@@ -128,23 +128,6 @@ fn smollm2_logit_lens(m: &arcs_smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<
             layer
                 .into_iter()
                 .map(|top| top.into_iter().map(|t| NextToken { id: t.id, token: t.token, prob: Num(t.prob) }).collect())
-                .collect()
-        })
-        .collect())
-}
-
-/// SmolLM2's induction score of every head: the sentence's own tokens repeated twice (its tokenizer adds
-/// no BOS, so none precedes them), `[layer][head]`.
-fn smollm2_induction(m: &arcs_smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<f32>>, String> {
-    let twice: Vec<u32> = ids.iter().chain(ids).copied().collect();
-    let out = m.forward(&twice).map_err(|e| e.to_string())?;
-    Ok(out
-        .layers
-        .iter()
-        .map(|l| {
-            l.attn_weights
-                .iter()
-                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows, a.cols, &a.data), ids.len(), 0))
                 .collect()
         })
         .collect())

@@ -398,25 +398,26 @@ impl Forward {
 /// Length of the random token sequence repeated twice for the app's induction scores.
 pub const INDUCTION_R: usize = 25;
 
-/// `INDUCTION_R` seeded random token ids repeated twice: ordinary vocabulary entries (ids 1000 to
-/// 40 999, past SmolLM2's special and byte tokens), the same on every run.
-pub fn induction_ids() -> Vec<u32> {
+/// `INDUCTION_R` seeded random token ids, ordinary vocabulary entries (ids 1000 to 40 999, past
+/// SmolLM2's special and byte tokens), the same on every run: the app's induction input, repeated twice.
+pub fn induction_tokens() -> Vec<u32> {
     let mut rng = arcs_core::prng::SplitMix64::new(0x1d0c7105);
-    let once: Vec<u32> = (0..INDUCTION_R).map(|_| 1000 + (rng.next_u64() % 40_000) as u32).collect();
-    once.iter().chain(&once).copied().collect()
+    (0..INDUCTION_R).map(|_| 1000 + (rng.next_u64() % 40_000) as u32).collect()
 }
 
-/// SmolLM2's induction score of every head, `[layer * heads + head]`, from one pass over
-/// [`induction_ids`].
-pub fn induction_scores(model: &arcs_smollm2::SmolLm2) -> Result<Vec<f32>, String> {
-    let out = model.forward(&induction_ids()).map_err(|e| e.to_string())?;
+/// SmolLM2's induction score of every head, `[layer][head]`: one pass over `once` repeated twice (no
+/// BOS: SmolLM2's tokenizer adds none). The app passes [`induction_tokens`], the CLI the sentence's ids.
+pub fn induction_scores(model: &arcs_smollm2::SmolLm2, once: &[u32]) -> Result<Vec<Vec<f32>>, String> {
+    let twice: Vec<u32> = once.iter().chain(once).copied().collect();
+    let out = model.forward(&twice).map_err(|e| e.to_string())?;
     Ok(out
         .layers
         .iter()
-        .flat_map(|l| {
+        .map(|l| {
             l.attn_weights
                 .iter()
-                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows, a.cols, &a.data), INDUCTION_R, 0))
+                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows, a.cols, &a.data), once.len(), 0))
+                .collect()
         })
         .collect())
 }
@@ -431,7 +432,7 @@ pub struct Roles {
     pub mean_distance: Vec<f32>,
     /// NaN where no token of the sentence repeats.
     pub duplicate_token: Vec<f32>,
-    /// Decoders, on [`induction_ids`]; empty for encoders, or when its pass failed ([`Self::induction_error`]).
+    /// Decoders, on [`induction_tokens`]; empty for encoders, or when its pass failed ([`Self::induction_error`]).
     pub induction: Vec<f32>,
     /// Why a decoder has no induction scores.
     pub induction_error: Option<String>,
@@ -606,12 +607,12 @@ mod tests {
     }
 
     #[test]
-    fn induction_ids_repeat_one_seeded_sequence() {
-        let ids = induction_ids();
-        assert_eq!(ids.len(), 2 * INDUCTION_R);
-        assert_eq!(ids[..INDUCTION_R], ids[INDUCTION_R..]);
+    fn induction_tokens_are_one_seeded_sequence_of_ordinary_ids() {
+        let ids = induction_tokens();
+        assert_eq!(ids.len(), INDUCTION_R);
         assert!(ids.iter().all(|&i| (1000..41_000).contains(&i)));
-        assert_eq!(ids, induction_ids(), "the same every time");
+        assert_eq!(ids, induction_tokens(), "the same every time");
+        assert!(ids.iter().collect::<std::collections::HashSet<_>>().len() > INDUCTION_R - 3, "few repeats");
     }
 
     #[test]

@@ -7,7 +7,9 @@
 //! the same sentence computes nothing again. While a forward pass runs, newer requests queue up; only
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
-use crate::models::{forward_smollm2, induction_scores, minilm_forward_from, minilm_tokens, Forward, ModelKind};
+use crate::models::{
+    forward_smollm2, induction_scores, induction_tokens, minilm_forward_from, minilm_tokens, Forward, ModelKind,
+};
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
 use crate::web::helper_worker::Helper;
 use futures::{FutureExt, SinkExt, StreamExt};
@@ -312,7 +314,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         }
         if roles && induction.is_none() {
             if let Some(Loaded::SmolLm2(m)) = slot.as_ref() {
-                induction = Some(induction_scores(m));
+                induction = Some(induction_scores(m, &induction_tokens()).map(|s| s.into_iter().flatten().collect()));
             }
         }
         let out = match &last {

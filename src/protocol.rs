@@ -12,7 +12,7 @@ pub enum WorkerIn {
     /// started from a blob cannot resolve relative URLs against the page).
     ///
     /// `helper`: absolute URL of the worker script to start a second worker from, which computes
-    /// half of the tokens of each MiniLM pass on another core (see `helper.rs`); `None` to work
+    /// half of the tokens of each MiniLM pass on another core (see `web/helper_worker.rs`); `None` to work
     /// alone.
     ///
     /// `roles`: also send every head's role scores (the head-roles map is open).

@@ -5,7 +5,7 @@ fn main() {
     use yew_agent::Registrable;
     // A bug in the worker should say what it was on the console, not only "unreachable".
     console_error_panic_hook::set_once();
-    // The same script runs the model worker and, started again by it, its helper (see helper.rs).
+    // The same script runs the model worker and, started again by it, its helper (see web/helper_worker.rs).
     let name = {
         use wasm_bindgen::JsCast;
         js_sys::global().dyn_into::<web_sys::DedicatedWorkerGlobalScope>().map(|s| s.name()).unwrap_or_default()

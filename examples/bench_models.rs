@@ -38,10 +38,11 @@ fn main() -> Result<(), String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
     let t = Instant::now();
-    let minilm = arcs_minilm::MiniLm::from_bundle(&read("models/minilm/minilm.bundle")?).map_err(|e| e.to_string())?;
+    let minilm =
+        arcs_models::minilm::MiniLm::from_bundle(&read("models/minilm/minilm.bundle")?).map_err(|e| e.to_string())?;
     out.insert("minilm_load_bundle_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
     let t = Instant::now();
-    let smol = arcs_smollm2::SmolLm2::from_gguf(read("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?)
+    let smol = arcs_models::smollm2::SmolLm2::from_gguf(read("models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")?)
         .map_err(|e| e.to_string())?;
     out.insert("smollm2_load_ms".into(), (t.elapsed().as_secs_f64() * 1000.0).into());
 

@@ -50,12 +50,12 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
     let (fwd, ids, out_proj, induction, lens) = match kind {
         ModelKind::MiniLm => {
             let m = match args.weights_path.as_deref() {
-                Some("bundle") => arcs_minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
+                Some("bundle") => arcs_models::minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
                 Some(other) => return Err(format!("--weights for minilm is 'bundle' or nothing, not {other:?}")),
                 None => {
                     let vocab = String::from_utf8(read(&dir.join("minilm/vocab.txt"))?)
                         .map_err(|_| "vocab.txt is not UTF-8".to_string())?;
-                    arcs_minilm::MiniLm::from_safetensors(&read(&dir.join("minilm/model.safetensors"))?, &vocab)
+                    arcs_models::minilm::MiniLm::from_safetensors(&read(&dir.join("minilm/model.safetensors"))?, &vocab)
                 }
             }
             .map_err(|e| e.to_string())?;
@@ -68,8 +68,9 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             if args.weights_path.is_some() {
                 return Err("--weights does not apply to smollm2".into());
             }
-            let m = arcs_smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?)
-                .map_err(|e| e.to_string())?;
+            let m =
+                arcs_models::smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?)
+                    .map_err(|e| e.to_string())?;
             let ids = m.tokenize(text).map_err(|e| e.to_string())?.ids;
             let fwd = models::forward_smollm2(&m, text)?;
             let out_proj =
@@ -119,7 +120,7 @@ fn value_weighted(
 }
 
 /// SmolLM2's logit lens, `[layer][position]` top-5, from one more pass over the same ids.
-fn smollm2_logit_lens(m: &arcs_smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
+fn smollm2_logit_lens(m: &arcs_models::smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
     let out = m.forward(ids).map_err(|e| e.to_string())?;
     let lens = m.logit_lens(&out, ids);
     Ok(lens

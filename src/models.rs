@@ -40,15 +40,15 @@ impl ModelKind {
 
     pub fn num_layers(self) -> usize {
         match self {
-            ModelKind::MiniLm => arcs_minilm::NUM_LAYERS,
-            ModelKind::SmolLm2 => arcs_smollm2::NUM_LAYERS,
+            ModelKind::MiniLm => arcs_models::minilm::NUM_LAYERS,
+            ModelKind::SmolLm2 => arcs_models::smollm2::NUM_LAYERS,
         }
     }
 
     pub fn num_heads(self) -> usize {
         match self {
-            ModelKind::MiniLm => arcs_minilm::NUM_HEADS,
-            ModelKind::SmolLm2 => arcs_smollm2::NUM_HEADS,
+            ModelKind::MiniLm => arcs_models::minilm::NUM_HEADS,
+            ModelKind::SmolLm2 => arcs_models::smollm2::NUM_HEADS,
         }
     }
 
@@ -56,14 +56,14 @@ impl ModelKind {
     pub fn group_size(self) -> usize {
         match self {
             ModelKind::MiniLm => 1,
-            ModelKind::SmolLm2 => arcs_smollm2::NUM_HEADS / arcs_smollm2::NUM_KV_HEADS,
+            ModelKind::SmolLm2 => arcs_models::smollm2::NUM_HEADS / arcs_models::smollm2::NUM_KV_HEADS,
         }
     }
 
     pub fn head_dim(self) -> usize {
         match self {
-            ModelKind::MiniLm => arcs_minilm::HEAD_DIM,
-            ModelKind::SmolLm2 => arcs_smollm2::HEAD_DIM,
+            ModelKind::MiniLm => arcs_models::minilm::HEAD_DIM,
+            ModelKind::SmolLm2 => arcs_models::smollm2::HEAD_DIM,
         }
     }
 
@@ -407,7 +407,7 @@ pub fn induction_tokens() -> Vec<u32> {
 
 /// SmolLM2's induction score of every head, `[layer][head]`: one pass over `once` repeated twice (no
 /// BOS: SmolLM2's tokenizer adds none). The app passes [`induction_tokens`], the CLI the sentence's ids.
-pub fn induction_scores(model: &arcs_smollm2::SmolLm2, once: &[u32]) -> Result<Vec<Vec<f32>>, String> {
+pub fn induction_scores(model: &arcs_models::smollm2::SmolLm2, once: &[u32]) -> Result<Vec<Vec<f32>>, String> {
     let twice: Vec<u32> = once.iter().chain(once).copied().collect();
     let out = model.forward(&twice).map_err(|e| e.to_string())?;
     Ok(out
@@ -416,7 +416,7 @@ pub fn induction_scores(model: &arcs_smollm2::SmolLm2, once: &[u32]) -> Result<V
         .map(|l| {
             l.attn_weights
                 .iter()
-                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows, a.cols, &a.data), once.len(), 0))
+                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows(), a.cols(), a.data()), once.len(), 0))
                 .collect()
         })
         .collect())
@@ -481,14 +481,14 @@ fn check_len(kind: ModelKind, n: usize) -> Result<(), String> {
 }
 
 /// SmolLM2 on a text: every layer's attention and details, and the next-token guesses.
-pub fn forward_smollm2(model: &arcs_smollm2::SmolLm2, text: &str) -> Result<Forward, String> {
+pub fn forward_smollm2(model: &arcs_models::smollm2::SmolLm2, text: &str) -> Result<Forward, String> {
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
     check_len(ModelKind::SmolLm2, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
-    let block = |m: &arcs_smollm2::Matrix| Block::from_row_major(m.rows, m.cols, m.data.clone());
-    let guess = |t: &arcs_smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
+    let block = |m: &arcs_models::smollm2::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
+    let guess = |t: &arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
     let layers = out.layers.iter().map(|l| {
-        let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data.as_slice()).collect();
+        let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data()).collect();
         (
             heads,
             LayerBlocks {
@@ -537,14 +537,14 @@ fn assemble<'a>(
 }
 
 /// MiniLM on a text: every layer's attention and details.
-pub fn forward_minilm(model: &arcs_minilm::MiniLm, text: &str) -> Result<Forward, String> {
+pub fn forward_minilm(model: &arcs_models::minilm::MiniLm, text: &str) -> Result<Forward, String> {
     let enc = minilm_tokens(model, text)?;
     let out = model.forward_attention(&enc.ids).map_err(|e| e.to_string())?;
     Ok(minilm_forward_from(text, enc, out))
 }
 
 /// `text` as MiniLM tokens, refused if empty or longer than the app shows.
-pub fn minilm_tokens(model: &arcs_minilm::MiniLm, text: &str) -> Result<arcs_minilm::Encoding, String> {
+pub fn minilm_tokens(model: &arcs_models::minilm::MiniLm, text: &str) -> Result<arcs_models::minilm::Encoding, String> {
     let enc = model.tokenizer().encode(text);
     check_len(ModelKind::MiniLm, enc.ids.len())?;
     Ok(enc)
@@ -552,9 +552,13 @@ pub fn minilm_tokens(model: &arcs_minilm::MiniLm, text: &str) -> Result<arcs_min
 
 /// The app's view of a MiniLM pass over `enc` (however it was computed: at once, or in steps with
 /// a helper worker).
-pub fn minilm_forward_from(text: &str, enc: arcs_minilm::Encoding, out: arcs_minilm::MiniLmOutput) -> Forward {
+pub fn minilm_forward_from(
+    text: &str,
+    enc: arcs_models::minilm::Encoding,
+    out: arcs_models::minilm::MiniLmOutput,
+) -> Forward {
     // The model's matrices move into the blocks (no copies); only the heads are gathered.
-    let block = |m: arcs_minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
+    let block = |m: arcs_models::minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
     let mut heads_per_layer = Vec::with_capacity(out.layers.len());
     let mut details = Vec::with_capacity(out.layers.len());
     for l in out.layers {
@@ -648,10 +652,10 @@ mod tests {
             offsets: vec![Some((0, 1)), Some((1, 3)), Some((3, 5))],
             attention: Floats(attention),
             layer: 2,
-            layer_input: cols(arcs_smollm2::HIDDEN),
+            layer_input: cols(arcs_models::smollm2::HIDDEN),
             queries: cols(heads * hd),
-            keys: cols(arcs_smollm2::KV_DIM),
-            values: cols(arcs_smollm2::KV_DIM),
+            keys: cols(arcs_models::smollm2::KV_DIM),
+            values: cols(arcs_models::smollm2::KV_DIM),
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
             roles: None,

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = arcs_minilm::MiniLm::from_bundle(data);
+    let _ = arcs_models::minilm::MiniLm::from_bundle(data);
 });

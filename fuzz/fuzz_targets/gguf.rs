@@ -3,8 +3,8 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = arcs_smollm2::Gguf::parse(data);
+    let _ = arcs_models::smollm2::Gguf::parse(data);
     if data.len() < 1 << 16 {
-        let _ = arcs_smollm2::SmolLm2::from_gguf(data.to_vec());
+        let _ = arcs_models::smollm2::SmolLm2::from_gguf(data.to_vec());
     }
 });

@@ -3,5 +3,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = arcs_minilm::MiniLm::from_safetensors(data, "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n");
+    let _ = arcs_models::minilm::MiniLm::from_safetensors(data, "[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n");
 });

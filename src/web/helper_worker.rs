@@ -2,7 +2,7 @@
 //! model worker runs the first half.
 //!
 //! Each token's row of the network needs nothing from the other tokens except, in attention, every
-//! token's keys and values (see `arcs_minilm::RowPass`). So the two workers each take half of the
+//! token's keys and values (see `arcs_models::minilm::RowPass`). So the two workers each take half of the
 //! tokens and exchange keys and values once per layer: six exchanges of a few tens of kilobytes per
 //! pass, no shared memory (that would need cross-origin isolation). The result is the same to the
 //! last bit as one worker's.
@@ -13,7 +13,7 @@
 //! Nothing depends on it: until it is ready, if it fails, answers late or with something that does
 //! not fit, the model worker does the whole pass itself.
 
-use arcs_minilm::{Matrix, MiniLm, MiniLmOutput, RowPass};
+use arcs_models::minilm::{Matrix, MiniLm, MiniLmOutput, RowPass};
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use js_sys::{Array, Float32Array, Object, Reflect, Uint32Array, Uint8Array};
@@ -98,7 +98,7 @@ fn unflatten(data: &[f32], model: &MiniLm, rows: usize, n: usize) -> Option<Mini
             blocks.chunks_exact(rows * c.hidden_size).filter_map(|b| Matrix::from_vec(rows, c.hidden_size, b.to_vec()));
         let (layer_input, queries, keys, values) = (m.next()?, m.next()?, m.next()?, m.next()?);
         let attn_weights = heads.chunks_exact(rows * n).filter_map(|h| Matrix::from_vec(rows, n, h.to_vec())).collect();
-        layers.push(arcs_minilm::LayerOutput { layer_input, queries, keys, values, attn_weights });
+        layers.push(arcs_models::minilm::LayerOutput { layer_input, queries, keys, values, attn_weights });
     }
     Some(MiniLmOutput { layers, last_hidden_state: None })
 }

@@ -24,8 +24,8 @@ use yew_agent::prelude::*;
 const CACHE_NAME: &str = "attention-arcs-models";
 
 enum Loaded {
-    MiniLm(Box<arcs_minilm::MiniLm>),
-    SmolLm2(Box<arcs_smollm2::SmolLm2>),
+    MiniLm(Box<arcs_models::minilm::MiniLm>),
+    SmolLm2(Box<arcs_models::smollm2::SmolLm2>),
 }
 
 fn scope() -> Result<WorkerGlobalScope, String> {
@@ -226,11 +226,11 @@ async fn load(
     progress.report(total, "preparing the weights").await;
     Ok(match kind {
         ModelKind::MiniLm => {
-            let model = arcs_minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?;
+            let model = arcs_models::minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?;
             (Loaded::MiniLm(Box::new(model)), total, all_cached, Some(bytes))
         }
         ModelKind::SmolLm2 => {
-            let model = arcs_smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?;
+            let model = arcs_models::smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?;
             (Loaded::SmolLm2(Box::new(model)), total, all_cached, None)
         }
     })
@@ -238,7 +238,7 @@ async fn load(
 
 /// MiniLM with the helper worker taking half of the tokens when there is one.
 async fn forward_minilm_split(
-    model: &arcs_minilm::MiniLm,
+    model: &arcs_models::minilm::MiniLm,
     text: &str,
     helper: &mut Option<Helper>,
 ) -> Result<(Forward, bool), String> {

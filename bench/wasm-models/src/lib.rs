@@ -2,17 +2,17 @@
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
-pub struct MiniLm(arcs_minilm::MiniLm);
+pub struct MiniLm(arcs_models::minilm::MiniLm);
 
 #[wasm_bindgen]
 impl MiniLm {
     #[wasm_bindgen(constructor)]
     pub fn new(bundle: &[u8]) -> Result<MiniLm, JsError> {
-        arcs_minilm::MiniLm::from_bundle(bundle).map(MiniLm).map_err(|e| JsError::new(&e.to_string()))
+        arcs_models::minilm::MiniLm::from_bundle(bundle).map(MiniLm).map_err(|e| JsError::new(&e.to_string()))
     }
     /// From the f32 safetensors (no dequantising in the forward pass).
     pub fn from_f32(safetensors: &[u8], vocab_txt: &str) -> Result<MiniLm, JsError> {
-        arcs_minilm::MiniLm::from_safetensors(safetensors, vocab_txt).map(MiniLm).map_err(|e| JsError::new(&e.to_string()))
+        arcs_models::minilm::MiniLm::from_safetensors(safetensors, vocab_txt).map(MiniLm).map_err(|e| JsError::new(&e.to_string()))
     }
     /// Forward pass; returns a checksum of the last layer's attention so the work cannot be skipped.
     pub fn forward(&self, ids: &[u32]) -> Result<f64, JsError> {
@@ -22,13 +22,13 @@ impl MiniLm {
 }
 
 #[wasm_bindgen]
-pub struct SmolLm2(arcs_smollm2::SmolLm2);
+pub struct SmolLm2(arcs_models::smollm2::SmolLm2);
 
 #[wasm_bindgen]
 impl SmolLm2 {
     #[wasm_bindgen(constructor)]
     pub fn new(gguf: Vec<u8>) -> Result<SmolLm2, JsError> {
-        arcs_smollm2::SmolLm2::from_gguf(gguf).map(SmolLm2).map_err(|e| JsError::new(&e.to_string()))
+        arcs_models::smollm2::SmolLm2::from_gguf(gguf).map(SmolLm2).map_err(|e| JsError::new(&e.to_string()))
     }
     pub fn forward(&self, ids: &[u32]) -> Result<f64, JsError> {
         let out = self.0.forward(ids).map_err(|e| JsError::new(&e.to_string()))?;
@@ -36,11 +36,11 @@ impl SmolLm2 {
     }
 }
 
-/// One part of a forward pass split by tokens (see `arcs_minilm::RowPass`), for timing two workers
+/// One part of a forward pass split by tokens (see `arcs_models::minilm::RowPass`), for timing two workers
 /// exchanging keys and values without the app around them (`two-workers.mjs`).
 #[wasm_bindgen]
 pub struct RowPart {
-    pass: arcs_minilm::RowPass,
+    pass: arcs_models::minilm::RowPass,
     n: usize,
 }
 
@@ -64,7 +64,7 @@ impl RowPart {
     pub fn finish_layer(&mut self, model: &MiniLm, kv: &[f32]) -> Result<(), JsError> {
         let half = kv.len() / 2;
         let d = half / self.n.max(1);
-        let m = |s: &[f32]| arcs_minilm::Matrix::from_vec(self.n, d, s.to_vec()).ok_or_else(|| JsError::new("shape"));
+        let m = |s: &[f32]| arcs_models::minilm::Matrix::from_vec(self.n, d, s.to_vec()).ok_or_else(|| JsError::new("shape"));
         self.pass.finish_layer(&model.0, &m(&kv[..half])?, &m(&kv[half..])?).map_err(|e| JsError::new(&e.to_string()))
     }
 }

@@ -15,10 +15,15 @@
 //! # Ok(()) }
 //! ```
 
-pub use crate::arch::llama::{LayerTrace, SmolLm2, SmolOutput, TokenProb};
+pub use crate::arch::llama::{LayerTrace, Llama, LlamaConfig, LlamaOutput, TokenProb};
 pub use crate::source::gguf::{GgmlType, Gguf, GgufError, GgufValue, TensorInfo};
 pub use crate::tokenizer::bpe::{Encoding, Tokenizer, TokenizerError};
 pub use crate::{Matrix, ModelError};
+
+/// SmolLM2 is a Llama-family decoder; its shape comes from the file like any other's.
+pub type SmolLm2 = Llama;
+/// What [`SmolLm2::forward`] returns.
+pub type SmolOutput = LlamaOutput;
 
 /// Transformer blocks.
 pub const NUM_LAYERS: usize = 30;
@@ -36,6 +41,7 @@ pub const KV_DIM: usize = NUM_KV_HEADS * HEAD_DIM;
 pub const FFN_DIM: usize = 1536;
 /// Vocabulary size.
 pub const VOCAB_SIZE: usize = 49152;
-/// Longest input `forward` accepts. Memory grows with the square of the length because every layer's
+/// Positions SmolLM2-135M was trained on at least (its file says how many `forward` accepts, see
+/// [`LlamaConfig::max_positions`]). Memory grows with the square of the length because every layer's
 /// attention is returned: about 270 * n^2 * 4 bytes (n = 256: 71 MB; n = 2048: 4.5 GB).
 pub const MAX_POSITIONS: usize = 2048;

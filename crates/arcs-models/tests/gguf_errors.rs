@@ -217,12 +217,7 @@ fn model_loader_rejects_wrong_models() {
     b.kv_str("general.architecture", "gpt2");
     let e = SmolLm2::from_gguf(b.build()).unwrap_err();
     assert!(matches!(e, ModelError::Metadata(ref m) if m.contains("gpt2")), "{e}");
-    // llama, but another size.
-    let mut b = GgufBuilder::new();
-    b.kv_str("general.architecture", "llama").kv_u32("llama.block_count", 2);
-    let e = SmolLm2::from_gguf(b.build()).unwrap_err();
-    assert!(matches!(e, ModelError::Metadata(ref m) if m.contains("block_count")), "{e}");
-    // Right hyper-parameters but no tokenizer.
+    // Hyper-parameters but no tokenizer.
     let mut b = GgufBuilder::new();
     b.kv_str("general.architecture", "llama")
         .kv_u32("llama.block_count", 30)
@@ -232,4 +227,52 @@ fn model_loader_rejects_wrong_models() {
         .kv_u32("llama.attention.head_count_kv", 3);
     let e = SmolLm2::from_gguf(b.build()).unwrap_err();
     assert!(matches!(e, ModelError::Metadata(ref m) if m.contains("tokenizer")), "{e}");
+}
+
+/// A GGUF with a three-token byte-level BPE vocabulary and the given architecture keys, no tensors.
+fn with_tokenizer(arch: &str, keys: &[(&str, u32)]) -> Vec<u8> {
+    let mut b = GgufBuilder::new();
+    b.kv_str("general.architecture", arch)
+        .kv_str("tokenizer.ggml.model", "gpt2")
+        .kv_str_array("tokenizer.ggml.tokens", &["a", "b", "ab"])
+        .kv_str_array("tokenizer.ggml.merges", &["a b"]);
+    for (k, v) in keys {
+        b.kv_u32(&format!("{arch}.{k}"), *v);
+    }
+    b.build()
+}
+
+#[test]
+fn metadata_that_cannot_describe_a_model_is_named() {
+    let full = [
+        ("block_count", 2),
+        ("embedding_length", 12),
+        ("feed_forward_length", 20),
+        ("attention.head_count", 3),
+        ("attention.head_count_kv", 1),
+    ];
+    // Each key missing in turn is named.
+    for skip in 0..4 {
+        let keys: Vec<_> = full.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, kv)| *kv).collect();
+        let e = SmolLm2::from_gguf(with_tokenizer("qwen2", &keys)).unwrap_err().to_string();
+        assert!(e.contains(full[skip].0), "{e}");
+    }
+    // Heads that do not share K/V heads evenly, an odd head width, a zero.
+    let bad = [("attention.head_count_kv", 2)];
+    let e = SmolLm2::from_gguf(with_tokenizer("llama", &[&full[..4], &bad[..]].concat())).unwrap_err().to_string();
+    assert!(e.contains("3 query heads cannot share 2"), "{e}");
+    let e = SmolLm2::from_gguf(with_tokenizer("llama", &[&full[..], &[("attention.key_length", 5)]].concat()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("odd"), "{e}");
+    let e = SmolLm2::from_gguf(with_tokenizer("llama", &[&full[1..], &[("block_count", 0)]].concat()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("block_count") && e.contains("is 0"), "{e}");
+    // Everything right but the tensors: the first one needed is named.
+    let e = SmolLm2::from_gguf(with_tokenizer("llama", &full)).unwrap_err().to_string();
+    assert!(e.contains("token_embd.weight"), "{e}");
+    // Another architecture: named, with the list of those that run.
+    let e = SmolLm2::from_gguf(with_tokenizer("falcon", &full)).unwrap_err().to_string();
+    assert!(e.contains("'falcon'") && e.contains("qwen3") && e.contains("bert"), "{e}");
 }

@@ -174,9 +174,12 @@ fn matches_hf_reference() {
 
     // --- input errors ---
     assert_eq!(model.forward(&[]).unwrap_err(), ModelError::EmptyInput);
-    let too_long = vec![1u32; MAX_POSITIONS + 1];
+    // The context comes from the file's `llama.context_length`.
+    let max_positions = model.config().max_positions;
+    assert!(max_positions >= MAX_POSITIONS, "SmolLM2 was trained on at least {MAX_POSITIONS} positions");
+    let too_long = vec![1u32; max_positions + 1];
     assert!(
-        matches!(model.forward(&too_long), Err(ModelError::TooLong { tokens: n, max }) if n == MAX_POSITIONS + 1 && max == MAX_POSITIONS)
+        matches!(model.forward(&too_long), Err(ModelError::TooLong { tokens: n, max }) if n == max_positions + 1 && max == max_positions)
     );
     assert!(matches!(model.forward(&[5, 49152]), Err(ModelError::InvalidTokenId { id: 49152, .. })));
 

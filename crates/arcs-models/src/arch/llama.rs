@@ -1,35 +1,179 @@
-//! The SmolLM2 (llama architecture) forward pass over quantised GGUF weights.
+//! The Llama-family decoder (llama, mistral, qwen2, qwen3) over GGUF weights, quantised or not.
 //!
 //! Per layer (pre-norm decoder block):
 //! ```text
-//! x -> RMSNorm -> W_query, W_key, W_value -> RoPE(q, k) -> causal GQA attention -> W_out -> + x
+//! x -> RMSNorm -> W_query, W_key, W_value (+ bias: qwen2) -> [per-head RMSNorm on q, k: qwen3]
+//!   -> RoPE(q, k) -> causal grouped-query attention -> W_out -> + x
 //!   -> RMSNorm -> W_down(silu(W_gate x) * W_up x) -> + x
 //! ```
-//! then a final RMSNorm and logits against the (tied) token embedding.
+//! then a final RMSNorm and logits against `output.weight` (or the tied token embedding).
+//! The shape comes from the file's metadata ([`LlamaConfig`]); nothing is assumed about sizes.
 
 use crate::numeric::float_kernels::softmax_in_place;
 use crate::numeric::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
-use crate::smollm2::{
-    FFN_DIM, HEAD_DIM, HIDDEN, KV_DIM, MAX_POSITIONS, NUM_HEADS, NUM_KV_HEADS, NUM_LAYERS, VOCAB_SIZE,
-};
 use crate::source::gguf::{GgmlType, Gguf};
 use crate::tokenizer::bpe::{Encoding, Tokenizer};
 use crate::{Matrix, ModelError};
 
+/// The GGUF architectures this decoder runs (`general.architecture`).
+pub const ARCHITECTURES: [&str; 4] = ["llama", "mistral", "qwen2", "qwen3"];
+
+/// Which dimensions RoPE rotates together inside a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RopeStyle {
+    /// Adjacent pairs (2i, 2i + 1): llama.cpp's converter permutes llama's W_query/W_key rows so that
+    /// HF's rotate_half pairs sit side by side.
+    Adjacent,
+    /// Pairs (i, i + head_dim / 2), HF's rotate_half as is (qwen2, qwen3: rows not permuted).
+    Halves,
+}
+
+/// A decoder's shape and switches, read from GGUF metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaConfig {
+    /// `general.architecture`, one of [`ARCHITECTURES`].
+    pub arch: String,
+    /// `general.name` if the file has one.
+    pub name: Option<String>,
+    pub num_layers: usize,
+    /// Width of the residual stream (d_model).
+    pub hidden: usize,
+    pub num_heads: usize,
+    /// Key/value heads; query head `h` reads KV head `h / (num_heads / num_kv_heads)`.
+    pub num_kv_heads: usize,
+    pub head_dim: usize,
+    /// Inner width of the SwiGLU feed-forward block.
+    pub ffn_dim: usize,
+    pub vocab_size: usize,
+    /// The context the model was trained for: the longest input `forward` accepts.
+    pub max_positions: usize,
+    pub rope_base: f32,
+    pub rms_eps: f32,
+    pub rope_style: RopeStyle,
+    /// Biases on W_query, W_key, W_value (qwen2).
+    pub qkv_bias: bool,
+    /// Per-head RMSNorm of queries and keys before RoPE (qwen3).
+    pub qk_norm: bool,
+}
+
+/// `general.architecture` if this decoder runs it.
+pub fn architecture(g: &Gguf) -> Result<&str, ModelError> {
+    let arch = g.get("general.architecture").and_then(|v| v.as_str()).unwrap_or("");
+    if !ARCHITECTURES.contains(&arch) {
+        return Err(ModelError::Metadata(format!(
+            "architecture '{arch}' has no forward pass here (decoders: {}; encoders: bert)",
+            ARCHITECTURES.join(", ")
+        )));
+    }
+    Ok(arch)
+}
+
+impl LlamaConfig {
+    /// Width of all query heads together (`num_heads * head_dim`; may differ from `hidden`).
+    pub fn q_dim(&self) -> usize {
+        self.num_heads * self.head_dim
+    }
+
+    /// Width of keys and values (`num_kv_heads * head_dim`).
+    pub fn kv_dim(&self) -> usize {
+        self.num_kv_heads * self.head_dim
+    }
+
+    /// Read the shape from a parsed GGUF file; `vocab_size` is the tokenizer's.
+    pub fn from_gguf(g: &Gguf, vocab_size: usize) -> Result<Self, ModelError> {
+        let arch = architecture(g)?.to_string();
+        let int = |key: &str| -> Result<usize, ModelError> {
+            let full = format!("{arch}.{key}");
+            let v = g
+                .get(&full)
+                .and_then(|v| v.as_u64())
+                .ok_or_else(|| ModelError::Metadata(format!("missing integer '{full}'")))?;
+            usize::try_from(v)
+                .ok()
+                .filter(|&v| v > 0 && v <= 1 << 24)
+                .ok_or_else(|| ModelError::Metadata(format!("'{full}' is {v}, outside 1..=16777216")))
+        };
+        let float = |key: &str| g.get(&format!("{arch}.{key}")).and_then(|v| v.as_f64());
+        let num_layers = int("block_count")?;
+        let hidden = int("embedding_length")?;
+        let ffn_dim = int("feed_forward_length")?;
+        let num_heads = int("attention.head_count")?;
+        // llama.cpp's default when the key is absent: as many K/V heads as query heads.
+        let num_kv_heads = if g.get(&format!("{arch}.attention.head_count_kv")).is_some() {
+            int("attention.head_count_kv")?
+        } else {
+            num_heads
+        };
+        if num_heads % num_kv_heads != 0 {
+            return Err(ModelError::Metadata(format!(
+                "{num_heads} query heads cannot share {num_kv_heads} key/value heads evenly"
+            )));
+        }
+        let head_dim = if g.get(&format!("{arch}.attention.key_length")).is_some() {
+            int("attention.key_length")?
+        } else if hidden % num_heads == 0 {
+            hidden / num_heads
+        } else {
+            return Err(ModelError::Metadata(format!("width {hidden} is not a multiple of {num_heads} heads")));
+        };
+        if head_dim % 2 != 0 {
+            return Err(ModelError::Metadata(format!("head width {head_dim} is odd; RoPE rotates pairs")));
+        }
+        if let Some(d) = g.get(&format!("{arch}.rope.dimension_count")).and_then(|v| v.as_u64()) {
+            if d != head_dim as u64 {
+                return Err(ModelError::Metadata(format!(
+                    "RoPE over {d} of {head_dim} dims per head (partial rotary) is not supported"
+                )));
+            }
+        }
+        let max_positions =
+            if g.get(&format!("{arch}.context_length")).is_some() { int("context_length")? } else { 2048 };
+        // llama.cpp's defaults when the keys are absent.
+        let rope_base = float("rope.freq_base").unwrap_or(10000.0) as f32;
+        let rms_eps = float("attention.layer_norm_rms_epsilon").unwrap_or(1e-5) as f32;
+        if !(rope_base.is_finite() && rope_base > 1.0 && rms_eps.is_finite() && rms_eps >= 0.0) {
+            return Err(ModelError::Metadata(format!("bad RoPE base {rope_base} or RMSNorm eps {rms_eps}")));
+        }
+        let (rope_style, qkv_bias, qk_norm) = match arch.as_str() {
+            "qwen2" => (RopeStyle::Halves, true, false),
+            "qwen3" => (RopeStyle::Halves, false, true),
+            _ => (RopeStyle::Adjacent, false, false),
+        };
+        Ok(LlamaConfig {
+            name: g.get("general.name").and_then(|v| v.as_str()).map(String::from),
+            arch,
+            num_layers,
+            hidden,
+            num_heads,
+            num_kv_heads,
+            head_dim,
+            ffn_dim,
+            vocab_size,
+            max_positions,
+            rope_base,
+            rms_eps,
+            rope_style,
+            qkv_bias,
+            qk_norm,
+        })
+    }
+}
+
 /// What one transformer block saw and computed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerTrace {
-    /// `[n, HIDDEN]` residual stream entering the block.
+    /// `[n, hidden]` residual stream entering the block.
     pub layer_input: Matrix,
-    /// `[n, NUM_HEADS * HEAD_DIM]` queries after RoPE; head `h` is columns `h*64..(h+1)*64`. Within a head
-    /// the dimensions are in the GGUF (llama.cpp) order, where RoPE rotates adjacent pairs (2i, 2i+1);
-    /// HF's order puts pair i at (i, i+32). Dot products, and so attention, are the same in both.
+    /// `[n, num_heads * head_dim]` queries after RoPE; head `h` is columns `h*head_dim..(h+1)*head_dim`.
+    /// Within a head the dimensions are in the GGUF order: for llama, llama.cpp's permuted order, where
+    /// RoPE rotates adjacent pairs (2i, 2i+1) and HF's puts pair i at (i, i + head_dim/2). Dot
+    /// products, and so attention, are the same in both.
     pub queries: Matrix,
-    /// `[n, NUM_KV_HEADS * HEAD_DIM]` keys after RoPE, same layout as `queries`.
+    /// `[n, num_kv_heads * head_dim]` keys after RoPE, same layout as `queries`.
     pub keys: Matrix,
-    /// `[n, NUM_KV_HEADS * HEAD_DIM]` values.
+    /// `[n, num_kv_heads * head_dim]` values.
     pub values: Matrix,
-    /// `NUM_HEADS` matrices `[n, n]`: `attn_weights[h].get(i, j)` is how much query token i attends to key
+    /// `num_heads` matrices `[n, n]`: `attn_weights[h].get(i, j)` is how much query token i attends to key
     /// token j (softmax probability; each row sums to 1; `j > i` is exactly 0).
     pub attn_weights: Vec<Matrix>,
 }
@@ -45,10 +189,10 @@ pub struct TokenProb {
 
 /// Everything `forward` returns for `n` input tokens.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SmolOutput {
-    /// `NUM_LAYERS` entries, first block first.
+pub struct LlamaOutput {
+    /// `num_layers` entries, first block first.
     pub layers: Vec<LayerTrace>,
-    /// `[n, HIDDEN]` the final-normed hidden states that the logits are computed from.
+    /// `[n, hidden]` the final-normed hidden states that the logits are computed from.
     pub final_hidden: Matrix,
     /// The five likeliest tokens after the last input token, likeliest first.
     pub top5_next: Vec<TokenProb>,
@@ -67,6 +211,10 @@ struct Block {
     w_query: QMatrix,
     w_key: QMatrix,
     w_value: QMatrix,
+    /// qwen2's biases on queries, keys and values.
+    qkv_bias: Option<[Vec<f32>; 3]>,
+    /// qwen3's per-head RMSNorm weights for queries and keys (`head_dim` each).
+    qk_norm: Option<[Vec<f32>; 2]>,
     w_out: QMatrix,
     ffn_norm: Vec<f32>,
     w_gate: QMatrix,
@@ -74,10 +222,11 @@ struct Block {
     w_down: QMatrix,
 }
 
-/// SmolLM2-135M(-Instruct) loaded from GGUF bytes. The bytes are owned once; the quantised matrices are
-/// offsets into them (only the small RMSNorm vectors are copied out as f32).
+/// A Llama-family decoder loaded from GGUF bytes. The bytes are owned once; the quantised matrices are
+/// offsets into them (only the small norm and bias vectors are copied out as f32).
 #[derive(Debug, Clone)]
-pub struct SmolLm2 {
+pub struct Llama {
+    config: LlamaConfig,
     bytes: Vec<u8>,
     token_embd: QMatrix,
     /// The unembedding: `output.weight` if the file has one, else the tied `token_embd.weight`.
@@ -85,20 +234,6 @@ pub struct SmolLm2 {
     output_norm: Vec<f32>,
     blocks: Vec<Block>,
     tokenizer: Tokenizer,
-    rope_base: f32,
-    rms_eps: f32,
-}
-
-fn meta_u64(g: &Gguf, key: &str) -> Result<u64, ModelError> {
-    g.get(key).and_then(|v| v.as_u64()).ok_or_else(|| ModelError::Metadata(format!("missing integer '{key}'")))
-}
-
-fn expect_meta(g: &Gguf, key: &str, want: usize) -> Result<(), ModelError> {
-    let got = meta_u64(g, key)?;
-    if got != want as u64 {
-        return Err(ModelError::Metadata(format!("'{key}' is {got}, but SmolLM2-135M has {want}")));
-    }
-    Ok(())
 }
 
 fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, ModelError> {
@@ -139,63 +274,90 @@ fn vector(g: &Gguf, bytes: &[u8], name: &str, len: usize) -> Result<Vec<f32>, Mo
     Ok(v)
 }
 
-impl SmolLm2 {
+impl Llama {
     /// Load from the bytes of a GGUF file (e.g. `SmolLM2-135M-Instruct.Q4_1.gguf`), keeping them as the
-    /// weight storage.
+    /// weight storage. Every tensor is checked against the shape the metadata gives.
     pub fn from_gguf(bytes: Vec<u8>) -> Result<Self, ModelError> {
         let g = Gguf::parse(&bytes)?;
-        let arch = g.get("general.architecture").and_then(|v| v.as_str()).unwrap_or("");
-        if arch != "llama" {
-            return Err(ModelError::Metadata(format!("architecture is '{arch}', expected 'llama'")));
-        }
-        expect_meta(&g, "llama.block_count", NUM_LAYERS)?;
-        expect_meta(&g, "llama.embedding_length", HIDDEN)?;
-        expect_meta(&g, "llama.feed_forward_length", FFN_DIM)?;
-        expect_meta(&g, "llama.attention.head_count", NUM_HEADS)?;
-        expect_meta(&g, "llama.attention.head_count_kv", NUM_KV_HEADS)?;
-        if let Some(d) = g.get("llama.rope.dimension_count").and_then(|v| v.as_u64()) {
-            if d != HEAD_DIM as u64 {
-                return Err(ModelError::Metadata(format!("RoPE over {d} dims, expected {HEAD_DIM}")));
-            }
-        }
-        // llama.cpp's defaults when the keys are absent.
-        let rope_base = g.get("llama.rope.freq_base").and_then(|v| v.as_f64()).unwrap_or(10000.0) as f32;
-        let rms_eps = g.get("llama.attention.layer_norm_rms_epsilon").and_then(|v| v.as_f64()).unwrap_or(1e-5) as f32;
-        if !(rope_base.is_finite() && rope_base > 1.0 && rms_eps.is_finite() && rms_eps >= 0.0) {
-            return Err(ModelError::Metadata(format!("bad RoPE base {rope_base} or RMSNorm eps {rms_eps}")));
-        }
-
+        architecture(&g)?;
         let tokenizer = build_tokenizer(&g)?;
-        if tokenizer.vocab_size() != VOCAB_SIZE {
-            return Err(ModelError::Metadata(format!(
-                "vocabulary has {} tokens, expected {VOCAB_SIZE}",
-                tokenizer.vocab_size()
-            )));
-        }
-
-        let token_embd = matrix(&g, "token_embd.weight", VOCAB_SIZE, HIDDEN)?;
-        let output = if g.tensor("output.weight").is_some() {
-            matrix(&g, "output.weight", VOCAB_SIZE, HIDDEN)?
-        } else {
-            token_embd
-        };
-        let output_norm = vector(&g, &bytes, "output_norm.weight", HIDDEN)?;
-        let mut blocks = Vec::with_capacity(NUM_LAYERS);
-        for l in 0..NUM_LAYERS {
+        let c = LlamaConfig::from_gguf(&g, tokenizer.vocab_size())?;
+        let (hidden, q_dim, kv_dim, ffn, vocab) = (c.hidden, c.q_dim(), c.kv_dim(), c.ffn_dim, c.vocab_size);
+        let token_embd = matrix(&g, "token_embd.weight", vocab, hidden)?;
+        let output =
+            if g.tensor("output.weight").is_some() { matrix(&g, "output.weight", vocab, hidden)? } else { token_embd };
+        let output_norm = vector(&g, &bytes, "output_norm.weight", hidden)?;
+        let mut blocks = Vec::with_capacity(c.num_layers);
+        for l in 0..c.num_layers {
             let name = |s: &str| format!("blk.{l}.{s}.weight");
+            let bias = |s: &str, len: usize| vector(&g, &bytes, &format!("blk.{l}.{s}.bias"), len);
             blocks.push(Block {
-                attn_norm: vector(&g, &bytes, &name("attn_norm"), HIDDEN)?,
-                w_query: matrix(&g, &name("attn_q"), HIDDEN, HIDDEN)?,
-                w_key: matrix(&g, &name("attn_k"), KV_DIM, HIDDEN)?,
-                w_value: matrix(&g, &name("attn_v"), KV_DIM, HIDDEN)?,
-                w_out: matrix(&g, &name("attn_output"), HIDDEN, HIDDEN)?,
-                ffn_norm: vector(&g, &bytes, &name("ffn_norm"), HIDDEN)?,
-                w_gate: matrix(&g, &name("ffn_gate"), FFN_DIM, HIDDEN)?,
-                w_up: matrix(&g, &name("ffn_up"), FFN_DIM, HIDDEN)?,
-                w_down: matrix(&g, &name("ffn_down"), HIDDEN, FFN_DIM)?,
+                attn_norm: vector(&g, &bytes, &name("attn_norm"), hidden)?,
+                w_query: matrix(&g, &name("attn_q"), q_dim, hidden)?,
+                w_key: matrix(&g, &name("attn_k"), kv_dim, hidden)?,
+                w_value: matrix(&g, &name("attn_v"), kv_dim, hidden)?,
+                qkv_bias: match c.qkv_bias {
+                    true => Some([bias("attn_q", q_dim)?, bias("attn_k", kv_dim)?, bias("attn_v", kv_dim)?]),
+                    false => None,
+                },
+                qk_norm: match c.qk_norm {
+                    true => Some([
+                        vector(&g, &bytes, &name("attn_q_norm"), c.head_dim)?,
+                        vector(&g, &bytes, &name("attn_k_norm"), c.head_dim)?,
+                    ]),
+                    false => None,
+                },
+                w_out: matrix(&g, &name("attn_output"), hidden, q_dim)?,
+                ffn_norm: vector(&g, &bytes, &name("ffn_norm"), hidden)?,
+                w_gate: matrix(&g, &name("ffn_gate"), ffn, hidden)?,
+                w_up: matrix(&g, &name("ffn_up"), ffn, hidden)?,
+                w_down: matrix(&g, &name("ffn_down"), hidden, ffn)?,
             });
         }
-        Ok(SmolLm2 { bytes, token_embd, output, output_norm, blocks, tokenizer, rope_base, rms_eps })
+        Ok(Llama { config: c, bytes, token_embd, output, output_norm, blocks, tokenizer })
+    }
+
+    /// The shape and switches read from the file.
+    pub fn config(&self) -> &LlamaConfig {
+        &self.config
+    }
+
+    /// The element types of the file's weight matrices, most common first, e.g. `["Q4_1", "F32"]`.
+    pub fn tensor_types(&self) -> Vec<&'static str> {
+        let mut counts: Vec<(&'static str, usize)> = Vec::new();
+        let mut count = |t: GgmlType| match counts.iter_mut().find(|(n, _)| *n == t.name()) {
+            Some((_, k)) => *k += 1,
+            None => counts.push((t.name(), 1)),
+        };
+        count(self.token_embd.ggml_type);
+        for b in &self.blocks {
+            for m in [&b.w_query, &b.w_key, &b.w_value, &b.w_out, &b.w_gate, &b.w_up, &b.w_down] {
+                count(m.ggml_type);
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts.into_iter().map(|(n, _)| n).collect()
+    }
+
+    /// Number of weights (parameters) in the file's tensors the forward pass uses.
+    pub fn parameter_count(&self) -> u64 {
+        let c = &self.config;
+        let m = |q: &QMatrix| (q.rows * q.cols) as u64;
+        let per_block: u64 = self
+            .blocks
+            .iter()
+            .map(|b| {
+                [&b.w_query, &b.w_key, &b.w_value, &b.w_out, &b.w_gate, &b.w_up, &b.w_down]
+                    .iter()
+                    .map(|q| m(q))
+                    .sum::<u64>()
+                    + 2 * c.hidden as u64
+                    + if c.qkv_bias { (c.q_dim() + 2 * c.kv_dim()) as u64 } else { 0 }
+                    + if c.qk_norm { 2 * c.head_dim as u64 } else { 0 }
+            })
+            .sum();
+        let tied = self.output.start == self.token_embd.start;
+        per_block + m(&self.token_embd) + if tied { 0 } else { m(&self.output) } + c.hidden as u64
     }
 
     /// Split text into tokens exactly as the reference tokenizer does (no BOS is added; special tokens such
@@ -213,59 +375,70 @@ impl SmolLm2 {
         self.tokenizer.token_text(id)
     }
 
-    /// Run the model over `ids` (at most [`MAX_POSITIONS`]) and return every layer's attention and the
+    /// Run the model over `ids` (at most [`LlamaConfig::max_positions`]) and return every layer's attention and the
     /// next-token predictions.
-    pub fn forward(&self, ids: &[u32]) -> Result<SmolOutput, ModelError> {
+    pub fn forward(&self, ids: &[u32]) -> Result<LlamaOutput, ModelError> {
+        let c = &self.config;
         let n = ids.len();
         if n == 0 {
             return Err(ModelError::EmptyInput);
         }
-        if n > MAX_POSITIONS {
-            return Err(ModelError::TooLong { tokens: n, max: MAX_POSITIONS });
+        if n > c.max_positions {
+            return Err(ModelError::TooLong { tokens: n, max: c.max_positions });
         }
-        if let Some(&id) = ids.iter().find(|&&id| id as usize >= VOCAB_SIZE) {
-            return Err(ModelError::InvalidTokenId { id, vocab_size: VOCAB_SIZE });
+        if let Some(&id) = ids.iter().find(|&&id| id as usize >= c.vocab_size) {
+            return Err(ModelError::InvalidTokenId { id, vocab_size: c.vocab_size });
         }
         let bytes = &self.bytes[..];
 
-        // x: [n, HIDDEN], one dequantised embedding row per token.
-        let mut x = Matrix::zeros(n, HIDDEN);
+        // x: [n, hidden], one dequantised embedding row per token.
+        let mut x = Matrix::zeros(n, c.hidden);
         for (i, &id) in ids.iter().enumerate() {
             dequantize_row(self.token_embd.ggml_type, self.token_embd.row(bytes, id as usize), x.row_mut(i));
         }
 
-        let rope = Rope::new(n, self.rope_base);
-        let mut layers = Vec::with_capacity(NUM_LAYERS);
+        let rope = Rope::new(n, c.rope_base, c.head_dim, c.rope_style);
+        let mut layers = Vec::with_capacity(c.num_layers);
         for block in &self.blocks {
             let layer_input = x.clone();
 
             // --- attention sub-block ---
-            let xn = rms_norm(&x, &block.attn_norm, self.rms_eps);
-            let mut queries = matmul_t(&xn, &block.w_query, bytes); // [n, NUM_HEADS * HEAD_DIM]
-            let mut keys = matmul_t(&xn, &block.w_key, bytes); // [n, NUM_KV_HEADS * HEAD_DIM]
-            let values = matmul_t(&xn, &block.w_value, bytes); // [n, NUM_KV_HEADS * HEAD_DIM]
+            let xn = rms_norm(&x, &block.attn_norm, c.rms_eps);
+            let mut queries = matmul_t(&xn, &block.w_query, bytes); // [n, num_heads * head_dim]
+            let mut keys = matmul_t(&xn, &block.w_key, bytes); // [n, num_kv_heads * head_dim]
+            let mut values = matmul_t(&xn, &block.w_value, bytes); // [n, num_kv_heads * head_dim]
+            if let Some([bq, bk, bv]) = &block.qkv_bias {
+                add_row(&mut queries, bq);
+                add_row(&mut keys, bk);
+                add_row(&mut values, bv);
+            }
+            if let Some([nq, nk]) = &block.qk_norm {
+                // [n, heads * head_dim] viewed as [n * heads, head_dim]: one RMSNorm per head.
+                queries = head_rms_norm(queries, nq, c.rms_eps);
+                keys = head_rms_norm(keys, nk, c.rms_eps);
+            }
             rope.apply(&mut queries);
             rope.apply(&mut keys);
-            let (attn_weights, context_vec) = causal_gqa_attention(&queries, &keys, &values);
-            let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, HIDDEN]
+            let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, &keys, &values);
+            let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
             add_in_place(&mut x, &attn_out);
 
             // --- feed-forward sub-block (SwiGLU) ---
-            let xn = rms_norm(&x, &block.ffn_norm, self.rms_eps);
-            let mut gate = matmul_t(&xn, &block.w_gate, bytes); // [n, FFN_DIM]
-            let up = matmul_t(&xn, &block.w_up, bytes); // [n, FFN_DIM]
+            let xn = rms_norm(&x, &block.ffn_norm, c.rms_eps);
+            let mut gate = matmul_t(&xn, &block.w_gate, bytes); // [n, ffn_dim]
+            let up = matmul_t(&xn, &block.w_up, bytes); // [n, ffn_dim]
             for (g, u) in gate.data_mut().iter_mut().zip(up.data()) {
                 *g = silu(*g) * u;
             }
-            let ffn_out = matmul_t(&gate, &block.w_down, bytes); // [n, HIDDEN]
+            let ffn_out = matmul_t(&gate, &block.w_down, bytes); // [n, hidden]
             add_in_place(&mut x, &ffn_out);
 
             layers.push(LayerTrace { layer_input, queries, keys, values, attn_weights });
         }
 
-        let final_hidden = rms_norm(&x, &self.output_norm, self.rms_eps);
+        let final_hidden = rms_norm(&x, &self.output_norm, c.rms_eps);
         let stats = self.logit_stats(&final_hidden, ids);
-        Ok(SmolOutput {
+        Ok(LlamaOutput {
             layers,
             final_hidden,
             top5_next: stats.top5_last,
@@ -279,11 +452,11 @@ impl SmolLm2 {
     /// stream after that block went straight to the final norm and the unembedding, `[layer][position]`.
     /// The last layer's is the model's own output, computed from `out.final_hidden` by the same code,
     /// so it equals `out.top5_next` (last position) bit for bit.
-    pub fn logit_lens(&self, out: &SmolOutput, ids: &[u32]) -> Vec<Vec<Vec<TokenProb>>> {
+    pub fn logit_lens(&self, out: &LlamaOutput, ids: &[u32]) -> Vec<Vec<Vec<TokenProb>>> {
         (0..out.layers.len())
             .map(|l| match out.layers.get(l + 1) {
                 Some(next) => {
-                    let h = rms_norm(&next.layer_input, &self.output_norm, self.rms_eps);
+                    let h = rms_norm(&next.layer_input, &self.output_norm, self.config.rms_eps);
                     self.logit_stats(&h, ids).top5
                 }
                 None => self.logit_stats(&out.final_hidden, ids).top5,
@@ -291,7 +464,7 @@ impl SmolLm2 {
             .collect()
     }
 
-    /// The attention output projection of `layer` in f32, torch layout `(HIDDEN, NUM_HEADS * HEAD_DIM)`
+    /// The attention output projection of `layer` in f32, torch layout `(hidden, num_heads * head_dim)`
     /// as `(rows, cols, row-major data)`; `None` past the last layer.
     pub fn out_proj(&self, layer: usize) -> Option<(usize, usize, Vec<f32>)> {
         let w = &self.blocks.get(layer)?.w_out;
@@ -302,7 +475,7 @@ impl SmolLm2 {
         Some((w.rows, w.cols, data))
     }
 
-    /// Logits for every position (`[n, VOCAB_SIZE]`) reduced on the fly, one vocabulary chunk at a time, so
+    /// Logits for every position (`[n, vocab_size]`) reduced on the fly, one vocabulary chunk at a time, so
     /// the full logit matrix (n * 192 KB) is never held.
     fn logit_stats(&self, h: &Matrix, ids: &[u32]) -> LogitStats {
         let n = h.rows();
@@ -316,8 +489,9 @@ impl SmolLm2 {
         let mut top: Vec<Vec<(f32, u32)>> = vec![Vec::with_capacity(6); n];
         let mut block = Vec::new();
         let mut v0 = 0;
-        while v0 < VOCAB_SIZE {
-            let width = CHUNK.min(VOCAB_SIZE - v0);
+        let vocab = self.config.vocab_size;
+        while v0 < vocab {
+            let width = CHUNK.min(vocab - v0);
             matmul_t_rows(h, &self.output, &self.bytes, v0..v0 + width, &mut block); // [n, width]
             for i in 0..n {
                 let row = &block[i * width..(i + 1) * width];
@@ -433,20 +607,38 @@ fn add_in_place(x: &mut Matrix, y: &Matrix) {
     }
 }
 
-/// Rotary position embedding tables: `cos/sin[pos * HALF + i]` for frequency `i`.
+/// `x[i] += bias` for every row.
+fn add_row(x: &mut Matrix, bias: &[f32]) {
+    for i in 0..x.rows() {
+        for (v, b) in x.row_mut(i).iter_mut().zip(bias) {
+            *v += b;
+        }
+    }
+}
+
+/// RMSNorm of every head's slice on its own (qwen3's q_norm / k_norm), same weight for every head.
+fn head_rms_norm(m: Matrix, weight: &[f32], eps: f32) -> Matrix {
+    let (n, width) = (m.rows(), m.cols());
+    let heads = Matrix::from_parts(n * width / weight.len(), weight.len(), m.into_vec()); // [n * heads, head_dim]
+    let normed = rms_norm(&heads, weight, eps);
+    Matrix::from_parts(n, width, normed.into_vec()) // back to [n, heads * head_dim]
+}
+
+/// Rotary position embedding tables: `cos/sin[pos * half + i]` for frequency `i`.
 struct Rope {
     cos: Vec<f32>,
     sin: Vec<f32>,
+    head_dim: usize,
+    style: RopeStyle,
 }
 
-const HALF: usize = HEAD_DIM / 2;
-
 impl Rope {
-    fn new(n: usize, base: f32) -> Rope {
-        let mut cos = Vec::with_capacity(n * HALF);
-        let mut sin = Vec::with_capacity(n * HALF);
+    fn new(n: usize, base: f32, head_dim: usize, style: RopeStyle) -> Rope {
+        let half = head_dim / 2;
+        let mut cos = Vec::with_capacity(n * half);
+        let mut sin = Vec::with_capacity(n * half);
         // HF computes inv_freq and pos * inv_freq in f32; doing the same keeps long positions in step with it.
-        let inv_freq: Vec<f32> = (0..HALF).map(|i| 1.0 / base.powf((2 * i) as f32 / HEAD_DIM as f32)).collect();
+        let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32)).collect();
         for p in 0..n {
             for &f in &inv_freq {
                 let angle = (p as f32 * f) as f64;
@@ -454,63 +646,67 @@ impl Rope {
                 sin.push(angle.sin() as f32);
             }
         }
-        Rope { cos, sin }
+        Rope { cos, sin, head_dim, style }
     }
 
-    /// Rotate every head of `m` (`[n, heads * HEAD_DIM]`) in place. The GGUF rows of W_query/W_key are
-    /// permuted (by llama.cpp's converter) so that HF's rotate_half pairs (i, i + 32) sit side by side at
-    /// (2i, 2i + 1); rotating adjacent pairs here is therefore exactly HF's RoPE.
+    /// Rotate every head of `m` (`[n, heads * head_dim]`) in place, pairing dimensions as the style says.
     fn apply(&self, m: &mut Matrix) {
+        let half = self.head_dim / 2;
         for p in 0..m.rows() {
-            let (cos, sin) = (&self.cos[p * HALF..(p + 1) * HALF], &self.sin[p * HALF..(p + 1) * HALF]);
-            for head in m.row_mut(p).chunks_exact_mut(HEAD_DIM) {
-                for (i, pair) in head.chunks_exact_mut(2).enumerate() {
-                    let (a, b) = (pair[0], pair[1]);
-                    pair[0] = a * cos[i] - b * sin[i];
-                    pair[1] = a * sin[i] + b * cos[i];
+            let (cos, sin) = (&self.cos[p * half..(p + 1) * half], &self.sin[p * half..(p + 1) * half]);
+            for head in m.row_mut(p).chunks_exact_mut(self.head_dim) {
+                for i in 0..half {
+                    let (ia, ib) = match self.style {
+                        RopeStyle::Adjacent => (2 * i, 2 * i + 1),
+                        RopeStyle::Halves => (i, i + half),
+                    };
+                    let (a, b) = (head[ia], head[ib]);
+                    head[ia] = a * cos[i] - b * sin[i];
+                    head[ib] = a * sin[i] + b * cos[i];
                 }
             }
         }
     }
 }
 
-/// Copy head `h` out of `[n, heads * HEAD_DIM]` into a contiguous `[n, HEAD_DIM]` block.
-fn head_slice(m: &Matrix, h: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(m.rows() * HEAD_DIM);
+/// Copy head `h` out of `[n, heads * head_dim]` into a contiguous `[n, head_dim]` block.
+fn head_slice(m: &Matrix, h: usize, head_dim: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(m.rows() * head_dim);
     for i in 0..m.rows() {
-        out.extend_from_slice(&m.row(i)[h * HEAD_DIM..(h + 1) * HEAD_DIM]);
+        out.extend_from_slice(&m.row(i)[h * head_dim..(h + 1) * head_dim]);
     }
     out
 }
 
-/// Causal grouped-query attention. Returns the attention weights (`NUM_HEADS` x `[n, n]`) and the context
-/// vectors `[n, NUM_HEADS * HEAD_DIM]` (heads concatenated, ready for W_out).
-fn causal_gqa_attention(queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Vec<Matrix>, Matrix) {
+/// Causal grouped-query attention. Returns the attention weights (`num_heads` x `[n, n]`) and the context
+/// vectors `[n, num_heads * head_dim]` (heads concatenated, ready for W_out).
+fn causal_gqa_attention(c: &LlamaConfig, queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Vec<Matrix>, Matrix) {
+    let (hd, num_heads) = (c.head_dim, c.num_heads);
     let n = queries.rows();
-    let group = NUM_HEADS / NUM_KV_HEADS; // query heads per KV head
-    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
-    let mut context_vec = Matrix::zeros(n, HIDDEN);
-    let mut all_weights = Vec::with_capacity(NUM_HEADS);
+    let group = num_heads / c.num_kv_heads; // query heads per KV head
+    let scale = 1.0 / (hd as f32).sqrt();
+    let mut context_vec = Matrix::zeros(n, c.q_dim());
+    let mut all_weights = Vec::with_capacity(num_heads);
     // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
     let kv: Vec<(Vec<f32>, Vec<f32>)> =
-        (0..NUM_KV_HEADS).map(|g| (head_slice(keys, g), head_slice(values, g))).collect();
-    for h in 0..NUM_HEADS {
+        (0..c.num_kv_heads).map(|g| (head_slice(keys, g, hd), head_slice(values, g, hd))).collect();
+    for h in 0..num_heads {
         let (k, v) = &kv[h / group];
-        let q = head_slice(queries, h); // [n, HEAD_DIM]
+        let q = head_slice(queries, h, hd); // [n, head_dim]
         let mut attn_weights = Matrix::zeros(n, n);
         for i in 0..n {
-            let qi = &q[i * HEAD_DIM..(i + 1) * HEAD_DIM];
+            let qi = &q[i * hd..(i + 1) * hd];
             // attn_scores for keys 0..=i only: the causal mask leaves later keys at exactly 0 weight.
             let row = &mut attn_weights.row_mut(i)[..=i];
             for (j, s) in row.iter_mut().enumerate() {
-                *s = quant::dot(qi, &k[j * HEAD_DIM..(j + 1) * HEAD_DIM]) * scale;
+                *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
             }
             softmax_in_place(row);
             // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j
-            let ctx = &mut context_vec.row_mut(i)[h * HEAD_DIM..(h + 1) * HEAD_DIM];
+            let ctx = &mut context_vec.row_mut(i)[h * hd..(h + 1) * hd];
             for (j, &w) in row.iter().enumerate() {
-                for (c, &vv) in ctx.iter_mut().zip(&v[j * HEAD_DIM..(j + 1) * HEAD_DIM]) {
-                    *c += w * vv;
+                for (o, &vv) in ctx.iter_mut().zip(&v[j * hd..(j + 1) * hd]) {
+                    *o += w * vv;
                 }
             }
         }
@@ -522,6 +718,30 @@ fn causal_gqa_attention(queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const HEAD_DIM: usize = 64;
+    const HALF: usize = HEAD_DIM / 2;
+
+    /// SmolLM2-135M's shape: 9 query heads sharing 3 K/V heads.
+    fn smol_config() -> LlamaConfig {
+        LlamaConfig {
+            arch: "llama".into(),
+            name: None,
+            num_layers: 30,
+            hidden: 576,
+            num_heads: 9,
+            num_kv_heads: 3,
+            head_dim: HEAD_DIM,
+            ffn_dim: 1536,
+            vocab_size: 49152,
+            max_positions: 2048,
+            rope_base: 100000.0,
+            rms_eps: 1e-5,
+            rope_style: RopeStyle::Adjacent,
+            qkv_bias: false,
+            qk_norm: false,
+        }
+    }
 
     #[test]
     fn a_tensor_of_an_unsupported_type_is_refused_by_name_and_type() {
@@ -545,7 +765,7 @@ mod tests {
         // HF: out[i] = q[i] cos_i - q[i+32] sin_i, out[i+32] = q[i+32] cos_i + q[i] sin_i.
         // GGUF layout puts HF dim i at 2i and dim i+32 at 2i+1.
         let n = 5;
-        let rope = Rope::new(n, 100000.0);
+        let rope = Rope::new(n, 100000.0, HEAD_DIM, RopeStyle::Adjacent);
         let hf: Vec<f32> = (0..HEAD_DIM).map(|d| (d as f32 * 0.37).sin()).collect();
         let mut gguf = Matrix::zeros(n, HEAD_DIM);
         for p in 0..n {
@@ -568,14 +788,51 @@ mod tests {
     }
 
     #[test]
+    fn rope_halves_is_hf_rotate_half_as_is() {
+        let (n, hd) = (4, 6);
+        let rope = Rope::new(n, 10000.0, hd, RopeStyle::Halves);
+        let q: Vec<f32> = (0..hd).map(|d| (d as f32 * 0.9).cos()).collect();
+        let mut m = Matrix::zeros(n, 2 * hd); // two heads, rotated alike
+        for p in 0..n {
+            m.row_mut(p)[..hd].copy_from_slice(&q);
+            m.row_mut(p)[hd..].copy_from_slice(&q);
+        }
+        rope.apply(&mut m);
+        for p in 0..n {
+            for i in 0..hd / 2 {
+                let theta = p as f64 / 10000f64.powf(2.0 * i as f64 / hd as f64);
+                let (c, s) = (theta.cos(), theta.sin());
+                let lo = q[i] as f64 * c - q[i + hd / 2] as f64 * s;
+                let hi = q[i + hd / 2] as f64 * c + q[i] as f64 * s;
+                for head in 0..2 {
+                    assert!((m.get(p, head * hd + i) as f64 - lo).abs() < 1e-5);
+                    assert!((m.get(p, head * hd + i + hd / 2) as f64 - hi).abs() < 1e-5);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn head_rms_norm_normalises_each_head_alone() {
+        let m = Matrix::from_parts(1, 4, vec![3.0, 4.0, 0.0, 2.0]); // two heads of width 2
+        let out = head_rms_norm(m, &[1.0, 2.0], 0.0);
+        let (r1, r2) = ((12.5f32).sqrt(), (2.0f32).sqrt());
+        let want = [3.0 / r1, 2.0 * 4.0 / r1, 0.0, 2.0 * 2.0 / r2];
+        for (got, want) in out.row(0).iter().zip(want) {
+            assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
     fn attention_is_causal_and_normalised() {
         let n = 4;
         let mk = |cols: usize, seed: f32| {
             Matrix::from_parts(n, cols, (0..n * cols).map(|i| (i as f32 * seed).sin()).collect())
         };
-        let (q, k, v) = (mk(HIDDEN, 0.7), mk(KV_DIM, 1.3), mk(KV_DIM, 0.9));
-        let (w, ctx) = causal_gqa_attention(&q, &k, &v);
-        assert_eq!(w.len(), NUM_HEADS);
+        let c = smol_config();
+        let (q, k, v) = (mk(c.q_dim(), 0.7), mk(c.kv_dim(), 1.3), mk(c.kv_dim(), 0.9));
+        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v);
+        assert_eq!(w.len(), c.num_heads);
         for (h, wh) in w.iter().enumerate() {
             for i in 0..n {
                 let s: f32 = wh.row(i).iter().sum();

@@ -13,6 +13,8 @@ pub enum ModelError {
     MissingTensor(String),
     /// A tensor is stored with an element type the loader does not accept.
     WrongDtype { name: String, expected: &'static str, found: String },
+    /// The files given are not one model this crate can open (what is missing or wrong is named).
+    Open(String),
     /// The file is not a readable GGUF.
     Gguf(GgufError),
     /// The BPE tokenizer's metadata is unusable.
@@ -53,6 +55,7 @@ impl fmt::Display for ModelError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ModelError::SafeTensors(msg) => write!(f, "invalid safetensors file: {msg}"),
+            ModelError::Open(m) => write!(f, "{m}"),
             ModelError::Gguf(e) => write!(f, "{e}"),
             ModelError::Tokenizer(e) => write!(f, "{e}"),
             ModelError::Metadata(m) => write!(f, "model metadata: {m}"),

@@ -14,6 +14,7 @@ pub mod arch;
 mod error;
 pub mod minilm;
 pub mod numeric;
+pub mod open;
 pub mod smollm2;
 pub mod source;
 pub mod tokenizer;

@@ -17,10 +17,15 @@
 //! # Ok(()) }
 //! ```
 
-pub use crate::arch::bert::{LayerOutput, MiniLm, MiniLmOutput, RowPass, WeightFormat};
+pub use crate::arch::bert::{Bert, BertOutput, Config, LayerOutput, RowPass, WeightFormat};
 pub use crate::source::bundle::encode_bundle;
 pub use crate::tokenizer::wordpiece::{Encoding, WordPiece};
 pub use crate::{Matrix, ModelError};
+
+/// MiniLM is a BERT-style encoder; [`Config::MINILM_L6_V2`] is its shape.
+pub type MiniLm = Bert;
+/// What [`MiniLm::forward`] returns.
+pub type MiniLmOutput = BertOutput;
 
 /// Encoder layers in all-MiniLM-L6-v2.
 pub const NUM_LAYERS: usize = 6;
@@ -38,21 +43,6 @@ pub const VOCAB_SIZE: usize = 30522;
 pub const MAX_POSITIONS: usize = 512;
 /// LayerNorm epsilon used by every LayerNorm in the model.
 pub const LAYER_NORM_EPS: f32 = 1e-12;
-
-/// Architecture hyper-parameters. Only the all-MiniLM-L6-v2 shape is supported (the loaders check
-/// every tensor against it), but the values are exposed so callers need not hard-code them.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Config {
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub num_layers: usize,
-    pub num_heads: usize,
-    pub head_dim: usize,
-    pub intermediate_size: usize,
-    pub max_position_embeddings: usize,
-    pub layer_norm_eps: f32,
-}
 
 impl Config {
     /// sentence-transformers/all-MiniLM-L6-v2.

@@ -5,7 +5,6 @@ use std::ops::Range;
 
 use safetensors::{Dtype, SafeTensors};
 
-use crate::minilm::Config;
 use crate::numeric::float_kernels::{
     axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for,
     softmax_in_place, Rows, WeightMatrix,
@@ -17,6 +16,65 @@ use crate::{Matrix, ModelError};
 /// row: the model is only ever run with token_type_ids = 0, so the sum is all it needs.
 pub(crate) const POSITION_AND_TYPE0: &str = "embeddings.position_embeddings.weight+token_type_embeddings.weight[0]";
 
+/// A BERT-style encoder's shape. The loaders check every tensor against it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_layers: usize,
+    pub num_heads: usize,
+    pub head_dim: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    pub layer_norm_eps: f32,
+}
+
+impl Config {
+    /// Reads Hugging Face's `config.json` of a BERT model (`model_type` "bert"; `hidden_act` "gelu").
+    pub fn from_hf_json(text: &str) -> Result<Config, ModelError> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ModelError::Metadata(format!("config.json is not JSON: {e}")))?;
+        let model_type = v.get("model_type").and_then(|t| t.as_str()).unwrap_or("");
+        if model_type != "bert" {
+            return Err(ModelError::Metadata(format!(
+                "config.json: model_type '{model_type}' has no encoder here (encoders: bert; decoders from GGUF: {})",
+                crate::arch::llama::ARCHITECTURES.join(", ")
+            )));
+        }
+        let int = |key: &str| -> Result<usize, ModelError> {
+            v.get(key)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| usize::try_from(x).ok())
+                .filter(|&x| x > 0 && x <= 1 << 24)
+                .ok_or_else(|| {
+                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
+                })
+        };
+        let act = v.get("hidden_act").and_then(|t| t.as_str()).unwrap_or("gelu");
+        if act != "gelu" {
+            return Err(ModelError::Metadata(format!("config.json: hidden_act '{act}' is not supported (gelu is)")));
+        }
+        let (hidden_size, num_heads) = (int("hidden_size")?, int("num_attention_heads")?);
+        if hidden_size % num_heads != 0 {
+            return Err(ModelError::Metadata(format!(
+                "config.json: hidden_size {hidden_size} is not a multiple of {num_heads} heads"
+            )));
+        }
+        let eps = v.get("layer_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-12) as f32;
+        Ok(Config {
+            vocab_size: int("vocab_size")?,
+            hidden_size,
+            num_layers: int("num_hidden_layers")?,
+            num_heads,
+            head_dim: hidden_size / num_heads,
+            intermediate_size: int("intermediate_size")?,
+            max_position_embeddings: int("max_position_embeddings")?,
+            layer_norm_eps: eps,
+        })
+    }
+}
+
 /// How the big weight matrices are held in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WeightFormat {
@@ -26,7 +84,7 @@ pub enum WeightFormat {
     Quantized,
 }
 
-/// What [`MiniLm::forward`] computed inside one encoder layer. `n` = number of tokens.
+/// What [`Bert::forward`] computed inside one encoder layer. `n` = number of tokens.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LayerOutput {
     /// `n x 384`: the hidden state entering the layer (for layer 0, the LayerNorm-ed embeddings).
@@ -43,17 +101,17 @@ pub struct LayerOutput {
     pub attn_weights: Vec<Matrix>,
 }
 
-/// Everything [`MiniLm::forward`] exposes for one input.
+/// Everything [`Bert::forward`] exposes for one input.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MiniLmOutput {
+pub struct BertOutput {
     /// One entry per encoder layer, in order.
     pub layers: Vec<LayerOutput>,
     /// `n x 384`: output of the last layer (Hugging Face's `last_hidden_state`); `None` from
-    /// [`MiniLm::forward_attention`], which stops before the last layer's output.
+    /// [`Bert::forward_attention`], which stops before the last layer's output.
     pub last_hidden_state: Option<Matrix>,
 }
 
-impl MiniLmOutput {
+impl BertOutput {
     pub fn num_tokens(&self) -> usize {
         self.layers.first().map_or(0, |l| l.layer_input.rows())
     }
@@ -65,7 +123,7 @@ impl MiniLmOutput {
 
     /// The outputs of [`RowPass`]es over consecutive rows, in order, as one pass over all of them;
     /// an error if they do not fit together (different layer counts or widths).
-    pub fn stack(parts: Vec<MiniLmOutput>) -> Result<MiniLmOutput, ModelError> {
+    pub fn stack(parts: Vec<BertOutput>) -> Result<BertOutput, ModelError> {
         let mut parts = parts.into_iter();
         let Some(mut out) = parts.next() else {
             return Err(ModelError::BadPart("no parts".into()));
@@ -142,7 +200,7 @@ pub(crate) struct EncoderLayer {
 
 /// all-MiniLM-L6-v2: tokenizer plus weights, ready to run.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MiniLm {
+pub struct Bert {
     config: Config,
     tokenizer: WordPiece,
     pub(crate) embeddings: Embeddings,
@@ -167,13 +225,13 @@ impl TensorKind {
     }
 }
 
-/// A loaded tensor on its way into a [`MiniLm`].
+/// A loaded tensor on its way into a [`Bert`].
 pub(crate) enum Loaded {
     Matrix(WeightMatrix),
     Vector(Vec<f32>),
 }
 
-/// A borrowed tensor of a [`MiniLm`], for writing it out.
+/// A borrowed tensor of a [`Bert`], for writing it out.
 pub(crate) enum TensorRef<'a> {
     Matrix(&'a WeightMatrix),
     Vector(&'a [f32]),
@@ -247,16 +305,14 @@ impl Take {
     }
 }
 
-/// Converts a little-endian f32 tensor, rejecting wrong dtype, shape or non-finite values.
+/// Reads a tensor as f32 (stored as F32, F16 or BF16), rejecting a wrong dtype, shape or non-finite values.
+/// Checkpoints saved from a task model (`BertForMaskedLM`, ...) name the encoder's tensors `bert.*`;
+/// both spellings are accepted.
 fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
-    let view = st.tensor(name).map_err(|_| ModelError::MissingTensor(name.to_owned()))?;
-    if view.dtype() != Dtype::F32 {
-        return Err(ModelError::WrongDtype {
-            name: name.to_owned(),
-            expected: "F32",
-            found: format!("{:?}", view.dtype()),
-        });
-    }
+    let view = st
+        .tensor(name)
+        .or_else(|_| st.tensor(&format!("bert.{name}")))
+        .map_err(|_| ModelError::MissingTensor(name.to_owned()))?;
     if view.shape() != shape {
         return Err(ModelError::WrongShape {
             name: name.to_owned(),
@@ -264,7 +320,21 @@ fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f
             found: view.shape().to_vec(),
         });
     }
-    let values: Vec<f32> = view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+    let half = |f: fn(u16) -> f32| -> Vec<f32> {
+        view.data().chunks_exact(2).map(|b| f(u16::from_le_bytes([b[0], b[1]]))).collect()
+    };
+    let values: Vec<f32> = match view.dtype() {
+        Dtype::F32 => view.data().chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+        Dtype::F16 => half(crate::numeric::half::f16_to_f32),
+        Dtype::BF16 => half(crate::numeric::half::bf16_to_f32),
+        other => {
+            return Err(ModelError::WrongDtype {
+                name: name.to_owned(),
+                expected: "F32, F16 or BF16",
+                found: format!("{other:?}"),
+            })
+        }
+    };
     // safetensors already checked data length against shape; re-check so a bug there cannot
     // turn into an out-of-bounds panic later.
     if values.len() != shape.iter().product::<usize>() {
@@ -276,11 +346,20 @@ fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f
     Ok(values)
 }
 
-impl MiniLm {
-    /// Loads Hugging Face's f32 `model.safetensors` (BertModel, the pooler is ignored) and the text
-    /// of `vocab.txt`. Every tensor's presence, dtype and shape is checked.
-    pub fn from_safetensors(bytes: &[u8], vocab_txt: &str) -> Result<MiniLm, ModelError> {
-        let config = Config::MINILM_L6_V2;
+impl Bert {
+    /// Loads all-MiniLM-L6-v2 from Hugging Face's `model.safetensors` (BertModel, the pooler is
+    /// ignored) and the text of `vocab.txt`. Every tensor's presence, dtype and shape is checked.
+    pub fn from_safetensors(bytes: &[u8], vocab_txt: &str) -> Result<Bert, ModelError> {
+        Bert::from_safetensors_with(Config::MINILM_L6_V2, bytes, vocab_txt)
+    }
+
+    /// Loads any BERT-style model of a Hugging Face folder: the text of `config.json`, the bytes of
+    /// `model.safetensors` (F32, F16 or BF16) and the text of `vocab.txt`.
+    pub fn from_hf(config_json: &str, safetensors: &[u8], vocab_txt: &str) -> Result<Bert, ModelError> {
+        Bert::from_safetensors_with(Config::from_hf_json(config_json)?, safetensors, vocab_txt)
+    }
+
+    fn from_safetensors_with(config: Config, bytes: &[u8], vocab_txt: &str) -> Result<Bert, ModelError> {
         let tokenizer = WordPiece::from_vocab(vocab_txt)?;
         let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::SafeTensors(e.to_string()))?;
         let mut loaded = HashMap::new();
@@ -289,7 +368,13 @@ impl MiniLm {
                 let d = config.hidden_size;
                 let mut pos =
                     f32_tensor(&st, "embeddings.position_embeddings.weight", &[config.max_position_embeddings, d])?;
-                let types = f32_tensor(&st, "embeddings.token_type_embeddings.weight", &[2, d])?;
+                let types = st
+                    .tensor("embeddings.token_type_embeddings.weight")
+                    .or_else(|_| st.tensor("bert.embeddings.token_type_embeddings.weight"))
+                    .map(|t| t.shape().to_vec())
+                    .unwrap_or_default();
+                let type_rows = types.first().copied().unwrap_or(2).max(1);
+                let types = f32_tensor(&st, "embeddings.token_type_embeddings.weight", &[type_rows, d])?;
                 for row in pos.chunks_exact_mut(d) {
                     for (p, t) in row.iter_mut().zip(&types[..d]) {
                         *p += t;
@@ -305,7 +390,16 @@ impl MiniLm {
             };
             loaded.insert(name, tensor);
         }
-        MiniLm::assemble(config, tokenizer, loaded)
+        Bert::assemble(config, tokenizer, loaded)
+    }
+
+    /// Number of weights the encoder uses (embeddings, every layer; the pooler and token types other
+    /// than 0 are not used and not counted).
+    pub fn parameter_count(&self) -> u64 {
+        let tensors = tensor_layout(&self.config);
+        // The folded position table is positions plus the one token-type row the model runs with.
+        let folded: u64 = tensors.iter().map(|(_, k)| k.shape().iter().product::<usize>() as u64).sum();
+        folded + self.config.hidden_size as u64
     }
 
     /// Builds the model from tensors named as in [`tensor_layout`] (shapes already validated).
@@ -313,7 +407,7 @@ impl MiniLm {
         config: Config,
         tokenizer: WordPiece,
         loaded: HashMap<String, Loaded>,
-    ) -> Result<MiniLm, ModelError> {
+    ) -> Result<Bert, ModelError> {
         let mut t = Take(loaded);
         let embeddings = Embeddings {
             word: t.matrix("embeddings.word_embeddings.weight")?,
@@ -340,7 +434,7 @@ impl MiniLm {
                 ffn_norm: t.norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(MiniLm { config, tokenizer, embeddings, layers })
+        Ok(Bert { config, tokenizer, embeddings, layers })
     }
 
     /// All tensors in [`tensor_layout`] order.
@@ -393,18 +487,18 @@ impl MiniLm {
 
     /// Runs the encoder on `ids` (as from [`WordPiece::encode`], `[CLS]`/`[SEP]` included, token
     /// type 0, no padding) and returns every layer's intermediate values.
-    pub fn forward(&self, ids: &[u32]) -> Result<MiniLmOutput, ModelError> {
+    pub fn forward(&self, ids: &[u32]) -> Result<BertOutput, ModelError> {
         self.run(ids, true)
     }
 
-    /// Like [`MiniLm::forward`] but stops once the last layer's attention is known: that layer's
+    /// Like [`Bert::forward`] but stops once the last layer's attention is known: that layer's
     /// output projection and feed-forward block, which no attention weight depends on, are
     /// skipped (an eighth of the work). `last_hidden_state` is `None`.
-    pub fn forward_attention(&self, ids: &[u32]) -> Result<MiniLmOutput, ModelError> {
+    pub fn forward_attention(&self, ids: &[u32]) -> Result<BertOutput, ModelError> {
         self.run(ids, false)
     }
 
-    fn run(&self, ids: &[u32], last_output: bool) -> Result<MiniLmOutput, ModelError> {
+    fn run(&self, ids: &[u32], last_output: bool) -> Result<BertOutput, ModelError> {
         let mut pass = self.row_pass(ids, 0..ids.len(), last_output)?;
         while pass.layer().is_some() {
             let (keys, values) = pass.keys_values(self)?;
@@ -456,7 +550,7 @@ impl MiniLm {
     }
 }
 
-/// A forward pass over some tokens' rows, a layer at a time (see [`MiniLm::row_pass`]).
+/// A forward pass over some tokens' rows, a layer at a time (see [`Bert::row_pass`]).
 #[derive(Debug)]
 pub struct RowPass {
     rows: Range<usize>,
@@ -484,7 +578,7 @@ impl RowPass {
     }
 
     /// This part's keys and values of the current layer (`rows x d` each; its queries are kept).
-    pub fn keys_values(&mut self, model: &MiniLm) -> Result<(Matrix, Matrix), ModelError> {
+    pub fn keys_values(&mut self, model: &Bert) -> Result<(Matrix, Matrix), ModelError> {
         let layer = self.layer().and_then(|l| model.layers.get(l));
         let (Some(layer), Some(x)) = (layer, &self.hidden) else {
             return Err(ModelError::BadPart("the pass is done, or not of this model".into()));
@@ -496,7 +590,7 @@ impl RowPass {
 
     /// Finishes the current layer with every token's keys and values (`n x d` each, in token order,
     /// this part's own among them).
-    pub fn finish_layer(&mut self, model: &MiniLm, keys: &Matrix, values: &Matrix) -> Result<(), ModelError> {
+    pub fn finish_layer(&mut self, model: &Bert, keys: &Matrix, values: &Matrix) -> Result<(), ModelError> {
         let c = &model.config;
         let layer_index = self.layers.len();
         let layer = model.layers.get(layer_index);
@@ -527,9 +621,9 @@ impl RowPass {
         Ok(())
     }
 
-    /// What the pass computed for its rows (see [`MiniLmOutput::stack`] to put parts together).
-    pub fn finish(self) -> MiniLmOutput {
-        MiniLmOutput { layers: self.layers, last_hidden_state: self.last_hidden }
+    /// What the pass computed for its rows (see [`BertOutput::stack`] to put parts together).
+    pub fn finish(self) -> BertOutput {
+        BertOutput { layers: self.layers, last_hidden_state: self.last_hidden }
     }
 }
 

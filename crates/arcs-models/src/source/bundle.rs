@@ -53,7 +53,7 @@
 //! but barely sensitive, stay near int8 precision; the small position table and the attention
 //! projections get 2-2.7 more bits.
 //!
-//! [`MiniLm::from_bundle`] decodes to i16 integers and per-row f32 steps, kept like that in
+//! [`Bert::from_bundle`] decodes to i16 integers and per-row f32 steps, kept like that in
 //! memory (45 MB instead of 90 MB of f32 in a browser tab); the matmul expands one weight row at
 //! a time into f32, once per call, and reuses it for every token, which costs next to nothing.
 
@@ -62,7 +62,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::arch::bert::{tensor_layout, Loaded, TensorKind, TensorRef, POSITION_AND_TYPE0};
-use crate::minilm::{Config, MiniLm};
+use crate::arch::bert::{Bert, Config};
 use crate::numeric::float_kernels::WeightMatrix;
 use crate::numeric::half::{bf16_to_f32, f16_to_f32, f32_to_bf16_round_up, f32_to_f16};
 use crate::tokenizer::wordpiece::WordPiece;
@@ -139,7 +139,7 @@ fn expected_entries(config: &Config) -> Vec<TensorEntry> {
 
 /// Serialises `model` as a bundle. f32 weights are quantised; a model that was itself loaded from
 /// a bundle is written back bit for bit.
-pub fn encode_bundle(model: &MiniLm) -> Vec<u8> {
+pub fn encode_bundle(model: &Bert) -> Vec<u8> {
     let config = *model.config();
     let vocab = model.tokenizer().vocab_txt();
     let header = Header {
@@ -425,11 +425,11 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
-impl MiniLm {
+impl Bert {
     /// Loads a bundle written by [`encode_bundle`] (e.g. by the `minilm-bundle` binary). Checks the
     /// magic, version, lengths, checksum, header, every tensor shape and the bit streams; never
     /// panics on bad bytes.
-    pub fn from_bundle(bytes: &[u8]) -> Result<MiniLm, ModelError> {
+    pub fn from_bundle(bytes: &[u8]) -> Result<Bert, ModelError> {
         let magic_len = bytes.len().min(MAGIC.len());
         if bytes[..magic_len] != MAGIC[..magic_len] {
             return Err(ModelError::BadMagic);
@@ -516,7 +516,7 @@ impl MiniLm {
                 payload.len() - cur.pos
             )));
         }
-        MiniLm::assemble(header.config, tokenizer, loaded)
+        Bert::assemble(header.config, tokenizer, loaded)
     }
 }
 

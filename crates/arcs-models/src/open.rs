@@ -1,0 +1,265 @@
+//! "Open your own model": recognise what a user handed over (one GGUF file, or the files of a Hugging
+//! Face folder) and load it, naming whatever is missing. Bytes in, model out: the caller reads the files
+//! (the browser's File objects in the worker, `std::fs` in the CLI).
+
+use crate::arch::bert::Bert;
+use crate::arch::llama::Llama;
+use crate::ModelError;
+
+/// One file the user gave: its name (without folders) and its bytes.
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A model opened from the user's files.
+#[derive(Debug, Clone)]
+pub enum OpenedModel {
+    /// A BERT-style encoder (Hugging Face folder).
+    Bert(Box<Bert>),
+    /// A Llama-family decoder (GGUF).
+    Llama(Box<Llama>),
+}
+
+/// What the model card shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    /// The model's own name if its files give one, else the file or folder name.
+    pub name: String,
+    pub architecture: String,
+    pub parameters: u64,
+    /// Element types of the weight matrices, most common first.
+    pub tensor_types: Vec<String>,
+    pub layers: usize,
+    pub heads: usize,
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    pub vocab_size: usize,
+    /// The longest input the model takes (its positions or context).
+    pub max_positions: usize,
+    pub causal: bool,
+}
+
+impl OpenedModel {
+    pub fn info(&self, fallback_name: &str) -> ModelInfo {
+        match self {
+            OpenedModel::Bert(m) => {
+                let c = m.config();
+                ModelInfo {
+                    name: fallback_name.to_string(),
+                    architecture: "bert".into(),
+                    parameters: m.parameter_count(),
+                    tensor_types: vec!["F32".into()],
+                    layers: c.num_layers,
+                    heads: c.num_heads,
+                    kv_heads: c.num_heads,
+                    head_dim: c.head_dim,
+                    vocab_size: c.vocab_size,
+                    max_positions: c.max_position_embeddings,
+                    causal: false,
+                }
+            }
+            OpenedModel::Llama(m) => {
+                let c = m.config();
+                ModelInfo {
+                    name: c.name.clone().unwrap_or_else(|| fallback_name.to_string()),
+                    architecture: c.arch.clone(),
+                    parameters: m.parameter_count(),
+                    tensor_types: m.tensor_types().into_iter().map(String::from).collect(),
+                    layers: c.num_layers,
+                    heads: c.num_heads,
+                    kv_heads: c.num_kv_heads,
+                    head_dim: c.head_dim,
+                    vocab_size: c.vocab_size,
+                    max_positions: c.max_positions,
+                    causal: true,
+                }
+            }
+        }
+    }
+}
+
+/// Whether `name` is part `-0000k-of-0000N` of a split GGUF.
+fn is_split_gguf(name: &str) -> bool {
+    let stem = name.trim_end_matches(".gguf");
+    stem.rsplit_once("-of-").is_some_and(|(head, total)| {
+        total.len() == 5 && total.bytes().all(|b| b.is_ascii_digit()) && head.len() > 6 && {
+            let part = &head[head.len() - 6..];
+            part.starts_with('-') && part[1..].bytes().all(|b| b.is_ascii_digit())
+        }
+    })
+}
+
+/// Open a model from the files the user gave (all files of one choice or drop).
+pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
+    let open_err = |m: String| Err(ModelError::Open(m));
+    if files.is_empty() {
+        return open_err("no files were given".into());
+    }
+    let ggufs = files.iter().filter(|f| f.name.to_ascii_lowercase().ends_with(".gguf")).count();
+    if ggufs > 0 {
+        if files.iter().any(|f| is_split_gguf(&f.name)) {
+            return open_err(
+                "split GGUF files (-00001-of-0000N.gguf) cannot be opened yet; merge them into one file first \
+                 (llama.cpp: llama-gguf-split --merge)"
+                    .into(),
+            );
+        }
+        if files.len() > 1 {
+            let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+            return open_err(format!("open one model at a time: {} were given ({})", files.len(), names.join(", ")));
+        }
+        let file = files.remove(0);
+        return Ok(OpenedModel::Llama(Box::new(Llama::from_gguf(file.bytes)?)));
+    }
+    // A Hugging Face folder, or its files picked together.
+    let take = |files: &mut Vec<ModelFile>, name: &str| -> Option<Vec<u8>> {
+        let i = files.iter().position(|f| f.name == name)?;
+        Some(files.swap_remove(i).bytes)
+    };
+    let config = take(&mut files, "config.json");
+    let weights = take(&mut files, "model.safetensors");
+    let sharded = files.iter().any(|f| f.name == "model.safetensors.index.json");
+    let vocab = take(&mut files, "vocab.txt");
+    let tokenizer_json = take(&mut files, "tokenizer.json");
+    let mut missing = Vec::new();
+    if config.is_none() {
+        missing.push("config.json");
+    }
+    if weights.is_none() && !sharded {
+        missing.push("model.safetensors");
+    }
+    if vocab.is_none() && tokenizer_json.is_none() {
+        missing.push("tokenizer.json (or vocab.txt)");
+    }
+    if !missing.is_empty() {
+        let given: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        return open_err(format!(
+            "this is neither a .gguf file nor a complete Hugging Face model folder: missing {}{}",
+            missing.join(", "),
+            if given.is_empty() { String::new() } else { format!(" (given: {})", given.join(", ")) }
+        ));
+    }
+    let text = |bytes: Vec<u8>, what: &str| {
+        String::from_utf8(bytes).map_err(|_| ModelError::Open(format!("{what} is not UTF-8 text")))
+    };
+    let config = text(config.unwrap_or_default(), "config.json")?;
+    let Some(weights) = weights else {
+        return open_err(
+            "sharded safetensors (model-0000x-of-0000y.safetensors) cannot be opened yet; open the GGUF of the \
+             model, or a folder with one model.safetensors"
+                .into(),
+        );
+    };
+    let model_type = serde_json::from_str::<serde_json::Value>(&config)
+        .ok()
+        .and_then(|v| v.get("model_type").and_then(|t| t.as_str()).map(String::from))
+        .unwrap_or_default();
+    if model_type != "bert" {
+        return open_err(format!(
+            "Hugging Face folders of model_type '{model_type}' cannot be opened yet (folders: bert); for llama, \
+             mistral, qwen2 and qwen3 open the model's GGUF file"
+        ));
+    }
+    let vocab_txt = match (vocab, tokenizer_json) {
+        (Some(v), _) => text(v, "vocab.txt")?,
+        (None, Some(t)) => wordpiece_vocab_from_tokenizer_json(&text(t, "tokenizer.json")?)?,
+        (None, None) => return open_err("no tokenizer".into()),
+    };
+    Ok(OpenedModel::Bert(Box::new(Bert::from_hf(&config, &weights, &vocab_txt)?)))
+}
+
+/// The vocabulary of a `tokenizer.json` whose model is WordPiece with an uncased BERT normalizer, one
+/// token a line in id order (what `vocab.txt` holds).
+fn wordpiece_vocab_from_tokenizer_json(text: &str) -> Result<String, ModelError> {
+    let bad = |m: &str| ModelError::Vocab(format!("tokenizer.json: {m}"));
+    let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(&format!("not JSON ({e})")))?;
+    let model = v.get("model").ok_or_else(|| bad("no 'model'"))?;
+    let kind = model.get("type").and_then(|t| t.as_str()).unwrap_or("");
+    if kind != "WordPiece" {
+        return Err(bad(&format!("a '{kind}' tokenizer with a BERT model; WordPiece is expected")));
+    }
+    let lowercase = v.get("normalizer").and_then(|n| n.get("lowercase")).and_then(|l| l.as_bool()).unwrap_or(true);
+    if !lowercase {
+        return Err(bad("cased WordPiece (lowercase: false) is not supported yet; uncased models are"));
+    }
+    let vocab = model.get("vocab").and_then(|m| m.as_object()).ok_or_else(|| bad("no 'model.vocab'"))?;
+    let mut by_id: Vec<Option<&str>> = vec![None; vocab.len()];
+    for (token, id) in vocab {
+        let id = id.as_u64().and_then(|i| usize::try_from(i).ok()).filter(|&i| i < by_id.len());
+        let slot = id.and_then(|i| by_id.get_mut(i)).ok_or_else(|| bad(&format!("id of '{token}' out of range")))?;
+        *slot = Some(token);
+    }
+    let mut out = String::new();
+    for (i, t) in by_id.iter().enumerate() {
+        out.push_str(t.ok_or_else(|| bad(&format!("no token has id {i}")))?);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, bytes: &[u8]) -> ModelFile {
+        ModelFile { name: name.into(), bytes: bytes.to_vec() }
+    }
+
+    #[test]
+    fn split_gguf_names_are_recognised() {
+        assert!(is_split_gguf("Llama-3.1-8B-Q4_K_M-00001-of-00003.gguf"));
+        assert!(!is_split_gguf("SmolLM2-135M-Instruct.Q4_1.gguf"));
+        assert!(!is_split_gguf("-of-00003.gguf"));
+    }
+
+    #[test]
+    fn what_is_missing_is_named() {
+        let e = open(vec![file("config.json", b"{}")]).unwrap_err().to_string();
+        assert!(e.contains("model.safetensors") && e.contains("tokenizer.json"), "{e}");
+        assert!(!e.contains("config.json,"), "config.json was given: {e}");
+        let e = open(vec![file("notes.txt", b"hello")]).unwrap_err().to_string();
+        assert!(e.contains("config.json") && e.contains("notes.txt"), "{e}");
+        let e = open(Vec::new()).unwrap_err().to_string();
+        assert!(e.contains("no files"), "{e}");
+    }
+
+    #[test]
+    fn two_models_at_once_are_refused() {
+        let e = open(vec![file("a.gguf", b"GGUF"), file("b.gguf", b"GGUF")]).unwrap_err().to_string();
+        assert!(e.contains("one model at a time") && e.contains("a.gguf") && e.contains("b.gguf"), "{e}");
+        let e = open(vec![file("m-00001-of-00002.gguf", b"GGUF")]).unwrap_err().to_string();
+        assert!(e.contains("split"), "{e}");
+    }
+
+    #[test]
+    fn a_non_model_file_named_gguf_is_a_gguf_error() {
+        let e = open(vec![file("photo.gguf", b"\x89PNG\r\n\x1a\n")]).unwrap_err().to_string();
+        assert!(e.contains("not a GGUF file"), "{e}");
+    }
+
+    #[test]
+    fn other_folders_are_named() {
+        let files = vec![
+            file("config.json", br#"{"model_type": "gpt2"}"#),
+            file("model.safetensors", b""),
+            file("tokenizer.json", b"{}"),
+        ];
+        let e = open(files).unwrap_err().to_string();
+        assert!(e.contains("'gpt2'") && e.contains("GGUF"), "{e}");
+    }
+
+    #[test]
+    fn wordpiece_vocab_comes_from_tokenizer_json_in_id_order() {
+        let t = r#"{"normalizer": {"type": "BertNormalizer", "lowercase": true},
+                    "model": {"type": "WordPiece", "vocab": {"[UNK]": 1, "[PAD]": 0, "a": 2}}}"#;
+        assert_eq!(wordpiece_vocab_from_tokenizer_json(t).expect("vocab"), "[PAD]\n[UNK]\na\n");
+        let gap = r#"{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "a": 2}}}"#;
+        assert!(wordpiece_vocab_from_tokenizer_json(gap).is_err());
+        let cased = r#"{"normalizer": {"lowercase": false}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#;
+        assert!(wordpiece_vocab_from_tokenizer_json(cased).unwrap_err().to_string().contains("cased"));
+        let bpe = r#"{"model": {"type": "BPE", "vocab": {}}}"#;
+        assert!(wordpiece_vocab_from_tokenizer_json(bpe).unwrap_err().to_string().contains("'BPE'"));
+    }
+}

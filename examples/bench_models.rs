@@ -3,7 +3,7 @@
 //! Also writes bench/out/inputs.json, the token ids of every benchmark sentence, so the peers (candle,
 //! ONNX Runtime Web, PyTorch) run on exactly the same tokens. `--inputs-only` writes just that file.
 
-use attention_arcs::models::{forward_minilm, forward_smollm2};
+use attention_arcs::models::{forward_bert, forward_llama, ModelKind};
 use std::time::Instant;
 
 fn sentence(tokens: usize) -> String {
@@ -65,14 +65,16 @@ fn main() -> Result<(), String> {
 
     for n in [8usize, 32, 128] {
         let text = sentence(n);
-        let (med, samples, toks) = time(7, || forward_minilm(&minilm, &text).map(|f| f.tokens.len()).unwrap_or(0));
+        let (med, samples, toks) =
+            time(7, || forward_bert(&minilm, ModelKind::MiniLm, &text).map(|f| f.tokens.len()).unwrap_or(0));
         eprintln!("minilm  {toks:4} tokens: median {med:8.1} ms");
         out.insert(
             format!("minilm_forward_ms_{n}"),
             serde_json::json!({"median": med, "samples": samples, "tokens": toks}),
         );
         let reps = if n >= 128 { 3 } else { 5 };
-        let (med, samples, toks) = time(reps, || forward_smollm2(&smol, &text).map(|f| f.tokens.len()).unwrap_or(0));
+        let (med, samples, toks) =
+            time(reps, || forward_llama(&smol, ModelKind::SmolLm2, &text).map(|f| f.tokens.len()).unwrap_or(0));
         eprintln!("smollm2 {toks:4} tokens: median {med:8.1} ms");
         out.insert(
             format!("smollm2_forward_ms_{n}"),

@@ -7,6 +7,7 @@ use arcs_core::cli::{Analysis, CliArgs};
 use arcs_core::report::{HeadRolesJson, NextToken, Num, Rows};
 use arcs_core::tensor::{matmul, Mat};
 use arcs_core::{Report, Source};
+use arcs_models::open::{ModelFile, OpenedModel};
 use std::path::{Path, PathBuf};
 
 /// Where the CLI finds model files: `$ARCS_MODELS`, else `models/` next to the workspace root.
@@ -25,9 +26,79 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 const TOY_ONLY: [&str; 9] =
     ["--preset", "--seed", "--d-in", "--d-out", "--heads", "--dropout", "--mask", "--no-scale", "--normalization"];
 
+/// A real model the CLI loaded: built in, or from a path.
+enum Loaded {
+    Bert(Box<arcs_models::arch::bert::Bert>),
+    Llama(Box<arcs_models::arch::llama::Llama>),
+}
+
+/// The files of a Hugging Face folder the model loader looks at (others, such as PyTorch or ONNX
+/// copies of the weights, are never read).
+const FOLDER_FILES: [&str; 5] =
+    ["config.json", "model.safetensors", "model.safetensors.index.json", "vocab.txt", "tokenizer.json"];
+
+/// Load `--model`: a built-in name, a `.gguf` file or a Hugging Face folder. Returns the model, its
+/// kind and the name the report gives it.
+fn load(model: &str, args: &CliArgs) -> Result<(Loaded, ModelKind, String), String> {
+    if let Some(kind) = ModelKind::parse(model) {
+        let dir = models_dir();
+        let loaded = match kind {
+            ModelKind::MiniLm => Loaded::Bert(Box::new(
+                match args.weights_path.as_deref() {
+                    Some("bundle") => {
+                        arcs_models::minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?)
+                    }
+                    Some(other) => return Err(format!("--weights for minilm is 'bundle' or nothing, not {other:?}")),
+                    None => {
+                        let vocab = String::from_utf8(read(&dir.join("minilm/vocab.txt"))?)
+                            .map_err(|_| "vocab.txt is not UTF-8".to_string())?;
+                        arcs_models::minilm::MiniLm::from_safetensors(
+                            &read(&dir.join("minilm/model.safetensors"))?,
+                            &vocab,
+                        )
+                    }
+                }
+                .map_err(|e| e.to_string())?,
+            )),
+            _ => {
+                if args.weights_path.is_some() {
+                    return Err("--weights does not apply to smollm2".into());
+                }
+                let bytes = read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?;
+                Loaded::Llama(Box::new(arcs_models::smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?))
+            }
+        };
+        return Ok((loaded, kind, kind.as_str().to_string()));
+    }
+    if args.weights_path.is_some() {
+        return Err("--weights does not apply to a model opened from a path".into());
+    }
+    let path = Path::new(model);
+    let read_path = |p: &Path| std::fs::read(p).map_err(|e| format!("cannot read {} ({e})", p.display()));
+    let name_of = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let files = if path.is_dir() {
+        let mut files = Vec::new();
+        for f in FOLDER_FILES {
+            let p = path.join(f);
+            if p.is_file() {
+                files.push(ModelFile { name: f.to_string(), bytes: read_path(&p)? });
+            }
+        }
+        files
+    } else if path.is_file() {
+        vec![ModelFile { name: name_of(path), bytes: read_path(path)? }]
+    } else {
+        return Err(format!("{model}: no such file or folder"));
+    };
+    let loaded = match arcs_models::open::open(files).map_err(|e| format!("{model}: {e}"))? {
+        OpenedModel::Bert(m) => Loaded::Bert(m),
+        OpenedModel::Llama(m) => Loaded::Llama(m),
+    };
+    Ok((loaded, ModelKind::File, name_of(path)))
+}
+
 /// Runs a real model for the CLI: every layer (or `--layer L`) and every head, in the report's shape.
 pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
-    let kind = ModelKind::parse(model).ok_or_else(|| format!("unknown model {model:?}"))?;
     if let Some(flag) = args.given.iter().find(|g| TOY_ONLY.contains(&g.as_str())) {
         return Err(format!("{flag} applies to the toy model only; {model} has its own trained weights"));
     }
@@ -37,54 +108,42 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
     let Source::Sentence(text) = &args.request.source else {
         return Err(format!("--model {model} needs --sentence TEXT"));
     };
-    if let Some(l) = args.layer.filter(|&l| l >= kind.num_layers()) {
-        return Err(format!("--layer {l} is out of range: {model} has layers 0 to {}", kind.num_layers() - 1));
+    let (loaded, kind, name) = load(model, args)?;
+    let (num_layers, causal) = match &loaded {
+        Loaded::Bert(m) => (m.config().num_layers, false),
+        Loaded::Llama(m) => (m.config().num_layers, true),
+    };
+    if let Some(l) = args.layer.filter(|&l| l >= num_layers) {
+        return Err(format!("--layer {l} is out of range: {model} has layers 0 to {}", num_layers - 1));
     }
-    if args.analysis == Some(Analysis::LogitLens) && !kind.is_causal() {
+    if args.analysis == Some(Analysis::LogitLens) && !causal {
         return Err(format!("--analysis logit-lens is for decoders; {model} is an encoder (try smollm2)"));
     }
     let wants = |part: Analysis| args.analysis.is_some_and(|a| a.includes(part));
-    let dir = models_dir();
     // The pass, the input's token ids, and what only the model itself can give: each layer's output
     // projection (value-weighted), the induction scores and the logit lens (decoders).
-    let (fwd, ids, out_proj, induction, lens) = match kind {
-        ModelKind::MiniLm => {
-            let m = match args.weights_path.as_deref() {
-                Some("bundle") => arcs_models::minilm::MiniLm::from_bundle(&read(&dir.join("minilm/minilm.bundle"))?),
-                Some(other) => return Err(format!("--weights for minilm is 'bundle' or nothing, not {other:?}")),
-                None => {
-                    let vocab = String::from_utf8(read(&dir.join("minilm/vocab.txt"))?)
-                        .map_err(|_| "vocab.txt is not UTF-8".to_string())?;
-                    arcs_models::minilm::MiniLm::from_safetensors(&read(&dir.join("minilm/model.safetensors"))?, &vocab)
-                }
-            }
-            .map_err(|e| e.to_string())?;
-            let ids = models::minilm_tokens(&m, text)?.ids;
-            let out_proj =
-                wants(Analysis::ValueWeighted).then(|| (0..kind.num_layers()).map(|l| m.out_proj(l)).collect());
-            (models::forward_minilm(&m, text)?, ids, out_proj, None, None)
+    let (fwd, ids, out_proj, induction, lens) = match &loaded {
+        Loaded::Bert(m) => {
+            let ids = models::bert_tokens(m, kind, text)?.ids;
+            let out_proj = wants(Analysis::ValueWeighted).then(|| (0..num_layers).map(|l| m.out_proj(l)).collect());
+            (models::forward_bert(m, kind, text)?, ids, out_proj, None, None)
         }
-        ModelKind::SmolLm2 => {
-            if args.weights_path.is_some() {
-                return Err("--weights does not apply to smollm2".into());
-            }
-            let m =
-                arcs_models::smollm2::SmolLm2::from_gguf(read(&dir.join("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"))?)
-                    .map_err(|e| e.to_string())?;
+        Loaded::Llama(m) => {
             let ids = m.tokenize(text).map_err(|e| e.to_string())?.ids;
-            let fwd = models::forward_smollm2(&m, text)?;
-            let out_proj =
-                wants(Analysis::ValueWeighted).then(|| (0..kind.num_layers()).map(|l| m.out_proj(l)).collect());
-            let induction = if wants(Analysis::HeadRoles) { Some(models::induction_scores(&m, &ids)?) } else { None };
-            let lens = if wants(Analysis::LogitLens) { Some(smollm2_logit_lens(&m, &ids)?) } else { None };
+            let fwd = models::forward_llama(m, kind, text)?;
+            let out_proj = wants(Analysis::ValueWeighted).then(|| (0..num_layers).map(|l| m.out_proj(l)).collect());
+            let induction = if wants(Analysis::HeadRoles) { Some(models::induction_scores(m, &ids)?) } else { None };
+            let lens = if wants(Analysis::LogitLens) { Some(logit_lens(m, &ids)?) } else { None };
             (fwd, ids, out_proj, induction, lens)
         }
     };
     let run = fwd.run(args.layer.unwrap_or(0));
     let mut r = report(&run, args.layer);
+    r.model = name;
     if args.analysis.is_some() {
+        let shape = fwd.shape;
         let layers: Vec<Vec<Mat>> =
-            (0..kind.num_layers()).map(|l| (0..kind.num_heads()).map(|h| run.attention(l, h)).collect()).collect();
+            (0..shape.layers).map(|l| (0..shape.heads).map(|h| run.attention(l, h)).collect()).collect();
         if wants(Analysis::Rollout) {
             r.rollout = Some(analysis::rollout(&layers).into_iter().map(Rows).collect());
         }
@@ -105,7 +164,7 @@ fn value_weighted(
     layers: &[Vec<Mat>],
     out_proj: Vec<Option<(usize, usize, Vec<f32>)>>,
 ) -> Result<Vec<Vec<Rows>>, String> {
-    let kind = fwd.model;
+    let shape = fwd.shape;
     layers
         .iter()
         .zip(out_proj)
@@ -113,14 +172,14 @@ fn value_weighted(
         .map(|((heads, w), blocks)| {
             let (rows, cols, data) = w.ok_or("the model has fewer layers than its attention")?;
             let w_out = Mat::from_row_slice(rows, cols, &data);
-            let norms = analysis::value_norms(&blocks.values.to_mat(), &w_out, kind.num_heads(), kind.head_dim());
+            let norms = analysis::value_norms(&blocks.values.to_mat(), &w_out, shape.heads, shape.head_dim);
             Ok(heads.iter().zip(&norms).map(|(a, n)| Rows(analysis::value_weighted(a, n))).collect())
         })
         .collect()
 }
 
-/// SmolLM2's logit lens, `[layer][position]` top-5, from one more pass over the same ids.
-fn smollm2_logit_lens(m: &arcs_models::smollm2::SmolLm2, ids: &[u32]) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
+/// A decoder's logit lens, `[layer][position]` top-5, from one more pass over the same ids.
+fn logit_lens(m: &arcs_models::arch::llama::Llama, ids: &[u32]) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
     let out = m.forward(ids).map_err(|e| e.to_string())?;
     let lens = m.logit_lens(&out, ids);
     Ok(lens
@@ -140,17 +199,17 @@ fn smollm2_logit_lens(m: &arcs_models::smollm2::SmolLm2, ids: &[u32]) -> Result<
 pub fn report(run: &ModelRun, layer: Option<usize>) -> Report {
     let layers: Vec<usize> = match layer {
         Some(l) => vec![l],
-        None => (0..run.model.num_layers()).collect(),
+        None => (0..run.shape.layers).collect(),
     };
-    let heads = run.model.num_heads();
+    let heads = run.shape.heads;
     let attention = layers.iter().map(|&l| (0..heads).map(|h| Rows(run.attention(l, h))).collect()).collect();
     let context = match layer {
         Some(l) if l == run.layer => {
-            let hd = run.model.head_dim();
+            let hd = run.shape.head_dim;
             let n = run.num_tokens();
             let mut ctx = Mat::zeros(n, heads * hd);
             for h in 0..heads {
-                let v = run.values.columns((h / run.model.group_size()) * hd, hd);
+                let v = run.values.columns((h / run.shape.group_size()) * hd, hd);
                 let c = matmul(&run.attention(l, h), &v); // (n, n) @ (n, head_dim) -> (n, head_dim)
                 ctx.columns_mut(h * hd, hd).copy_from(&c);
             }

@@ -148,6 +148,7 @@ mod tests {
     fn run(model: ModelKind, tokens: usize) -> Box<ModelRun> {
         Box::new(ModelRun {
             model,
+            shape: model.shape().expect("a built-in model"),
             text: String::new(),
             tokens: (0..tokens).map(|i| format!("t{i}")).collect(),
             offsets: vec![None; tokens],

@@ -9,75 +9,85 @@ use arcs_core::attention::{attend, simplified, Attention, HeadOptions, HeadSteps
 use arcs_core::tensor::{matmul, Mat};
 use serde::{Deserialize, Serialize};
 
-/// The real models the app knows.
+/// The real models the app knows: the two built in, and one the user opened from their own files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ModelKind {
     MiniLm,
     SmolLm2,
+    /// A model opened from the user's files (GGUF or a Hugging Face folder); its shape comes with it.
+    File,
+}
+
+/// What the views need to slice a pass: layers, heads, and how heads share keys and values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Shape {
+    pub layers: usize,
+    pub heads: usize,
+    /// Key/value heads; query head `h` reads K/V head `h / group_size()`.
+    pub kv_heads: usize,
+    pub head_dim: usize,
+    /// Trained with the causal mask (a decoder): its attention never looks right.
+    pub causal: bool,
+}
+
+impl Shape {
+    /// Query heads per key/value head (grouped-query attention); 1 for classic multi-head attention.
+    pub fn group_size(&self) -> usize {
+        (self.heads / self.kv_heads.max(1)).max(1)
+    }
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 2] = [ModelKind::MiniLm, ModelKind::SmolLm2];
+    /// The built-in models (the switch's buttons).
+    pub const BUILT_IN: [ModelKind; 2] = [ModelKind::MiniLm, ModelKind::SmolLm2];
 
     /// The name in links and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
             ModelKind::MiniLm => "minilm",
             ModelKind::SmolLm2 => "smollm2",
+            ModelKind::File => "file",
         }
     }
 
+    /// A built-in model's name (an opened model is named by its file, not by a word).
     pub fn parse(s: &str) -> Option<ModelKind> {
-        ModelKind::ALL.into_iter().find(|m| m.as_str() == s)
+        ModelKind::BUILT_IN.into_iter().find(|m| m.as_str() == s)
     }
 
     pub fn label(self) -> &'static str {
         match self {
             ModelKind::MiniLm => "MiniLM-L6 (real encoder)",
             ModelKind::SmolLm2 => "SmolLM2-135M (causal LLM)",
+            ModelKind::File => "your model",
         }
     }
 
-    pub fn num_layers(self) -> usize {
+    /// A built-in model's shape; `None` for an opened model, whose shape comes with its passes.
+    pub fn shape(self) -> Option<Shape> {
+        use arcs_models::{minilm, smollm2};
         match self {
-            ModelKind::MiniLm => arcs_models::minilm::NUM_LAYERS,
-            ModelKind::SmolLm2 => arcs_models::smollm2::NUM_LAYERS,
+            ModelKind::MiniLm => Some(Shape {
+                layers: minilm::NUM_LAYERS,
+                heads: minilm::NUM_HEADS,
+                kv_heads: minilm::NUM_HEADS,
+                head_dim: minilm::HEAD_DIM,
+                causal: false,
+            }),
+            ModelKind::SmolLm2 => Some(Shape {
+                layers: smollm2::NUM_LAYERS,
+                heads: smollm2::NUM_HEADS,
+                kv_heads: smollm2::NUM_KV_HEADS,
+                head_dim: smollm2::HEAD_DIM,
+                causal: true,
+            }),
+            ModelKind::File => None,
         }
-    }
-
-    pub fn num_heads(self) -> usize {
-        match self {
-            ModelKind::MiniLm => arcs_models::minilm::NUM_HEADS,
-            ModelKind::SmolLm2 => arcs_models::smollm2::NUM_HEADS,
-        }
-    }
-
-    /// Query heads per key/value head (grouped-query attention); 1 for classic multi-head attention.
-    pub fn group_size(self) -> usize {
-        match self {
-            ModelKind::MiniLm => 1,
-            ModelKind::SmolLm2 => arcs_models::smollm2::NUM_HEADS / arcs_models::smollm2::NUM_KV_HEADS,
-        }
-    }
-
-    pub fn head_dim(self) -> usize {
-        match self {
-            ModelKind::MiniLm => arcs_models::minilm::HEAD_DIM,
-            ModelKind::SmolLm2 => arcs_models::smollm2::HEAD_DIM,
-        }
-    }
-
-    /// Whether the model was trained with the causal mask (its attention never looks right).
-    pub fn is_causal(self) -> bool {
-        self == ModelKind::SmolLm2
     }
 
     /// Most tokens the app sends to the model (memory for every layer's attention grows with n²).
     pub fn max_tokens(self) -> usize {
-        match self {
-            ModelKind::MiniLm => 256,
-            ModelKind::SmolLm2 => 256,
-        }
+        256
     }
 }
 
@@ -160,6 +170,7 @@ impl Block {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelRun {
     pub model: ModelKind,
+    pub shape: Shape,
     pub text: String,
     pub tokens: Vec<String>,
     /// Byte span of each token in `text` (None for added tokens such as [CLS]).
@@ -191,7 +202,7 @@ impl ModelRun {
     /// Attention of one layer and head.
     pub fn attention(&self, layer: usize, head: usize) -> Mat {
         let n = self.num_tokens();
-        let heads = self.model.num_heads();
+        let heads = self.shape.heads;
         let start = (layer * heads + head) * n * n;
         let d = &self.attention.0;
         Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN))
@@ -200,14 +211,15 @@ impl ModelRun {
     /// One weight without building a matrix (for ranking heads).
     pub fn weight(&self, layer: usize, head: usize, query: usize, key: usize) -> f32 {
         let n = self.num_tokens();
-        let idx = ((layer * self.model.num_heads() + head) * n + query) * n + key;
+        let idx = ((layer * self.shape.heads + head) * n + query) * n + key;
         self.attention.0.get(idx).copied().unwrap_or(f32::NAN)
     }
 
     /// Heads ranked by how much `query` attends to `key`, strongest first: "which head links these words?"
     pub fn rank_heads(&self, query: usize, key: usize) -> Vec<(usize, usize, f32)> {
-        let mut all: Vec<(usize, usize, f32)> = (0..self.model.num_layers())
-            .flat_map(|l| (0..self.model.num_heads()).map(move |h| (l, h)))
+        let heads = self.shape.heads;
+        let mut all: Vec<(usize, usize, f32)> = (0..self.shape.layers)
+            .flat_map(|l| (0..heads).map(move |h| (l, h)))
             .map(|(l, h)| (l, h, self.weight(l, h, query, key)))
             .collect();
         all.sort_by(|a, b| b.2.total_cmp(&a.2));
@@ -243,14 +255,15 @@ fn flatten_heads<'a>(n: usize, heads: impl Iterator<Item = &'a [f32]>, out: &mut
     }
 }
 
-/// Token positions "hide special tokens" removes: [CLS] and [SEP] for the encoder, the first token (the
-/// attention sink most heads park on) for the causal LLM.
+/// Token positions "hide special tokens" removes: the added [CLS] and [SEP] (or `<s>`, `</s>`) for an
+/// encoder, the first token (the attention sink most heads park on) for a causal LLM.
 pub fn special_positions(run: &ModelRun) -> Vec<usize> {
     let n = run.num_tokens();
-    match run.model {
-        ModelKind::MiniLm => (0..n).filter(|&i| run.tokens[i] == "[CLS]" || run.tokens[i] == "[SEP]").collect(),
-        ModelKind::SmolLm2 => (0..n.min(1)).collect(),
+    if run.shape.causal {
+        return (0..n.min(1)).collect();
     }
+    let special = |i: usize| run.offsets.get(i).is_some_and(|o| o.is_none());
+    (0..n).filter(|&i| special(i) && matches!(run.tokens[i].as_str(), "[CLS]" | "[SEP]" | "<s>" | "</s>")).collect()
 }
 
 /// A model run seen through one of the book's four modes, as the app draws it:
@@ -262,8 +275,8 @@ pub fn special_positions(run: &ModelRun) -> Vec<usize> {
 ///
 /// `hide` removes [`special_positions`] from every row and renormalises what is left.
 pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Attention {
-    let kind = run.model;
-    let (hd, group) = (kind.head_dim(), kind.group_size());
+    let shape = run.shape;
+    let (hd, group) = (shape.head_dim, shape.group_size());
     let layer = run.layer;
     let inputs = run.layer_input.to_mat();
     let hidden = if hide { special_positions(run) } else { Vec::new() };
@@ -283,7 +296,7 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
         }
         steps
     };
-    let head = head.min(kind.num_heads() - 1);
+    let head = head.min(shape.heads.saturating_sub(1));
     let (heads, concat) = match mode {
         Mode::Simplified => {
             let mut s = simplified(&inputs, Normalization::Softmax);
@@ -293,10 +306,10 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
             }
             (vec![s], None)
         }
-        Mode::SelfAttention => (vec![head_steps(head, kind.is_causal(), true)], None),
-        Mode::Causal => (vec![head_steps(head, true, kind.is_causal())], None),
+        Mode::SelfAttention => (vec![head_steps(head, shape.causal, true)], None),
+        Mode::Causal => (vec![head_steps(head, true, shape.causal)], None),
         Mode::MultiHead => {
-            let heads: Vec<HeadSteps> = (0..kind.num_heads()).map(|h| head_steps(h, kind.is_causal(), true)).collect();
+            let heads: Vec<HeadSteps> = (0..shape.heads).map(|h| head_steps(h, shape.causal, true)).collect();
             let n = run.num_tokens();
             let mut concat = Mat::zeros(n, heads.len() * hd);
             for (h, s) in heads.iter().enumerate() {
@@ -332,6 +345,7 @@ pub struct LayerBlocks {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Forward {
     pub model: ModelKind,
+    pub shape: Shape,
     pub text: String,
     /// The input's token ids (duplicate-token scores compare them).
     pub ids: Vec<u32>,
@@ -350,6 +364,7 @@ impl Forward {
         let l = self.layers[layer].clone();
         ModelRun {
             model: self.model,
+            shape: self.shape,
             text: self.text.clone(),
             tokens: self.tokens.clone(),
             offsets: self.offsets.clone(),
@@ -368,7 +383,7 @@ impl Forward {
     /// The head-role scores of every head on this pass; `induction` from [`induction_scores`] (empty for
     /// encoders).
     pub fn roles(&self, induction: Vec<f32>) -> Roles {
-        let (layers, heads, n) = (self.model.num_layers(), self.model.num_heads(), self.tokens.len());
+        let (layers, heads, n) = (self.shape.layers, self.shape.heads, self.tokens.len());
         let d = &self.attention.0;
         let mats: Vec<Vec<Mat>> = (0..layers)
             .map(|l| {
@@ -405,9 +420,9 @@ pub fn induction_tokens() -> Vec<u32> {
     (0..INDUCTION_R).map(|_| 1000 + (rng.next_u64() % 40_000) as u32).collect()
 }
 
-/// SmolLM2's induction score of every head, `[layer][head]`: one pass over `once` repeated twice (no
-/// BOS: SmolLM2's tokenizer adds none). The app passes [`induction_tokens`], the CLI the sentence's ids.
-pub fn induction_scores(model: &arcs_models::smollm2::SmolLm2, once: &[u32]) -> Result<Vec<Vec<f32>>, String> {
+/// A decoder's induction score of every head, `[layer][head]`: one pass over `once` repeated twice (no
+/// BOS: the GGUF tokenizer adds none). The app passes [`induction_tokens`], the CLI the sentence's ids.
+pub fn induction_scores(model: &arcs_models::arch::llama::Llama, once: &[u32]) -> Result<Vec<Vec<f32>>, String> {
     let twice: Vec<u32> = once.iter().chain(once).copied().collect();
     let out = model.forward(&twice).map_err(|e| e.to_string())?;
     Ok(out
@@ -466,26 +481,27 @@ impl Roles {
     }
 }
 
-fn check_len(kind: ModelKind, n: usize) -> Result<(), String> {
-    let name = if kind == ModelKind::MiniLm { "MiniLM" } else { "SmolLM2" };
+fn check_len(name: &str, max_positions: usize, n: usize) -> Result<(), String> {
     if n == 0 {
         return Err(format!("The sentence has no tokens for {name}. Type a few words."));
     }
-    if n > kind.max_tokens() {
-        return Err(format!(
-            "The sentence has {n} {name} tokens; the limit here is {}. Shorten it.",
-            kind.max_tokens()
-        ));
+    let max = max_positions.min(ModelKind::File.max_tokens());
+    if n > max {
+        let why = if max < ModelKind::File.max_tokens() { "the model's context" } else { "the limit here" };
+        return Err(format!("The sentence has {n} {name} tokens; {why} is {max}. Shorten it."));
     }
     Ok(())
 }
 
-/// SmolLM2 on a text: every layer's attention and details, and the next-token guesses.
-pub fn forward_smollm2(model: &arcs_models::smollm2::SmolLm2, text: &str) -> Result<Forward, String> {
+/// A Llama-family decoder (SmolLM2, or a GGUF the user opened) on a text: every layer's attention and
+/// details, and the next-token guesses.
+pub fn forward_llama(model: &arcs_models::arch::llama::Llama, kind: ModelKind, text: &str) -> Result<Forward, String> {
+    let c = model.config();
+    let name = if kind == ModelKind::File { c.name.as_deref().unwrap_or(&c.arch) } else { "SmolLM2" };
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
-    check_len(ModelKind::SmolLm2, enc.ids.len())?;
+    check_len(name, c.max_positions, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
-    let block = |m: &arcs_models::smollm2::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
+    let block = |m: &arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
     let guess = |t: &arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
     let layers = out.layers.iter().map(|l| {
         let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data()).collect();
@@ -500,7 +516,14 @@ pub fn forward_smollm2(model: &arcs_models::smollm2::SmolLm2, text: &str) -> Res
         )
     });
     let offsets = enc.offsets.into_iter().map(Some).collect();
-    let mut f = assemble(ModelKind::SmolLm2, text, enc.ids, enc.tokens, offsets, layers);
+    let shape = Shape {
+        layers: c.num_layers,
+        heads: c.num_heads,
+        kv_heads: c.num_kv_heads,
+        head_dim: c.head_dim,
+        causal: true,
+    };
+    let mut f = assemble(kind, shape, text, enc.ids, enc.tokens, offsets, layers);
     f.top5_next = out.top5_next.iter().map(guess).collect();
     f.next_per_position = out.argmax_next_per_position.iter().map(guess).collect();
     Ok(f)
@@ -510,6 +533,7 @@ pub fn forward_smollm2(model: &arcs_models::smollm2::SmolLm2, text: &str) -> Res
 /// (layer-major, then head, then row) and its details kept.
 fn assemble<'a>(
     model: ModelKind,
+    shape: Shape,
     text: &str,
     ids: Vec<u32>,
     tokens: Vec<String>,
@@ -517,14 +541,15 @@ fn assemble<'a>(
     layers: impl Iterator<Item = (Vec<&'a [f32]>, LayerBlocks)>,
 ) -> Forward {
     let n = tokens.len();
-    let mut attention = Vec::with_capacity(model.num_layers() * model.num_heads() * n * n);
-    let mut blocks = Vec::with_capacity(model.num_layers());
+    let mut attention = Vec::with_capacity(shape.layers * shape.heads * n * n);
+    let mut blocks = Vec::with_capacity(shape.layers);
     for (heads, details) in layers {
         flatten_heads(n, heads.into_iter(), &mut attention);
         blocks.push(details);
     }
     Forward {
         model,
+        shape,
         text: text.to_string(),
         ids,
         tokens,
@@ -536,29 +561,40 @@ fn assemble<'a>(
     }
 }
 
-/// MiniLM on a text: every layer's attention and details.
-pub fn forward_minilm(model: &arcs_models::minilm::MiniLm, text: &str) -> Result<Forward, String> {
-    let enc = minilm_tokens(model, text)?;
+/// A BERT-style encoder (MiniLM, or a folder the user opened) on a text: every layer's attention and
+/// details.
+pub fn forward_bert(model: &arcs_models::arch::bert::Bert, kind: ModelKind, text: &str) -> Result<Forward, String> {
+    let enc = bert_tokens(model, kind, text)?;
     let out = model.forward_attention(&enc.ids).map_err(|e| e.to_string())?;
-    Ok(minilm_forward_from(text, enc, out))
+    Ok(bert_forward_from(model, kind, text, enc, out))
 }
 
-/// `text` as MiniLM tokens, refused if empty or longer than the app shows.
-pub fn minilm_tokens(model: &arcs_models::minilm::MiniLm, text: &str) -> Result<arcs_models::minilm::Encoding, String> {
+/// `text` as an encoder's tokens, refused if empty or longer than the app shows.
+pub fn bert_tokens(
+    model: &arcs_models::arch::bert::Bert,
+    kind: ModelKind,
+    text: &str,
+) -> Result<arcs_models::minilm::Encoding, String> {
     let enc = model.tokenizer().encode(text);
-    check_len(ModelKind::MiniLm, enc.ids.len())?;
+    let name = if kind == ModelKind::MiniLm { "MiniLM" } else { "BERT" };
+    check_len(name, model.config().max_position_embeddings, enc.ids.len())?;
     Ok(enc)
 }
 
-/// The app's view of a MiniLM pass over `enc` (however it was computed: at once, or in steps with
+/// The app's view of an encoder pass over `enc` (however it was computed: at once, or in steps with
 /// a helper worker).
-pub fn minilm_forward_from(
+pub fn bert_forward_from(
+    model: &arcs_models::arch::bert::Bert,
+    kind: ModelKind,
     text: &str,
     enc: arcs_models::minilm::Encoding,
     out: arcs_models::minilm::MiniLmOutput,
 ) -> Forward {
+    let c = model.config();
+    let shape =
+        Shape { layers: c.num_layers, heads: c.num_heads, kv_heads: c.num_heads, head_dim: c.head_dim, causal: false };
     // The model's matrices move into the blocks (no copies); only the heads are gathered.
-    let block = |m: arcs_models::minilm::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
+    let block = |m: arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
     let mut heads_per_layer = Vec::with_capacity(out.layers.len());
     let mut details = Vec::with_capacity(out.layers.len());
     for l in out.layers {
@@ -571,7 +607,7 @@ pub fn minilm_forward_from(
         });
     }
     let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
-    assemble(ModelKind::MiniLm, text, enc.ids, enc.tokens, enc.offsets, layers)
+    assemble(kind, shape, text, enc.ids, enc.tokens, enc.offsets, layers)
 }
 
 #[cfg(test)]
@@ -583,6 +619,7 @@ mod tests {
         let run = fake_run();
         let f = Forward {
             model: run.model,
+            shape: run.shape,
             text: run.text.clone(),
             ids: vec![5, 9, 5],
             tokens: run.tokens.clone(),
@@ -592,9 +629,9 @@ mod tests {
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
         };
-        let heads = run.model.num_heads();
-        let roles = f.roles(vec![0.25; run.model.num_layers() * heads]);
-        let cells = run.model.num_layers() * heads;
+        let heads = run.shape.heads;
+        let roles = f.roles(vec![0.25; run.shape.layers * heads]);
+        let cells = run.shape.layers * heads;
         assert_eq!(roles.previous_token.len(), cells);
         // Causal uniform rows: previous token = mean(1/2, 1/3), first token = mean(1, 1/2, 1/3).
         assert!((roles.previous_token[0] - (0.5 + 1.0 / 3.0) / 2.0).abs() < 1e-6);
@@ -632,8 +669,8 @@ mod tests {
     fn fake_run() -> ModelRun {
         let n = 3;
         let kind = ModelKind::SmolLm2;
-        let (heads, hd) = (kind.num_heads(), kind.head_dim());
-        let layers = kind.num_layers();
+        let shape = kind.shape().expect("built in");
+        let (heads, hd, layers) = (shape.heads, shape.head_dim, shape.layers);
         let mut attention = vec![0.0; layers * heads * n * n];
         for l in 0..layers {
             for h in 0..heads {
@@ -647,6 +684,7 @@ mod tests {
         let cols = |c: usize| Block::from_row_major(n, c, (0..n * c).map(|x| (x % 7) as f32 * 0.1).collect());
         ModelRun {
             model: kind,
+            shape,
             text: "a b c".into(),
             tokens: vec!["a".into(), " b".into(), " c".into()],
             offsets: vec![Some((0, 1)), Some((1, 3)), Some((3, 5))],

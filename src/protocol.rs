@@ -110,6 +110,7 @@ impl Manifest {
         match kind {
             ModelKind::MiniLm => self.minilm.as_ref(),
             ModelKind::SmolLm2 => self.smollm2.as_ref(),
+            ModelKind::File => None,
         }
     }
 }

@@ -290,9 +290,12 @@ impl ViewState {
     fn canonicalize(&mut self) {
         let m = &mut self.model;
         match m.kind {
+            // An opened model's shape arrives with its passes; the views clamp to it there.
             Some(k) => {
-                m.layer = m.layer.min(k.num_layers() - 1);
-                m.head = m.head.min(k.num_heads() - 1);
+                if let Some(s) = k.shape() {
+                    m.layer = m.layer.min(s.layers - 1);
+                    m.head = m.head.min(s.heads - 1);
+                }
             }
             None => {
                 m.layer = 0;

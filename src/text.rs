@@ -116,7 +116,7 @@ pub fn model_source(m: ModelKind, layer: usize, mode: Mode, head: usize) -> Stri
 /// What a mode means on a real model when it is not what the model itself computes.
 pub fn model_mode_caveat(m: ModelKind, mode: Mode) -> Option<&'static str> {
     match mode {
-        Mode::Causal if !m.is_causal() => Some(
+        Mode::Causal if m.shape().is_some_and(|s| !s.causal) => Some(
             "This encoder was trained to look both ways: the mask here is applied for comparison, it is not what \
              the model computes.",
         ),

@@ -8,7 +8,7 @@
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
 use crate::models::{
-    forward_smollm2, induction_scores, induction_tokens, minilm_forward_from, minilm_tokens, Forward, ModelKind,
+    bert_forward_from, bert_tokens, forward_llama, induction_scores, induction_tokens, Forward, ModelKind,
 };
 use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
 use crate::web::helper_worker::Helper;
@@ -233,6 +233,7 @@ async fn load(
             let model = arcs_models::smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?;
             (Loaded::SmolLm2(Box::new(model)), total, all_cached, None)
         }
+        ModelKind::File => return Err("an opened model is not downloaded".into()),
     })
 }
 
@@ -242,9 +243,9 @@ async fn forward_minilm_split(
     text: &str,
     helper: &mut Option<Helper>,
 ) -> Result<(Forward, bool), String> {
-    let enc = minilm_tokens(model, text)?;
+    let enc = bert_tokens(model, ModelKind::MiniLm, text)?;
     let (out, helped) = crate::web::helper_worker::forward_attention(model, &enc.ids, helper).await?;
-    Ok((minilm_forward_from(text, enc, out), helped))
+    Ok((bert_forward_from(model, ModelKind::MiniLm, text, enc, out), helped))
 }
 
 #[reactor]
@@ -266,7 +267,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         let WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles } = msg;
         let slot = match model {
             ModelKind::MiniLm => &mut minilm,
-            ModelKind::SmolLm2 => &mut smollm2,
+            ModelKind::SmolLm2 | ModelKind::File => &mut smollm2,
         };
         if slot.is_none() {
             let t0 = now();
@@ -300,7 +301,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                         f
                     })
                 }
-                Some(Loaded::SmolLm2(m)) => forward_smollm2(m, &text),
+                Some(Loaded::SmolLm2(m)) => forward_llama(m, ModelKind::SmolLm2, &text),
                 None => Err("the model is not loaded".into()),
             }),
         };
@@ -323,7 +324,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                 run: Box::new({
                     let mut run = f.run(layer);
                     if roles {
-                        let (scores, error) = match (&induction, f.model.is_causal()) {
+                        let (scores, error) = match (&induction, f.shape.causal) {
                             (Some(Ok(s)), true) => (s.clone(), None),
                             (Some(Err(e)), true) => (Vec::new(), Some(e.clone())),
                             _ => (Vec::new(), None),

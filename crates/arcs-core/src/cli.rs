@@ -14,6 +14,12 @@ use crate::request::{Request, Source};
 /// Model names the CLI knows. The toy engine lives in this crate; the real models in their own.
 pub const MODELS: [&str; 3] = ["toy", "minilm", "smollm2"];
 
+/// Whether `--model` names a file or folder rather than a built-in model: a `.gguf` name, or anything
+/// with a path separator (`./my-bert`, `/models/x`).
+pub fn is_model_path(value: &str) -> bool {
+    value.to_ascii_lowercase().ends_with(".gguf") || value.contains('/') || value.contains('\\')
+}
+
 pub const USAGE: &str = "\
 attn: attention from chapter 3 of Build a Large Language Model (From Scratch), as numbers
 
@@ -22,7 +28,8 @@ usage: attn [--preset book | --sentence TEXT] --mode simplified|self|causal|mult
   --preset book           the chapter's example (default when no sentence is given)
   --sentence TEXT         any sentence (toy model: seeded embeddings and weights)
   --mode M                simplified | self | causal | multi-head
-  --model NAME            toy (default) | minilm | smollm2
+  --model NAME            toy (default) | minilm | smollm2 | PATH (a .gguf file or a Hugging Face
+                          folder: config.json, model.safetensors, vocab.txt or tokenizer.json)
   --seed N                seed for toy embeddings, weights and dropout (default 123)
   --d-in N                toy embedding size (default 3, like the book)
   --d-out N               output size (default 2, like the book)
@@ -170,8 +177,11 @@ pub fn parse(args: &[String]) -> Result<CliArgs, CliError> {
                 })?)
             }
             "--model" => {
-                if !MODELS.contains(&value.as_str()) {
-                    return bad(format!("unknown model {value:?}: use {}", MODELS.join(", ")));
+                if !MODELS.contains(&value.as_str()) && !is_model_path(&value) {
+                    return bad(format!(
+                        "unknown model {value:?}: use {}, or a path to a .gguf file or a Hugging Face folder",
+                        MODELS.join(", ")
+                    ));
                 }
                 out.model = value;
             }

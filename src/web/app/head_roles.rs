@@ -32,8 +32,7 @@ pub fn HeadRoles(props: &HeadRolesProps) -> Html {
             </section>
         };
     };
-    let kind = props.run.model;
-    let (layers, heads) = (kind.num_layers(), kind.num_heads());
+    let (layers, heads) = (props.run.shape.layers, props.run.shape.heads);
     let chip = |r: Role| {
         let d = d.clone();
         html! { <button class="chip" data-role={r.as_str()} aria-pressed={(r == role).to_string()}

@@ -188,7 +188,7 @@ fn Main(props: &MainProps) -> Html {
             }
             if lesson_widget_only { <></> } else {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
-            <model::ModelBar view={v.without_focus()} {status} {run_error} forward_ms={models.forward_ms()} {stalled}
+            <model::ModelBar view={v.without_focus()} {status} {run_error} forward_ms={models.forward_ms()} shape={models.run.as_ref().map(|r| r.shape)} {stalled}
                              ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart} />
             if let Some(e) = &error {
                 <div class="error" role="alert" data-testid="error">{ e.clone() }

@@ -4,7 +4,7 @@
 use super::heatmap::MiniCanvas;
 use super::Shared;
 use crate::model_state::Status;
-use crate::models::{ModelKind, ModelRun};
+use crate::models::{ModelKind, ModelRun, Shape};
 use crate::state::{Action, ViewState};
 use crate::text;
 use wasm_bindgen::JsCast;
@@ -18,6 +18,8 @@ pub struct ModelBarProps {
     /// An error of the last forward pass (too many tokens, ...).
     pub run_error: Option<String>,
     pub forward_ms: Option<f64>,
+    /// The shape of the newest pass (an opened model's comes only with its passes).
+    pub shape: Option<Shape>,
     /// The worker owes an answer and has been silent for a long time.
     pub stalled: bool,
     pub ondispatch: Callback<Action>,
@@ -42,8 +44,8 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                     onclick={move |_: MouseEvent| d.emit(Action::SetModel(m))}>{ label.to_string() }</button>
         }
     };
-    let pickers = match v.model.kind {
-        Some(m) => {
+    let pickers = match (v.model.kind, v.model.kind.and_then(|m| m.shape()).or(props.shape)) {
+        (Some(_), Some(shape)) => {
             let d1 = d.clone();
             let d2 = d.clone();
             let d3 = d.clone();
@@ -58,17 +60,17 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                     d2.emit(Action::SetHead(h));
                 }
             });
-            let special = if m == ModelKind::MiniLm { text::HIDE_CLS_SEP } else { text::HIDE_SINK };
+            let special = if shape.causal { text::HIDE_SINK } else { text::HIDE_CLS_SEP };
             html! {
                 <div class="options">
                     <label class="field"><span>{ "layer" }</span>
                         <select data-testid="layer" onchange={on_layer}>
-                            { for (0..m.num_layers()).map(|l| html! { <option value={l.to_string()} selected={l == v.model.layer}>{ l.to_string() }</option> }) }
+                            { for (0..shape.layers).map(|l| html! { <option value={l.to_string()} selected={l == v.model.layer}>{ l.to_string() }</option> }) }
                         </select>
                     </label>
                     <label class="field"><span>{ "head" }</span>
                         <select data-testid="head" onchange={on_head}>
-                            { for (0..m.num_heads()).map(|h| html! { <option value={h.to_string()} selected={h == v.model.head}>{ h.to_string() }</option> }) }
+                            { for (0..shape.heads).map(|h| html! { <option value={h.to_string()} selected={h == v.model.head}>{ h.to_string() }</option> }) }
                         </select>
                     </label>
                     <label class="field check">
@@ -76,7 +78,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                                onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d3.emit(Action::SetHideSpecial(t.checked())) }} />
                         <span>{ special }</span>
                     </label>
-                    if m == ModelKind::MiniLm {
+                    if !shape.causal {
                         <label class="field check">
                             <input type="checkbox" data-testid="join-pieces" checked={v.display.join_pieces}
                                    onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) { d4.emit(Action::SetJoinPieces(t.checked())) }} />
@@ -86,7 +88,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                 </div>
             }
         }
-        None => Html::default(),
+        _ => Html::default(),
     };
     let status = match (&v.model.kind, &props.status) {
         (None, _) => Html::default(),
@@ -166,20 +168,20 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     let v = &props.view;
     let d = props.ondispatch.clone();
     let n = run.num_tokens();
-    let kind = run.model;
+    let shape = run.shape;
     let query = use_state(|| None::<usize>);
     let key = use_state(|| None::<usize>);
 
-    let gqa = if kind.group_size() > 1 {
-        html! { <p class="note">{ text::grouped_query(kind.group_size(), v.model.head) }</p> }
+    let gqa = if shape.group_size() > 1 {
+        html! { <p class="note">{ text::grouped_query(shape.group_size(), v.model.head) }</p> }
     } else {
         html! { <p class="note">{ text::ENCODER_BOTH_WAYS }</p> }
     };
 
     // The whole model at a glance: one small grid per layer and head; click to open that head.
-    let overview: Html = (0..kind.num_layers())
+    let overview: Html = (0..shape.layers)
         .map(|l| {
-            let cells: Html = (0..kind.num_heads())
+            let cells: Html = (0..shape.heads)
                 .map(|h| {
                     let d = d.clone();
                     let on = l == v.model.layer && h == v.model.head;
@@ -268,7 +270,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
                 { ranking }
             </section>
             <section class="panel" aria-label={text::EVERY_HEAD_LABEL}>
-                <h3>{ text::every_head(kind.num_layers(), kind.num_heads()) }</h3>
+                <h3>{ text::every_head(shape.layers, shape.heads) }</h3>
                 <div class="overview" data-testid="overview">{ overview }</div>
             </section>
         </div>

@@ -84,6 +84,22 @@ fn load(model: &str, args: &CliArgs) -> Result<(Loaded, ModelKind, String), Stri
                 files.push(ModelFile { name: f.to_string(), bytes: read_path(&p)? });
             }
         }
+        if files.is_empty() {
+            // A folder holding a GGUF file: that file (several are refused by name).
+            let entries = std::fs::read_dir(path).map_err(|e| format!("cannot list {model} ({e})"))?;
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.to_ascii_lowercase().ends_with(".gguf") {
+                    files.push(ModelFile { bytes: read_path(&e.path())?, name });
+                }
+            }
+        }
+        if files.is_empty() {
+            return Err(format!(
+                "{model}: no model files here: give a .gguf file, or a Hugging Face folder with config.json, \
+                 model.safetensors and tokenizer.json (or vocab.txt)"
+            ));
+        }
         files
     } else if path.is_file() {
         vec![ModelFile { name: name_of(path), bytes: read_path(path)? }]

@@ -392,3 +392,58 @@ fn value_weighted_and_logit_lens_match_hf_transformers() {
         }
     }
 }
+
+/// `--model PATH`: the built-in models opened from their own files give the same JSON (but the name),
+/// and a tiny GGUF fixture prints the contract's fields.
+#[test]
+fn model_paths_give_the_same_numbers_as_the_built_in_models() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let tiny = format!("{root}/reference/tiny/qwen2-mha.Q4_1.gguf");
+    let v =
+        json(&["--model", &tiny, "--mode", "multi-head", "--sentence", "The cat sat.", "--json", "--analysis", "all"]);
+    assert_eq!(v["model"], "qwen2-mha.Q4_1.gguf");
+    assert_eq!(v["attention"].as_array().expect("layers").len(), 2);
+    assert_eq!(v["attention"][1].as_array().expect("heads").len(), 6);
+    assert_eq!(v["top5_next"].as_array().expect("a decoder's next tokens").len(), 5);
+    assert_eq!(v["logit_lens"].as_array().expect("logit lens").len(), 2);
+    let layer1 =
+        json(&["--model", &tiny, "--mode", "multi-head", "--sentence", "The cat sat.", "--json", "--layer", "1"]);
+    assert_eq!(layer1["attention"][0], v["attention"][1], "--layer L slices the same pass");
+
+    let cases = [
+        ("minilm/model.safetensors", "minilm", format!("{root}/models/minilm")),
+        (
+            "smollm2/SmolLM2-135M-Instruct.Q4_1.gguf",
+            "smollm2",
+            format!("{root}/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        ),
+    ];
+    for (file, name, path) in cases {
+        if !models_present(file) {
+            continue;
+        }
+        let args = |m: &str| {
+            ["--model", m, "--mode", "multi-head", "--sentence", "The animal was tired.", "--json"].map(String::from)
+        };
+        let by_name = json(&args(name).each_ref().map(String::as_str));
+        let mut by_path = json(&args(&path).each_ref().map(String::as_str));
+        by_path["model"] = by_name["model"].clone();
+        assert!(by_path == by_name, "{path}: the generic path differs from the built-in {name}");
+    }
+}
+
+#[test]
+fn model_path_mistakes_name_the_problem() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let reference_dir = format!("{root}/reference");
+    let not_a_model = format!("{root}/reference/README.md");
+    for (model, want) in [
+        ("./no/such/place", "no such file or folder"),
+        (reference_dir.as_str(), "no model files here"),
+        (not_a_model.as_str(), "missing config.json"),
+    ] {
+        let (code, _, err) = attn(&["--model", model, "--mode", "multi-head", "--sentence", "x"]);
+        assert_eq!(code, 2, "{model}: {err}");
+        assert!(err.contains(want), "{model}: {err}");
+    }
+}

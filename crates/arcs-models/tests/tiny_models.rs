@@ -1,0 +1,100 @@
+//! Every decoder family and GGUF tensor type through the generic path, against Hugging Face
+//! transformers on the same (dequantised) weights: `reference/tiny/`, made by
+//! `reference/make_tiny_models.py` (tiny random-weight models with awkward head counts and K/V ratios).
+
+use arcs_models::arch::llama::Llama;
+use serde_json::Value;
+
+fn tiny_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reference/tiny")
+}
+
+fn reference() -> Value {
+    let text = std::fs::read_to_string(tiny_dir().join("tiny_reference.json")).expect("tiny_reference.json");
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
+fn ids_of(v: &Value) -> Vec<u32> {
+    v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
+}
+
+#[test]
+fn every_family_and_tensor_type_matches_hugging_face() {
+    let r = reference();
+    let sequences = r["sequences"].as_array().expect("sequences");
+    let files = r["files"].as_object().expect("files");
+    assert!(files.len() >= 18, "every family and type has a file");
+    let mut types_seen = std::collections::BTreeSet::new();
+    for (file, spec) in files {
+        let bytes = std::fs::read(tiny_dir().join(file)).expect("fixture file");
+        let model = Llama::from_gguf(bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let c = model.config();
+        assert_eq!(c.arch, spec["arch"].as_str().expect("arch"), "{file}");
+        assert_eq!(c.num_heads as u64, spec["heads"].as_u64().expect("heads"), "{file}");
+        assert_eq!(c.num_kv_heads as u64, spec["kv_heads"].as_u64().expect("kv"), "{file}");
+        assert_eq!(c.head_dim as u64, spec["head_dim"].as_u64().expect("hd"), "{file}");
+        let ty = spec["type"].as_str().expect("type");
+        types_seen.insert(ty.to_string());
+        assert_eq!(model.tensor_types()[0], ty, "{file}: the matrices' type is reported first");
+        // Float weights: HF in f32 on the same values; quantised: the same decoded values, so only
+        // float rounding differs too, but with larger weights.
+        let tol = if matches!(ty, "F32" | "F16" | "BF16") { 1e-4 } else { 1e-3 };
+        for (seq, run) in sequences.iter().zip(spec["runs"].as_array().expect("runs")) {
+            let ids = ids_of(&seq["ids"]);
+            let out = model.forward(&ids).unwrap_or_else(|e| panic!("{file}: {e}"));
+            let want = run["attentions"].as_array().expect("attentions");
+            assert_eq!(out.layers.len(), want.len(), "{file}");
+            let mut worst = 0f32;
+            for (layer, wl) in out.layers.iter().zip(want) {
+                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
+                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
+                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
+                            let d = (layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs();
+                            worst = worst.max(d);
+                        }
+                    }
+                }
+            }
+            assert!(worst <= tol, "{file}: attention differs from HF by {worst:.2e} (tolerance {tol:.0e})");
+            let argmax: Vec<u32> = out.argmax_next_per_position.iter().map(|t| t.id).collect();
+            assert_eq!(argmax, ids_of(&run["argmax_next"]), "{file}: the next token at every position");
+            assert_eq!(out.top5_next[0].id, ids_of(&run["top5_last"])[0], "{file}: top-1 after the last token");
+            eprintln!("{file}: {} tokens, max |attention - HF| {worst:.2e}", ids.len());
+        }
+    }
+    let all = ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"];
+    for t in all {
+        assert!(types_seen.contains(t), "no fixture of type {t}");
+    }
+}
+
+#[test]
+fn the_gguf_tokenizer_gives_hugging_face_ids() {
+    let r = reference();
+    let bytes = std::fs::read(tiny_dir().join("llama-gqa.F32.gguf")).expect("fixture");
+    let model = Llama::from_gguf(bytes).expect("loads");
+    for seq in r["sequences"].as_array().expect("sequences") {
+        let text = seq["text"].as_str().expect("text");
+        assert_eq!(model.tokenize(text).expect("tokenizes").ids, ids_of(&seq["ids"]), "{text:?}");
+    }
+}
+
+#[test]
+fn opened_like_a_user_file_with_its_card() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let name = "qwen3-gqa4.Q5_0.gguf";
+    let bytes = std::fs::read(tiny_dir().join(name)).expect("fixture");
+    let opened = open(vec![ModelFile { name: name.into(), bytes }]).expect("opens");
+    let info = opened.info(name);
+    assert_eq!(info.name, "tiny-qwen3-gqa4");
+    assert_eq!(
+        (info.architecture.as_str(), info.layers, info.heads, info.kv_heads, info.head_dim),
+        ("qwen3", 2, 12, 3, 16)
+    );
+    assert_eq!(info.tensor_types[0], "Q5_0");
+    assert!(info.causal && info.vocab_size == 320);
+    // Two blocks of 96 + 2 x 48 + 192 attention, 3 x 96 x 128 FFN, norms, q/k norms; untied output.
+    let per_block = 96 * 192 + 2 * 96 * 48 + 192 * 96 + 3 * 96 * 128 + 2 * 96 + 2 * 16;
+    assert_eq!(info.parameters, (2 * per_block + 2 * 320 * 96 + 96) as u64);
+    assert!(matches!(opened, OpenedModel::Llama(_)));
+}

@@ -1,0 +1,253 @@
+"""Tiny random-weight models of every decoder family the app opens, as GGUF files in every tensor type,
+with Hugging Face transformers' attentions and next-token choices as the reference.
+
+Output (committed as test fixtures, `reference/tiny/`):
+  tiny/<model>.<TYPE>.gguf   the model file (llama.cpp's layout and metadata, written by gguf-py)
+  tiny/tiny_reference.json   per file: config, token ids, HF attentions [layer][head][q][k], argmax next token
+                             at every position, top-5 ids after the last token
+
+How the reference is made: weights are drawn in the GGUF's layout, stored in the file's type, decoded
+again with gguf-py's `dequantize` (what HF's own GGUF loader calls), rearranged into HF's layout (llama:
+llama.cpp's converter permutes W_query/W_key rows for its RoPE; the inverse permutation is applied) and
+loaded into the HF model class (LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM), run in float32
+with eager attention. K-quant types (Q2_K..Q6_K) have no quantiser in gguf-py, so their blocks are
+seeded random bytes with small finite f16 scales, decoded by gguf-py the same way.
+
+Shapes are awkward on purpose: 6 and 12 query heads, K/V-head ratios 1, 2, 3 (multi-query) and 4, and
+qwen3 with 12 x 16 = 192-wide attention on a 96-wide residual stream.
+
+    bash bench/venv.sh                                   # torch, transformers, gguf (see requirements)
+    .cache/bench-venv/bin/python reference/make_tiny_models.py
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import gguf
+from gguf import GGMLQuantizationType as T
+from gguf.quants import dequantize, quantize
+from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "tiny")
+
+CORPUS = [
+    "The cat sat on the mat. The dog ate the bone.",
+    "Your journey starts with one step, and the next one follows.",
+    "the animal didn't cross the street because it was too tired",
+    "Attention is all you need; attention weights sum to one.",
+    "1234 + 5678 = 6912",
+]
+VOCAB = 320
+SEQUENCES = [
+    "The cat sat on the mat.",
+    "Your journey starts with one step, and the animal was tired.",
+]
+
+# name, arch, hidden, heads, kv_heads, head_dim, ffn, layers, tied, types
+MODELS = [
+    ("llama-gqa", "llama", 96, 6, 3, 16, 128, 2, False,
+     ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"]),
+    ("llama-mqa", "llama", 96, 3, 1, 32, 128, 2, True, ["Q8_0"]),
+    ("qwen2-mha", "qwen2", 96, 6, 6, 16, 128, 2, True, ["F32", "Q4_1"]),
+    ("qwen3-gqa4", "qwen3", 96, 12, 3, 16, 128, 2, False, ["F32", "Q5_0"]),
+    # K-quant blocks hold 256 weights, so every matrix is 256 wide here.
+    ("llama-kquant", "llama", 256, 8, 2, 32, 256, 1, True, ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]),
+]
+
+# K-quant types: byte offsets of the f16 scale fields in a block, and the scale drawn for them.
+K_SCALES = {"Q2_K": ([80, 82], 0.002), "Q3_K": ([108], 0.002), "Q4_K": ([0, 2], 0.00004),
+            "Q5_K": ([0, 2], 0.00002), "Q6_K": ([208], 0.0001)}
+
+
+def train_tokenizer():
+    tok = Tokenizer(models.BPE())
+    # SmolLM2's (llama.cpp "smollm") pre-tokenizer: single digits, then GPT-2's byte-level regex.
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=["<|endoftext|>"], show_progress=False)
+    tok.train_from_iterator(CORPUS, trainer)
+    return tok
+
+
+def tokenizer_metadata(tok):
+    data = json.loads(tok.to_str())
+    vocab = data["model"]["vocab"]
+    tokens = [None] * len(vocab)
+    for t, i in vocab.items():
+        tokens[i] = t
+    merges = [m if isinstance(m, str) else " ".join(m) for m in data["model"]["merges"]]
+    types = [3 if t == "<|endoftext|>" else 1 for t in tokens]
+    return tokens, merges, types
+
+
+def permute(w, n_head):
+    """llama.cpp's converter: HF rotate_half pairs (i, i + d/2) become adjacent (2i, 2i + 1)."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def unpermute(w, n_head):
+    return w.reshape(n_head, w.shape[0] // n_head // 2, 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def stored(rng, w, qtype):
+    """(bytes for the file, raw dtype shape, values gguf-py decodes them to) for a float32 matrix `w`."""
+    if qtype == "F32":
+        return w.astype(np.float32), w.astype(np.float32)
+    if qtype == "F16":
+        h = w.astype(np.float16)
+        return h, h.astype(np.float32)
+    if qtype in K_SCALES:
+        fields, scale = K_SCALES[qtype]
+        block, size = gguf.GGML_QUANT_SIZES[T[qtype]]
+        n_blocks = w.size // block
+        raw = rng.integers(0, 256, size=(n_blocks, size), dtype=np.uint8)
+        for off in fields:
+            s = rng.uniform(0.3 * scale, scale, size=n_blocks).astype(np.float16).view(np.uint8).reshape(n_blocks, 2)
+            raw[:, off:off + 2] = s
+        raw = raw.reshape(w.shape[0], -1)
+        return raw, dequantize(raw, T[qtype]).astype(np.float32).reshape(w.shape)
+    q = quantize(w.astype(np.float32), T[qtype])
+    return q, dequantize(q, T[qtype]).astype(np.float32).reshape(w.shape)
+
+
+def build(spec, tok_meta, qtype, seed):
+    name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
+    rng = np.random.default_rng(seed)
+    tokens, merges, types = tok_meta
+    vocab = len(tokens)
+    path = os.path.join(OUT, f"{name}.{qtype}.gguf")
+    w = gguf.GGUFWriter(path, arch)
+    w.add_name(f"tiny-{name}")
+    w.add_context_length(64)
+    w.add_embedding_length(hidden)
+    w.add_block_count(layers)
+    w.add_feed_forward_length(ffn)
+    w.add_head_count(heads)
+    w.add_head_count_kv(kv)
+    w.add_key_length(hd)
+    w.add_value_length(hd)
+    w.add_rope_dimension_count(hd)
+    rope_base = 10000.0 if arch == "llama" else 1000000.0
+    w.add_rope_freq_base(rope_base)
+    eps = 1e-5 if arch == "llama" else 1e-6
+    w.add_layer_norm_rms_eps(eps)
+    w.add_file_type(gguf.LlamaFileType.ALL_F32)
+    w.add_tokenizer_model("gpt2")
+    w.add_tokenizer_pre("smollm")
+    w.add_token_list(tokens)
+    w.add_token_types(types)
+    w.add_token_merges(merges)
+
+    hf = {}  # HF parameter name -> float32 array (what gguf-py decodes the file's bytes to)
+
+    def matrix(gguf_name, hf_name, rows, cols, std, qk_heads=None):
+        x = rng.standard_normal((rows, cols)).astype(np.float32) * std
+        data, back = stored(rng, x, qtype)
+        raw_type = None if qtype in ("F32", "F16") else T[qtype]
+        w.add_tensor(gguf_name, data, raw_dtype=raw_type)
+        if qk_heads is not None and arch == "llama":
+            back = unpermute(back, qk_heads)
+        hf[hf_name] = back
+
+    def vector(gguf_name, hf_name, n, center, std):
+        v = (center + rng.standard_normal(n) * std).astype(np.float32)
+        w.add_tensor(gguf_name, v)
+        hf[hf_name] = v
+
+    q_dim, kv_dim = heads * hd, kv * hd
+    matrix("token_embd.weight", "model.embed_tokens.weight", vocab, hidden, 1.0)
+    for l in range(layers):
+        p, b = f"model.layers.{l}.", f"blk.{l}."
+        vector(b + "attn_norm.weight", p + "input_layernorm.weight", hidden, 1.0, 0.1)
+        matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight", q_dim, hidden, 0.15, heads)
+        matrix(b + "attn_k.weight", p + "self_attn.k_proj.weight", kv_dim, hidden, 0.15, kv)
+        matrix(b + "attn_v.weight", p + "self_attn.v_proj.weight", kv_dim, hidden, 0.2)
+        if arch == "qwen2":
+            vector(b + "attn_q.bias", p + "self_attn.q_proj.bias", q_dim, 0.0, 0.3)
+            vector(b + "attn_k.bias", p + "self_attn.k_proj.bias", kv_dim, 0.0, 0.3)
+            vector(b + "attn_v.bias", p + "self_attn.v_proj.bias", kv_dim, 0.0, 0.3)
+        if arch == "qwen3":
+            vector(b + "attn_q_norm.weight", p + "self_attn.q_norm.weight", hd, 1.0, 0.2)
+            vector(b + "attn_k_norm.weight", p + "self_attn.k_norm.weight", hd, 1.0, 0.2)
+        matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight", hidden, q_dim, 0.1)
+        vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", hidden, 1.0, 0.1)
+        matrix(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", ffn, hidden, 0.1)
+        matrix(b + "ffn_up.weight", p + "mlp.up_proj.weight", ffn, hidden, 0.1)
+        matrix(b + "ffn_down.weight", p + "mlp.down_proj.weight", hidden, ffn, 0.1)
+    vector("output_norm.weight", "model.norm.weight", hidden, 1.0, 0.1)
+    if not tied:
+        matrix("output.weight", "lm_head.weight", vocab, hidden, 0.3)
+    else:
+        hf["lm_head.weight"] = hf["model.embed_tokens.weight"]
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+    import transformers as tf
+    common = dict(vocab_size=vocab, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,
+                  num_attention_heads=heads, num_key_value_heads=kv, head_dim=hd, rms_norm_eps=eps,
+                  max_position_embeddings=64, tie_word_embeddings=tied,
+                  rope_parameters={"rope_type": "default", "rope_theta": rope_base})
+    cls = {"llama": (tf.LlamaConfig, tf.LlamaForCausalLM), "qwen2": (tf.Qwen2Config, tf.Qwen2ForCausalLM),
+           "qwen3": (tf.Qwen3Config, tf.Qwen3ForCausalLM)}[arch]
+    config = cls[0](**common, attn_implementation="eager")
+    model = cls[1](config).eval()
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in hf.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if "rotary" not in m]
+    assert not missing and not unexpected, (missing, unexpected)
+    return path, model
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith(".gguf"):
+            os.remove(os.path.join(OUT, f))
+    torch.manual_seed(0)
+    tok = train_tokenizer()
+    meta = tokenizer_metadata(tok)
+    ids = [tok.encode(s).ids for s in SEQUENCES]
+    out = {
+        "about": "tiny random GGUF models and HF transformers' attention on them; make_tiny_models.py",
+        "versions": {"torch": torch.__version__, "transformers": __import__("transformers").__version__,
+                     "gguf": "0.19.0", "numpy": np.__version__},
+        "sequences": [{"text": s, "ids": i} for s, i in zip(SEQUENCES, ids)],
+        "files": {},
+    }
+    seed = 1
+    for spec in MODELS:
+        for qtype in spec[-1]:
+            seed += 1
+            path, model = build(spec, meta, qtype, seed)
+            runs = []
+            for seq in ids:
+                with torch.no_grad():
+                    r = model(torch.tensor([seq]), output_attentions=True)
+                logits = r.logits[0]
+                runs.append({
+                    "attentions": [a[0].tolist() for a in r.attentions],
+                    "argmax_next": logits.argmax(-1).tolist(),
+                    "top5_last": torch.topk(logits[-1], 5).indices.tolist(),
+                })
+            name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
+            out["files"][os.path.basename(path)] = {
+                "arch": arch, "type": qtype, "hidden": hidden, "heads": heads, "kv_heads": kv, "head_dim": hd,
+                "ffn": ffn, "layers": layers, "tied": tied, "vocab": len(meta[0]), "runs": runs,
+            }
+            print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes", file=sys.stderr)
+    with open(os.path.join(OUT, "tiny_reference.json"), "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()

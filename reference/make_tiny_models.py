@@ -3,6 +3,8 @@ with Hugging Face transformers' attentions and next-token choices as the referen
 
 Output (committed as test fixtures, `reference/tiny/`):
   tiny/<model>.<TYPE>.gguf   the model file (llama.cpp's layout and metadata, written by gguf-py)
+  tiny/bert-tiny/            a tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors,
+                             vocab.txt, tokenizer.json), its reference under "bert_folder"
   tiny/tiny_reference.json   per file: config, token ids, HF attentions [layer][head][q][k], argmax next token
                              at every position, top-5 ids after the last token
 
@@ -207,6 +209,49 @@ def build(spec, tok_meta, qtype, seed):
     return path, model
 
 
+BERT_WORDS = ["the", "cat", "sat", "on", "mat", "dog", "ate", "bone", "your", "journey", "starts", "with", "one",
+              "step", "and", "animal", "was", "tired", "it", "too", "##s", "##ed", "##ing", "a", "b", "c", "d", "e",
+              "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q", "r", "s", "t", "u", "v", "w", "x", "y",
+              "z", ".", ",", "!", "?", "'", "-", "0", "1", "2", "3"]
+
+
+def build_bert():
+    """A tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
+    import transformers as tf
+    folder = os.path.join(OUT, "bert-tiny")
+    os.makedirs(folder, exist_ok=True)
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + BERT_WORDS
+    with open(os.path.join(folder, "vocab.txt"), "w") as f:
+        f.write("\n".join(vocab) + "\n")
+    # 5 heads of 12 on a 60-wide stream, 3 layers.
+    config = tf.BertConfig(vocab_size=len(vocab), hidden_size=60, num_hidden_layers=3, num_attention_heads=5,
+                           intermediate_size=96, max_position_embeddings=40, attn_implementation="eager")
+    torch.manual_seed(7)
+    model = tf.BertModel(config, add_pooling_layer=False).eval()
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith("LayerNorm.weight"):
+                p.copy_(1.0 + 0.1 * torch.randn_like(p))
+            elif n.endswith("bias"):
+                p.copy_(0.05 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+    model.save_pretrained(folder, safe_serialization=True)
+    tok = tf.BertTokenizerFast(os.path.join(folder, "vocab.txt"), do_lower_case=True)
+    tok.backend_tokenizer.save(os.path.join(folder, "tokenizer.json"))
+    for extra in ("generation_config.json",):
+        if os.path.exists(os.path.join(folder, extra)):
+            os.remove(os.path.join(folder, extra))
+    runs = []
+    for text in SEQUENCES:
+        enc = tok(text)
+        with torch.no_grad():
+            r = model(torch.tensor([enc["input_ids"]]), output_attentions=True)
+        runs.append({"text": text, "ids": enc["input_ids"], "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
+                     "attentions": [a[0].tolist() for a in r.attentions]})
+    return {"arch": "bert", "hidden": 60, "heads": 5, "layers": 3, "vocab": len(vocab), "runs": runs}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -244,6 +289,7 @@ def main():
                 "ffn": ffn, "layers": layers, "tied": tied, "vocab": len(meta[0]), "runs": runs,
             }
             print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes", file=sys.stderr)
+    out["bert_folder"] = build_bert()
     with open(os.path.join(OUT, "tiny_reference.json"), "w") as f:
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")

@@ -98,3 +98,47 @@ fn opened_like_a_user_file_with_its_card() {
     assert_eq!(info.parameters, (2 * per_block + 2 * 320 * 96 + 96) as u64);
     assert!(matches!(opened, OpenedModel::Llama(_)));
 }
+
+#[test]
+fn a_hugging_face_bert_folder_matches_hugging_face() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let r = reference();
+    let spec = &r["bert_folder"];
+    let folder = tiny_dir().join("bert-tiny");
+    let file = |name: &str| ModelFile { name: name.into(), bytes: std::fs::read(folder.join(name)).expect("fixture") };
+    // With tokenizer.json alone, and with vocab.txt alone: the same model.
+    for tokenizer in ["tokenizer.json", "vocab.txt"] {
+        let files = vec![file("config.json"), file("model.safetensors"), file(tokenizer)];
+        let OpenedModel::Bert(model) = open(files).unwrap_or_else(|e| panic!("{tokenizer}: {e}")) else {
+            panic!("a BERT folder opens as an encoder")
+        };
+        assert_eq!((model.config().num_layers, model.config().num_heads, model.config().head_dim), (3, 5, 12));
+        for run in spec["runs"].as_array().expect("runs") {
+            let text = run["text"].as_str().expect("text");
+            let enc = model.tokenizer().encode(text);
+            assert_eq!(enc.ids, ids_of(&run["ids"]), "{tokenizer}: ids of {text:?}");
+            let out = model.forward(&enc.ids).expect("forward");
+            let mut worst = 0f32;
+            for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
+                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
+                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
+                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
+                            worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
+                        }
+                    }
+                }
+            }
+            assert!(worst < 1e-4, "{tokenizer}: attention differs from HF by {worst:.2e}");
+        }
+    }
+    // Missing pieces are named.
+    let e = open(vec![file("config.json"), file("vocab.txt")]).unwrap_err().to_string();
+    assert!(e.contains("model.safetensors"), "{e}");
+    // Shapes that disagree with the config are named with the tensor.
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("config.json")).expect("config")).expect("JSON");
+    config["intermediate_size"] = 97.into();
+    let bad = ModelFile { name: "config.json".into(), bytes: config.to_string().into_bytes() };
+    let e = open(vec![bad, file("model.safetensors"), file("vocab.txt")]).unwrap_err().to_string();
+    assert!(e.contains("intermediate.dense.weight") && e.contains("97"), "{e}");
+}

@@ -5,7 +5,7 @@
 //! effect that watches [`ModelState::passes`] and the statuses, so [`ModelState::reduce`] is a plain
 //! function of its inputs and tested natively like `ViewState::apply`.
 
-use crate::models::{ModelKind, ModelRun};
+use crate::models::{ModelKind, ModelRun, OpenedInfo};
 use crate::protocol::WorkerOut;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -54,6 +54,8 @@ pub struct ModelState {
     /// How many forward passes were drawn, and the newest one's figures.
     pub passes: u32,
     pub last_pass: Option<PassFigures>,
+    /// The model opened from the user's files, once the worker has it.
+    pub opened: Option<Rc<OpenedInfo>>,
 }
 
 /// What happens to the models' side; `now` is the page's clock in ms.
@@ -68,6 +70,13 @@ pub enum ModelMsg {
         out: WorkerOut,
         now: f64,
     },
+    /// The page handed the worker the user's files (`total` bytes) to open.
+    Opening {
+        total: u64,
+        now: f64,
+    },
+    /// The user turned away from a file that failed to open ("continue with the toy model").
+    FileDismissed,
     /// The watchdog's clock.
     Tick {
         now: f64,
@@ -83,17 +92,30 @@ impl ModelState {
     /// The next state, or `None` when the message changes nothing (so the page does not re-render).
     pub fn reduce(&self, msg: ModelMsg) -> Option<ModelState> {
         let now = match msg {
+            ModelMsg::FileDismissed => {
+                let failed = matches!(self.status.get(&ModelKind::File), Some(Status::Failed(_)));
+                return failed.then(|| {
+                    let mut s = self.clone();
+                    s.status.remove(&ModelKind::File);
+                    s
+                });
+            }
             ModelMsg::Tick { now } => {
                 let silent = self.pending && !self.stalled && now - self.last_heard > STALL_MS;
                 return silent.then(|| ModelState { stalled: true, ..self.clone() });
             }
-            ModelMsg::Sent { now, .. } | ModelMsg::Out { now, .. } => now,
+            ModelMsg::Sent { now, .. } | ModelMsg::Out { now, .. } | ModelMsg::Opening { now, .. } => now,
         };
         let mut s = self.clone();
         s.last_heard = now;
         s.stalled = false;
         match msg {
-            ModelMsg::Tick { .. } => {}
+            ModelMsg::Tick { .. } | ModelMsg::FileDismissed => {}
+            ModelMsg::Opening { total, .. } => {
+                s.pending = true;
+                s.opened = None;
+                s.status.insert(ModelKind::File, Status::Loading { stage: "reading".into(), loaded: 0, total });
+            }
             ModelMsg::Sent { id, model, .. } => {
                 s.pending = true;
                 s.latest = id;
@@ -108,6 +130,12 @@ impl ModelState {
                 }
                 WorkerOut::Ready { model, load_ms, bytes, from_cache } => {
                     s.status.insert(model, Status::Ready { load_ms, bytes, from_cache });
+                }
+                WorkerOut::Opened { info, load_ms } => {
+                    s.pending = false;
+                    let bytes = info.identity.bytes;
+                    s.status.insert(ModelKind::File, Status::Ready { load_ms, bytes, from_cache: false });
+                    s.opened = Some(Rc::new(*info));
                 }
                 WorkerOut::LoadFailed { model, message } => {
                     s.pending = false;
@@ -228,5 +256,41 @@ mod tests {
         assert_eq!(s.status[&m], Status::Failed("sha256 mismatch".into()));
         let s = s.reduce(ModelMsg::Sent { id: 3, model: m, now: 1.0 }).expect("changes");
         assert!(matches!(s.status[&m], Status::Loading { .. }), "a new request starts loading again");
+    }
+
+    #[test]
+    fn opening_a_file_reads_then_is_ready_with_its_card() {
+        use crate::models::{FileIdentity, OpenedInfo, Shape};
+        let s = ModelState::default().reduce(ModelMsg::Opening { total: 500, now: 10.0 }).expect("changes");
+        assert!(s.pending && matches!(s.status[&ModelKind::File], Status::Loading { total: 500, .. }));
+        let progress = WorkerOut::Progress { model: ModelKind::File, stage: "reading".into(), loaded: 250, total: 500 };
+        let s = s.reduce(ModelMsg::Out { out: progress, now: 20.0 }).expect("changes");
+        assert!(matches!(s.status[&ModelKind::File], Status::Loading { loaded: 250, .. }));
+        let identity =
+            FileIdentity { name: "m.gguf".into(), bytes: 500, sha256: "ab".repeat(32), arch: "llama".into() };
+        let info = OpenedInfo {
+            name: "m".into(),
+            architecture: "llama".into(),
+            parameters: 1000,
+            tensor_types: vec!["Q8_0".into()],
+            shape: Shape { layers: 2, heads: 6, kv_heads: 3, head_dim: 16, causal: true },
+            vocab_size: 320,
+            max_positions: 64,
+            identity,
+        };
+        let out = WorkerOut::Opened { info: Box::new(info.clone()), load_ms: 30.0 };
+        let s = s.reduce(ModelMsg::Out { out, now: 40.0 }).expect("changes");
+        assert!(!s.pending);
+        assert_eq!(s.status[&ModelKind::File], Status::Ready { load_ms: 30.0, bytes: 500, from_cache: false });
+        assert_eq!(s.opened.as_deref(), Some(&info));
+        let failed = WorkerOut::LoadFailed { model: ModelKind::File, message: "not a GGUF file".into() };
+        let again = s.reduce(ModelMsg::Opening { total: 9, now: 50.0 }).expect("changes");
+        assert!(again.opened.is_none(), "a new file replaces the card");
+        let f = again.reduce(ModelMsg::Out { out: failed, now: 60.0 }).expect("changes");
+        assert_eq!(f.status[&ModelKind::File], Status::Failed("not a GGUF file".into()));
+        assert!(!f.pending);
+        let dismissed = f.reduce(ModelMsg::FileDismissed).expect("changes");
+        assert!(!dismissed.status.contains_key(&ModelKind::File));
+        assert!(dismissed.reduce(ModelMsg::FileDismissed).is_none(), "nothing failed: nothing to dismiss");
     }
 }

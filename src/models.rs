@@ -91,6 +91,32 @@ impl ModelKind {
     }
 }
 
+/// Which file an opened model came from: enough for a share link to ask for the same file again and
+/// to refuse another one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct FileIdentity {
+    /// The file's name, or for a Hugging Face folder its weights file's name.
+    pub name: String,
+    pub bytes: u64,
+    /// Lower-case hex SHA-256 of the weights file.
+    pub sha256: String,
+    /// The architecture its files declare (`llama`, `qwen3`, `bert`, ...).
+    pub arch: String,
+}
+
+/// What the model card shows about an opened model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenedInfo {
+    pub name: String,
+    pub architecture: String,
+    pub parameters: u64,
+    pub tensor_types: Vec<String>,
+    pub shape: Shape,
+    pub vocab_size: usize,
+    pub max_positions: usize,
+    pub identity: FileIdentity,
+}
+
 /// A next-token guess.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Guess {
@@ -413,11 +439,14 @@ impl Forward {
 /// Length of the random token sequence repeated twice for the app's induction scores.
 pub const INDUCTION_R: usize = 25;
 
-/// `INDUCTION_R` seeded random token ids, ordinary vocabulary entries (ids 1000 to 40 999, past
-/// SmolLM2's special and byte tokens), the same on every run: the app's induction input, repeated twice.
-pub fn induction_tokens() -> Vec<u32> {
+/// `INDUCTION_R` seeded random token ids, ordinary vocabulary entries (for SmolLM2 and any vocabulary of
+/// 41 000 or more: ids 1000 to 40 999, past the special and byte tokens; for smaller ones the upper
+/// three quarters), the same on every run: the app's induction input, repeated twice.
+pub fn induction_tokens(vocab_size: usize) -> Vec<u32> {
     let mut rng = arcs_core::prng::SplitMix64::new(0x1d0c7105);
-    (0..INDUCTION_R).map(|_| 1000 + (rng.next_u64() % 40_000) as u32).collect()
+    let (lo, span) =
+        if vocab_size >= 41_000 { (1000, 40_000) } else { (vocab_size as u64 / 4, (vocab_size as u64 * 3 / 4).max(1)) };
+    (0..INDUCTION_R).map(|_| (lo + rng.next_u64() % span) as u32).collect()
 }
 
 /// A decoder's induction score of every head, `[layer][head]`: one pass over `once` repeated twice (no
@@ -649,10 +678,11 @@ mod tests {
 
     #[test]
     fn induction_tokens_are_one_seeded_sequence_of_ordinary_ids() {
-        let ids = induction_tokens();
+        let ids = induction_tokens(49_152);
         assert_eq!(ids.len(), INDUCTION_R);
         assert!(ids.iter().all(|&i| (1000..41_000).contains(&i)));
-        assert_eq!(ids, induction_tokens(), "the same every time");
+        assert_eq!(ids, induction_tokens(49_152), "the same every time");
+        assert!(induction_tokens(320).iter().all(|&i| (80..320).contains(&i)), "a tiny vocabulary's own ids");
         assert!(ids.iter().collect::<std::collections::HashSet<_>>().len() > INDUCTION_R - 3, "few repeats");
     }
 

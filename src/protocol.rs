@@ -1,7 +1,7 @@
 //! Messages between the page and the model worker, and the model manifest the worker downloads by.
 //! Platform-agnostic so the encoding and the manifest checks are tested natively.
 
-use crate::models::{ModelKind, ModelRun};
+use crate::models::{FileIdentity, ModelKind, ModelRun, OpenedInfo};
 use serde::{Deserialize, Serialize};
 
 /// Page -> worker.
@@ -17,6 +17,18 @@ pub enum WorkerIn {
     ///
     /// `roles`: also send every head's role scores (the head-roles map is open).
     Run { id: u64, model: ModelKind, base: String, text: String, layer: usize, helper: Option<String>, roles: bool },
+    /// Open a model from the user's files (replacing any opened before). `expect`: the identity a share
+    /// link recorded; a file whose SHA-256 differs is refused with both hashes.
+    Open { files: Vec<OpenFile>, expect: Option<FileIdentity> },
+}
+
+/// A file the user chose or dropped, as the worker reads it: a `blob:` URL of this page's origin made
+/// from the browser's File object (nothing leaves the machine).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpenFile {
+    pub name: String,
+    pub bytes: u64,
+    pub url: String,
 }
 
 /// Worker -> page.
@@ -38,6 +50,11 @@ pub enum WorkerOut {
     LoadFailed {
         model: ModelKind,
         message: String,
+    },
+    /// A model from the user's files is ready (`ModelKind::File`).
+    Opened {
+        info: Box<OpenedInfo>,
+        load_ms: f64,
     },
     /// `wasm_memory_bytes`: the worker's WebAssembly memory, which only grows, so it is its peak.
     /// `helped`: the helper worker computed half of the tokens of this pass (false: the model

@@ -4,7 +4,7 @@
 //! click, key and keystroke becomes an [`Action`], and [`ViewState::apply`] is the only place the view
 //! changes. The share link is this value written into the URL (see `url.rs`).
 
-use crate::models::ModelKind;
+use crate::models::{FileIdentity, ModelKind};
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
 use arcs_core::book;
 use arcs_core::request::{Request, Source};
@@ -187,6 +187,8 @@ pub struct ModelChoice {
     pub head: usize,
     /// Hide [CLS]/[SEP] (encoder) or the first-token sink (LLM) and renormalise.
     pub hide_special: bool,
+    /// With `ModelKind::File`: which file the view was made with (kept in share links).
+    pub file: Option<FileIdentity>,
 }
 
 /// The token whose arcs stand out.
@@ -240,6 +242,8 @@ pub enum Action {
     SetTopK(usize),
     SetThreshold(f32),
     SetModel(Option<ModelKind>),
+    /// A model from the user's files is ready: show it.
+    ModelOpened(FileIdentity),
     SetLayer(usize),
     SetHead(usize),
     SetHideSpecial(bool),
@@ -289,6 +293,12 @@ impl ViewState {
     /// Keeps layer and head inside the chosen model, and the focus consistent.
     fn canonicalize(&mut self) {
         let m = &mut self.model;
+        // A file identity belongs to an opened model only, and an opened model needs one.
+        if m.kind != Some(ModelKind::File) {
+            m.file = None;
+        } else if m.file.is_none() {
+            m.kind = None;
+        }
         match m.kind {
             // An opened model's shape arrives with its passes; the views clamp to it there.
             Some(k) => {
@@ -389,6 +399,22 @@ impl ViewState {
                     s.focus = Focus::default();
                     d.hidden_heads = 0;
                 }
+                if m != Some(ModelKind::File) {
+                    s.model.file = None;
+                }
+            }
+            Action::ModelOpened(id) => {
+                if s.model.kind != Some(ModelKind::File) || s.model.file.as_ref() != Some(&id) {
+                    s.focus = Focus::default();
+                    d.hidden_heads = 0;
+                    // Another model's layer and head mean nothing here (a link's own are kept).
+                    if s.model.file.as_ref() != Some(&id) {
+                        s.model.layer = 0;
+                        s.model.head = 0;
+                    }
+                }
+                s.model.kind = Some(ModelKind::File);
+                s.model.file = Some(id);
             }
             Action::SetLayer(l) => s.model.layer = l,
             Action::SetHead(h) => s.model.head = h,
@@ -406,7 +432,7 @@ impl ViewState {
                     e.d_out = p.d_out;
                     e.heads = p.heads;
                     d.hidden_heads = 0;
-                    s.model = ModelChoice { kind: p.model, layer: p.layer, head: p.head, ..s.model };
+                    s.model = ModelChoice { kind: p.model, layer: p.layer, head: p.head, file: None, ..s.model };
                     s.focus = Focus { token: p.focus, pinned: p.focus.is_some() };
                 }
             }

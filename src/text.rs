@@ -433,6 +433,97 @@ pub fn keeps_share(word: &str, share: f32) -> String {
 // ---- The share link's notices (url.rs) ----
 
 pub const LINK_NO_LESSON: &str = "the app without the lesson";
+// Opening the user's own model.
+pub const OPEN_MODEL: &str = "Open a model…";
+pub const OPEN_MODEL_TITLE: &str =
+    "A .gguf file (llama, mistral, qwen2, qwen3), or a Hugging Face BERT folder's config.json, model.safetensors \
+     and tokenizer.json or vocab.txt picked together. Or drop them anywhere on the page. Nothing is uploaded.";
+pub const OPEN_ANOTHER: &str = "Open another file…";
+pub const YOUR_MODEL: &str = "your model";
+pub const READING_YOUR_MODEL: &str = "Reading your model";
+pub const NOTHING_UPLOADED: &str = "Read in this browser; nothing is uploaded.";
+pub const CONTINUE_WITH_TOY: &str = "Continue with the toy model";
+pub const MODEL_CARD_LABEL: &str = "Opened model";
+pub const CARD_ARCH: &str = "architecture";
+pub const CARD_PARAMS: &str = "parameters";
+pub const CARD_TYPES: &str = "tensor types";
+pub const CARD_SHAPE: &str = "layers × heads";
+pub const CARD_VOCAB: &str = "vocabulary";
+pub const CARD_CONTEXT: &str = "context";
+pub const CARD_FILE: &str = "file";
+pub const DROP_HERE: &str = "Drop a .gguf file or a Hugging Face folder's files to open the model";
+
+pub fn open_failed(why: &str) -> String {
+    format!("Your model could not be opened: {why}")
+}
+
+/// What a link made with an opened model needs.
+pub fn link_needs_file(name: &str, bytes: u64, arch: &str) -> String {
+    format!(
+        "This view was made with a model opened from a file: {name} ({:.1} MB, {arch}). Open that file to see it; \
+         it is read here and never uploaded.",
+        bytes as f64 / 1e6
+    )
+}
+
+pub fn sha256_line(sha: &str) -> String {
+    format!("SHA-256 {sha}")
+}
+
+pub fn open_named(name: &str) -> String {
+    format!("Open {name}…")
+}
+
+pub fn heads_with_kv(heads: usize, kv: usize) -> String {
+    format!("{heads} (K/V heads {kv})")
+}
+
+pub fn layers_by_heads(layers: usize, heads: &str, head_dim: usize) -> String {
+    format!("{layers} × {heads}, head width {head_dim}")
+}
+
+pub fn parameters(n: u64) -> String {
+    match n {
+        n if n >= 1_000_000_000 => format!("{:.2} B", n as f64 / 1e9),
+        n if n >= 1_000_000 => format!("{:.1} M", n as f64 / 1e6),
+        n if n >= 1_000 => format!("{:.1} k", n as f64 / 1e3),
+        n => n.to_string(),
+    }
+}
+
+pub fn file_line(name: &str, bytes: u64) -> String {
+    format!("{name}, {:.1} MB", bytes as f64 / 1e6)
+}
+
+pub fn opened_in(ms: f64) -> String {
+    format!("Opened in {:.1} s", ms / 1000.0)
+}
+
+pub const OPEN_A_FILE_FIRST: &str = "Open a model file first (\"Open a model…\" or drop it on the page).";
+
+/// A file too large for the page's memory, refused before reading it.
+pub fn model_too_large(bytes: u64, max: u64) -> String {
+    format!(
+        "This model is {:.2} GB; the page can hold models up to {:.2} GB (WebAssembly has 4 GB, and every \
+         layer's attention needs room too). Try a smaller quantisation of it (Q4_K_M, Q4_0).",
+        bytes as f64 / 1e9,
+        max as f64 / 1e9
+    )
+}
+
+pub fn file_unreadable(name: &str, why: &str) -> String {
+    format!("Could not read {name} ({why}). Open it again.")
+}
+
+/// A share link's model file and the one opened differ.
+pub fn file_hash_differs(got_name: &str, want_name: &str, got: &str, want: &str) -> String {
+    format!(
+        "{got_name} is not the file this link was made with ({want_name}): its SHA-256 is {got}, the link's is {want}."
+    )
+}
+
+pub const LINK_FILE_MISSING: &str =
+    "The link names a model opened from a file but not which file; showing the toy model instead.";
 
 pub fn link_part_not_encoded(key: &str) -> String {
     format!("The link's “{key}” part is not properly encoded; it was ignored.")

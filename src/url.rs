@@ -4,7 +4,7 @@
 //! written, so links stay short. Reading never fails: every part that is unknown or malformed falls
 //! back to its default and yields a notice the page shows, so a mangled link still opens a working view.
 
-use crate::models::ModelKind;
+use crate::models::{FileIdentity, ModelKind};
 use crate::state::{Action, Display, EngineSettings, Focus, HeadView, ModelChoice, Role, View, ViewState, MAX_HEADS};
 use crate::text;
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
@@ -124,6 +124,24 @@ fn encode_model(m: &ModelChoice, p: &mut Parts) {
     p.put("l", m.layer != 0, true, || m.layer.to_string());
     p.put("hd", m.head != 0, true, || m.head.to_string());
     p.put("special", m.hide_special, false, || "hide".into());
+    // An opened model: which file (name~bytes~sha256~architecture) the link needs.
+    if let Some(f) = &m.file {
+        p.put("file", true, true, || encode_component(&format!("{}~{}~{}~{}", f.name, f.bytes, f.sha256, f.arch)));
+    }
+}
+
+/// `name~bytes~sha256~arch` (the name may itself hold `~`).
+fn parse_file_identity(value: &str) -> Option<FileIdentity> {
+    let mut parts = value.rsplitn(4, '~');
+    let arch = parts.next()?.to_string();
+    let sha256 = parts.next()?.to_ascii_lowercase();
+    let bytes = parts.next()?.parse().ok()?;
+    let name = parts.next()?.to_string();
+    let arch_ok =
+        !arch.is_empty() && arch.len() <= 32 && arch.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    let ok =
+        sha256.len() == 64 && sha256.chars().all(|c| c.is_ascii_hexdigit()) && !name.is_empty() && name.len() <= 255;
+    (ok && arch_ok).then_some(FileIdentity { name, bytes, sha256, arch })
 }
 
 /// Reads a fragment (with or without the leading `#`). Returns the view and one notice per part that
@@ -154,6 +172,9 @@ pub fn decode(fragment: &str) -> (ViewState, Vec<String>) {
         if !known {
             notes.push(text::link_part_unknown(&shown_key));
         }
+    }
+    if s.model.kind == Some(ModelKind::File) && s.model.file.is_none() {
+        notes.push(text::LINK_FILE_MISSING.to_string());
     }
     let s = ViewState::default().apply(Action::Replace(Box::new(s)));
     (s, notes)
@@ -265,9 +286,14 @@ fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<Strin
 fn decode_model(key: &str, value: &str, m: &mut ModelChoice, notes: &mut Vec<String>) -> bool {
     match key {
         "model" => {
-            let ok = if value == "toy" { Some(None) } else { ModelKind::parse(value).map(Some) };
+            let ok = match value {
+                "toy" => Some(None),
+                "file" => Some(Some(ModelKind::File)),
+                _ => ModelKind::parse(value).map(Some),
+            };
             set(&mut m.kind, ok, "model", value, "the toy model", notes)
         }
+        "file" => set(&mut m.file, parse_file_identity(value).map(Some), "model file", value, "none", notes),
         "l" => set(&mut m.layer, number(value, |x| *x < 64), "layer", value, "0", notes),
         "hd" => set(&mut m.head, number(value, |x| *x < MAX_HEADS), "head", value, "0", notes),
         "special" => {
@@ -295,7 +321,14 @@ mod tests {
         const PIECES: [&str; 8] = ["Hello", ",", " wörld", " & ", "<b>friends</b>", " 👋", " 100%", " #1+2=3"];
         let sentence: String = (0..pick(12)).map(|_| PIECES[pick(PIECES.len() as u64)]).collect();
         let modes = [Mode::Simplified, Mode::SelfAttention, Mode::Causal, Mode::MultiHead];
-        let models = [None, Some(ModelKind::MiniLm), Some(ModelKind::SmolLm2)];
+        let models = [None, Some(ModelKind::MiniLm), Some(ModelKind::SmolLm2), Some(ModelKind::File)];
+        let sha: String = (0..64).map(|_| char::from(b"0123456789abcdef"[pick(16)])).collect();
+        let file = FileIdentity {
+            name: format!("my model~{}.Q4_K_M.gguf", pick(100)),
+            bytes: pick(u64::MAX) as u64,
+            sha256: sha,
+            arch: ["llama", "qwen3", "bert"][pick(3)].to_string(),
+        };
         let token = (pick(3) > 0).then(|| pick(arcs_core::request::MAX_TOKENS as u64));
         let s = ViewState {
             engine: EngineSettings {
@@ -322,7 +355,13 @@ mod tests {
                 every_head: pick(2) == 1,
                 roles: [None, Some(Role::Induction), Some(Role::PreviousToken), Some(Role::Entropy)][pick(4)],
             },
-            model: ModelChoice { kind: models[pick(3)], layer: pick(64), head: pick(64), hide_special: pick(2) == 1 },
+            model: ModelChoice {
+                kind: models[pick(4)],
+                layer: pick(64),
+                head: pick(64),
+                hide_special: pick(2) == 1,
+                file: Some(file),
+            },
             focus: Focus { token, pinned: pick(2) == 1 },
             lesson: (pick(3) == 0).then(|| pick(crate::lesson::STEPS.len() as u64)),
         };

@@ -8,12 +8,15 @@
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
 use crate::models::{
-    bert_forward_from, bert_tokens, forward_llama, induction_scores, induction_tokens, Forward, ModelKind,
+    bert_forward_from, bert_tokens, forward_bert, forward_llama, induction_scores, induction_tokens, FileIdentity,
+    Forward, ModelKind, OpenedInfo,
 };
-use crate::protocol::{Manifest, ManifestFile, WorkerIn, WorkerOut};
+use crate::protocol::{Manifest, ManifestFile, OpenFile, WorkerIn, WorkerOut};
 use crate::web::helper_worker::Helper;
+use arcs_models::open::{ModelFile, OpenedModel};
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStreamDefaultReader, Response, WorkerGlobalScope};
@@ -248,6 +251,78 @@ async fn forward_minilm_split(
     Ok((bert_forward_from(model, ModelKind::MiniLm, text, enc, out), helped))
 }
 
+/// Largest model the page opens from the user's files: with every layer's attention kept for 256
+/// tokens it still fits in wasm32's 4 GB.
+pub const MAX_OPEN_BYTES: u64 = 1_600_000_000;
+
+/// Reads the user's files (this page's `blob:` URLs of their File objects), checks a link's expected
+/// hash, and opens the model.
+async fn open_files(
+    files: Vec<OpenFile>,
+    expect: Option<FileIdentity>,
+    scope: &mut ReactorScope<WorkerIn, WorkerOut>,
+) -> Result<(OpenedModel, OpenedInfo), String> {
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    if total > MAX_OPEN_BYTES {
+        return Err(crate::text::model_too_large(total, MAX_OPEN_BYTES));
+    }
+    // The identity is the weights file's: the one GGUF, or a folder's largest file.
+    let main = files.iter().enumerate().max_by_key(|(_, f)| f.bytes).map_or(0, |(i, _)| i);
+    let mut progress = Progress { scope, model: ModelKind::File, total };
+    let mut read = Vec::with_capacity(files.len());
+    let mut before = 0;
+    for f in &files {
+        let resp = fetch(&f.url).await.map_err(|e| crate::text::file_unreadable(&f.name, &e))?;
+        let bytes = read_body(&resp, f.bytes, before, Some(&mut progress)).await?;
+        before += bytes.len() as u64;
+        read.push(ModelFile { name: f.name.clone(), bytes });
+    }
+    progress.report(total, "checking").await;
+    let sha256 = read.get(main).map(|f| hex(&Sha256::digest(&f.bytes))).unwrap_or_default();
+    let main_name = files.get(main).map(|f| f.name.clone()).unwrap_or_default();
+    if let Some(want) = &expect {
+        if want.sha256 != sha256 {
+            return Err(crate::text::file_hash_differs(&main_name, &want.name, &sha256, &want.sha256));
+        }
+    }
+    progress.report(total, "preparing the weights").await;
+    let model = arcs_models::open::open(read).map_err(|e| e.to_string())?;
+    let info = model.info(main_name.trim_end_matches(".gguf"));
+    let shape = crate::models::Shape {
+        layers: info.layers,
+        heads: info.heads,
+        kv_heads: info.kv_heads,
+        head_dim: info.head_dim,
+        causal: info.causal,
+    };
+    let identity = FileIdentity {
+        name: main_name,
+        bytes: files.get(main).map_or(0, |f| f.bytes),
+        sha256,
+        arch: info.architecture.clone(),
+    };
+    let opened = OpenedInfo {
+        name: info.name,
+        architecture: info.architecture,
+        parameters: info.parameters,
+        tensor_types: info.tensor_types,
+        shape,
+        vocab_size: info.vocab_size,
+        max_positions: info.max_positions,
+        identity,
+    };
+    Ok((model, opened))
+}
+
+/// The newest of each kind of request that queued up: a file to open (always honoured) and a pass
+/// (only the newest matters).
+fn newest(msg: WorkerIn, open: &mut Option<(Vec<OpenFile>, Option<FileIdentity>)>, run: &mut Option<WorkerIn>) {
+    match msg {
+        WorkerIn::Open { files, expect } => *open = Some((files, expect)),
+        r @ WorkerIn::Run { .. } => *run = Some(r),
+    }
+}
+
 #[reactor]
 pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut minilm: Option<Loaded> = None;
@@ -258,16 +333,71 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut last: Option<Forward> = None;
     // SmolLM2's induction scores: the same seeded tokens every time, so one extra pass per worker (or
     // the reason it failed, shown instead).
-    let mut induction: Option<Result<Vec<f32>, String>> = None;
-    while let Some(mut msg) = scope.next().await {
-        // Requests that queued up during the last pass: only the newest matters.
+    let mut induction: HashMap<ModelKind, Result<Vec<f32>, String>> = HashMap::new();
+    // The model opened from the user's files.
+    let mut opened: Option<OpenedModel> = None;
+    while let Some(first) = scope.next().await {
+        // Requests that queued up during the last pass: a file to open, then only the newest pass.
+        let (mut open, mut run) = (None, None);
+        newest(first, &mut open, &mut run);
         while let Some(Some(newer)) = scope.next().now_or_never() {
-            msg = newer;
+            newest(newer, &mut open, &mut run);
         }
-        let WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles } = msg;
+        if let Some((files, expect)) = open {
+            let t0 = now();
+            let out = match open_files(files, expect, &mut scope).await {
+                Ok((model, info)) => {
+                    opened = Some(model);
+                    induction.remove(&ModelKind::File);
+                    if last.as_ref().is_some_and(|f| f.model == ModelKind::File) {
+                        last = None;
+                    }
+                    WorkerOut::Opened { info: Box::new(info), load_ms: now() - t0 }
+                }
+                Err(message) => WorkerOut::LoadFailed { model: ModelKind::File, message },
+            };
+            let _ = scope.send(out).await;
+        }
+        let Some(WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles }) = run else {
+            continue;
+        };
+        if model == ModelKind::File {
+            let Some(m) = &opened else {
+                let message = crate::text::OPEN_A_FILE_FIRST.to_string();
+                let _ = scope.send(WorkerOut::LoadFailed { model, message }).await;
+                continue;
+            };
+            let t0 = now();
+            let fresh = match &last {
+                Some(f) if f.model == model && f.text == text => None,
+                _ => Some(match m {
+                    OpenedModel::Bert(b) => forward_bert(b, model, &text),
+                    OpenedModel::Llama(l) => forward_llama(l, model, &text),
+                }),
+            };
+            match fresh {
+                Some(Ok(f)) => last = Some(f),
+                Some(Err(message)) => {
+                    let _ = scope.send(WorkerOut::Failed { id, message }).await;
+                    continue;
+                }
+                None => {}
+            }
+            if roles && !induction.contains_key(&model) {
+                if let OpenedModel::Llama(l) = m {
+                    let ids = induction_tokens(l.config().vocab_size);
+                    induction.insert(model, induction_scores(l, &ids).map(|s| s.into_iter().flatten().collect()));
+                }
+            }
+            let out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, false);
+            if scope.send(out).await.is_err() {
+                break;
+            }
+            continue;
+        }
         let slot = match model {
             ModelKind::MiniLm => &mut minilm,
-            ModelKind::SmolLm2 | ModelKind::File => &mut smollm2,
+            _ => &mut smollm2,
         };
         if slot.is_none() {
             let t0 = now();
@@ -313,36 +443,42 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             }
             None => {}
         }
-        if roles && induction.is_none() {
+        if roles && !induction.contains_key(&model) {
             if let Some(Loaded::SmolLm2(m)) = slot.as_ref() {
-                induction = Some(induction_scores(m, &induction_tokens()).map(|s| s.into_iter().flatten().collect()));
+                let ids = induction_tokens(m.config().vocab_size);
+                induction.insert(model, induction_scores(m, &ids).map(|s| s.into_iter().flatten().collect()));
             }
         }
-        let out = match &last {
-            Some(f) => WorkerOut::Done {
-                id,
-                run: Box::new({
-                    let mut run = f.run(layer);
-                    if roles {
-                        let (scores, error) = match (&induction, f.shape.causal) {
-                            (Some(Ok(s)), true) => (s.clone(), None),
-                            (Some(Err(e)), true) => (Vec::new(), Some(e.clone())),
-                            _ => (Vec::new(), None),
-                        };
-                        let mut r = f.roles(scores);
-                        r.induction_error = error;
-                        run.roles = Some(r);
-                    }
-                    run
-                }),
-                forward_ms: now() - t0,
-                wasm_memory_bytes: wasm_memory_bytes(),
-                helped,
-            },
-            None => WorkerOut::Failed { id, message: "no forward pass".into() },
-        };
+        let out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, helped);
         if scope.send(out).await.is_err() {
             break;
         }
     }
+}
+
+/// The answer to a run request from the kept pass: `layer`'s details, and the head roles if asked.
+fn finished(
+    last: &Option<Forward>,
+    id: u64,
+    layer: usize,
+    roles: bool,
+    induction: Option<&Result<Vec<f32>, String>>,
+    forward_ms: f64,
+    helped: bool,
+) -> WorkerOut {
+    let Some(f) = last else {
+        return WorkerOut::Failed { id, message: "no forward pass".into() };
+    };
+    let mut run = f.run(layer);
+    if roles {
+        let (scores, error) = match (induction, f.shape.causal) {
+            (Some(Ok(s)), true) => (s.clone(), None),
+            (Some(Err(e)), true) => (Vec::new(), Some(e.clone())),
+            _ => (Vec::new(), None),
+        };
+        let mut r = f.roles(scores);
+        r.induction_error = error;
+        run.roles = Some(r);
+    }
+    WorkerOut::Done { id, run: Box::new(run), forward_ms, wasm_memory_bytes: wasm_memory_bytes(), helped }
 }

@@ -75,6 +75,49 @@ pub fn use_escape_unpins(dispatch: Callback<Action>) {
     });
 }
 
+/// Files dropped anywhere on the page go to `onopen`; returns whether files are being dragged over it
+/// (for the drop hint).
+#[hook]
+pub fn use_file_drop(onopen: Callback<Vec<web_sys::File>>) -> bool {
+    let latest = use_mut_ref(|| onopen.clone());
+    *latest.borrow_mut() = onopen;
+    let dragging = use_state(|| false);
+    let window = || dom::window().ok().map(web_sys::EventTarget::from);
+    let carries_files = |e: &web_sys::DragEvent| {
+        e.data_transfer().is_some_and(|t| t.types().iter().any(|k| k.as_string().as_deref() == Some("Files")))
+    };
+    {
+        let d = dragging.setter();
+        use_listener(window(), "dragover", move |e: web_sys::DragEvent| {
+            if carries_files(&e) {
+                // Without this the browser opens the file itself, leaving the page.
+                e.prevent_default();
+                d.set(true);
+            }
+        });
+    }
+    {
+        let d = dragging.setter();
+        use_listener(window(), "dragleave", move |e: web_sys::DragEvent| {
+            if e.related_target().is_none() {
+                d.set(false);
+            }
+        });
+    }
+    {
+        let d = dragging.setter();
+        use_listener(window(), "drop", move |e: web_sys::DragEvent| {
+            d.set(false);
+            let files = super::open_model::file_list(e.data_transfer().and_then(|t| t.files()));
+            if !files.is_empty() {
+                e.prevent_default();
+                latest.borrow().emit(files);
+            }
+        });
+    }
+    *dragging
+}
+
 /// The share link follows the view.
 #[hook]
 pub fn use_link_follows(view: &ViewState) {

@@ -10,6 +10,7 @@ mod heatmap;
 mod hooks;
 mod lesson;
 mod model;
+mod open_model;
 mod perf;
 mod shared;
 mod steps;
@@ -20,7 +21,7 @@ mod worker_bridge;
 pub use shared::Shared;
 
 use crate::model_state::Status;
-use crate::models::{self as real, ModelRun};
+use crate::models::{self as real, ModelKind, ModelRun};
 use crate::state::{Action, ViewState};
 use crate::text;
 use crate::url;
@@ -107,8 +108,32 @@ fn Main(props: &MainProps) -> Html {
         arcs_core::Source::Book => arcs_core::book::SENTENCE.to_string(),
     };
     let roles = v.display.roles.is_some();
-    let (models, on_retry) = worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles);
-    let models = &models.0;
+    let (models_handle, on_retry, open_files) =
+        worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles);
+    let on_continue = {
+        let (d, m) = (dispatch.clone(), models_handle.clone());
+        Callback::from(move |_| {
+            m.dispatch(crate::model_state::ModelMsg::FileDismissed);
+            d.emit(Action::SetModel(None));
+        })
+    };
+    let models = &models_handle.0;
+    // A link made with an opened model asks for that file; otherwise any model may be opened.
+    let on_open = {
+        let opened = models.opened.as_ref().map(|o| o.identity.clone());
+        let wanted = v.model.file.clone().filter(|w| Some(w) != opened.as_ref());
+        Callback::from(move |files: Vec<web_sys::File>| open_files.emit((files, wanted.clone())))
+    };
+    let dragging = hooks::use_file_drop(on_open.clone());
+    {
+        let d = dispatch.clone();
+        let identity = models.opened.as_ref().map(|o| o.identity.clone());
+        use_effect_with(identity, move |id| {
+            if let Some(id) = id {
+                d.emit(Action::ModelOpened(id.clone()));
+            }
+        });
+    }
     perf::use_model_figures(models);
     let on_restart = {
         let v = v.clone();
@@ -189,7 +214,12 @@ fn Main(props: &MainProps) -> Html {
             if lesson_widget_only { <></> } else {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
             <model::ModelBar view={v.without_focus()} {status} {run_error} forward_ms={models.forward_ms()} shape={models.run.as_ref().map(|r| r.shape)} {stalled}
-                             ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart} />
+                             ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart}
+                             opened={models.opened.clone()} onopen={on_open.clone()} oncontinue={on_continue}
+                             file_status={models.status.get(&ModelKind::File).cloned().unwrap_or(Status::Idle)} />
+            if dragging {
+                <div class="drop-hint" data-testid="drop-hint" aria-hidden="true">{ text::DROP_HERE }</div>
+            }
             if let Some(e) = &error {
                 <div class="error" role="alert" data-testid="error">{ e.clone() }
                     if attention.is_some() { <span class="stale">{ text::SHOWING_LAST_GOOD }</span> }

@@ -2,11 +2,13 @@
 //! overview, "which head links these words?" and the next-word guesses.
 
 use super::heatmap::MiniCanvas;
+use super::open_model::{FileStatus, OpenButton};
 use super::Shared;
 use crate::model_state::Status;
-use crate::models::{ModelKind, ModelRun, Shape};
+use crate::models::{ModelKind, ModelRun, OpenedInfo, Shape};
 use crate::state::{Action, ViewState};
 use crate::text;
+use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlSelectElement;
 use yew::prelude::*;
@@ -25,6 +27,13 @@ pub struct ModelBarProps {
     pub ondispatch: Callback<Action>,
     pub onretry: Callback<()>,
     pub onrestart: Callback<()>,
+    /// The model opened from the user's files, and how to open one.
+    pub opened: Option<Rc<OpenedInfo>>,
+    pub onopen: Callback<Vec<web_sys::File>>,
+    /// The opened model's status, shown while a file is read or after it failed even when the view is
+    /// elsewhere.
+    pub file_status: Status,
+    pub oncontinue: Callback<()>,
 }
 
 fn select_value(e: &Event) -> Option<String> {
@@ -90,36 +99,44 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
         }
         _ => Html::default(),
     };
-    let status = match (&v.model.kind, &props.status) {
-        (None, _) => Html::default(),
-        (Some(m), Status::Idle) => {
-            html! { <p class="model-status" data-testid="model-status">{ text::model_idle(m.label()) }</p> }
+    let file_busy = matches!(props.file_status, Status::Loading { .. } | Status::Failed(_));
+    let status = if v.model.kind == Some(ModelKind::File) || file_busy {
+        html! {
+            <FileStatus status={props.file_status.clone()} opened={props.opened.clone()} wanted={v.model.file.clone()}
+                        forward_ms={props.forward_ms} onopen={props.onopen.clone()} oncontinue={props.oncontinue.clone()} />
         }
-        (Some(m), Status::Loading { stage, loaded, total }) => {
-            let pct = if *total > 0 { (*loaded as f64 / *total as f64 * 100.0).min(100.0) } else { 0.0 };
-            html! {
-                // The bar lies on the panel's bottom edge and the note runs on in the same text, so the
-                // status takes the lines the ready message will: nothing below moves when it arrives.
-                <div class="model-status" data-testid="model-status" role="status" aria-live="polite">
-                    <progress class="load-bar" max="100" value={format!("{pct:.0}")} aria-label={text::model_loading_label(m.label())}></progress>
-                    <span>{ text::model_loading(m.label(), stage, *loaded, *total) }<span class="note">{ text::TOY_STAYS_USABLE }</span></span>
-                </div>
+    } else {
+        match (&v.model.kind, &props.status) {
+            (None, _) => Html::default(),
+            (Some(m), Status::Idle) => {
+                html! { <p class="model-status" data-testid="model-status">{ text::model_idle(m.label()) }</p> }
             }
-        }
-        (Some(m), Status::Ready { load_ms, bytes, from_cache }) => html! {
-            <p class="model-status ready" data-testid="model-status" data-ready="true">
-                { text::model_ready(m.label(), *bytes, *from_cache, *load_ms) }
-                if let Some(ms) = props.forward_ms { { text::last_forward(ms) } }
-            </p>
-        },
-        (Some(m), Status::Failed(msg)) => {
-            let retry = props.onretry.clone();
-            html! {
-                <div class="error" role="alert" data-testid="model-error">
-                    { text::model_failed(m.label(), msg) }
-                    <button onclick={move |_: MouseEvent| retry.emit(())}>{ text::RETRY }</button>
-                    <span class="note">{ text::TOY_WORKS_WITHOUT }</span>
-                </div>
+            (Some(m), Status::Loading { stage, loaded, total }) => {
+                let pct = if *total > 0 { (*loaded as f64 / *total as f64 * 100.0).min(100.0) } else { 0.0 };
+                html! {
+                    // The bar lies on the panel's bottom edge and the note runs on in the same text, so the
+                    // status takes the lines the ready message will: nothing below moves when it arrives.
+                    <div class="model-status" data-testid="model-status" role="status" aria-live="polite">
+                        <progress class="load-bar" max="100" value={format!("{pct:.0}")} aria-label={text::model_loading_label(m.label())}></progress>
+                        <span>{ text::model_loading(m.label(), stage, *loaded, *total) }<span class="note">{ text::TOY_STAYS_USABLE }</span></span>
+                    </div>
+                }
+            }
+            (Some(m), Status::Ready { load_ms, bytes, from_cache }) => html! {
+                <p class="model-status ready" data-testid="model-status" data-ready="true">
+                    { text::model_ready(m.label(), *bytes, *from_cache, *load_ms) }
+                    if let Some(ms) = props.forward_ms { { text::last_forward(ms) } }
+                </p>
+            },
+            (Some(m), Status::Failed(msg)) => {
+                let retry = props.onretry.clone();
+                html! {
+                    <div class="error" role="alert" data-testid="model-error">
+                        { text::model_failed(m.label(), msg) }
+                        <button onclick={move |_: MouseEvent| retry.emit(())}>{ text::RETRY }</button>
+                        <span class="note">{ text::TOY_WORKS_WITHOUT }</span>
+                    </div>
+                }
             }
         }
     };
@@ -144,6 +161,10 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                 { button(None, text::TOY_MODEL) }
                 { button(Some(ModelKind::MiniLm), ModelKind::MiniLm.label()) }
                 { button(Some(ModelKind::SmolLm2), ModelKind::SmolLm2.label()) }
+                if let Some(info) = &props.opened {
+                    { button(Some(ModelKind::File), &info.name) }
+                }
+                <OpenButton onopen={props.onopen.clone()} />
             </div>
             { pickers }
             { status }

@@ -4,8 +4,8 @@
 
 use super::perf;
 use crate::model_state::{ModelMsg, ModelState};
-use crate::models::ModelKind;
-use crate::protocol::WorkerIn;
+use crate::models::{FileIdentity, ModelKind};
+use crate::protocol::{OpenFile, WorkerIn};
 use crate::web::dom;
 use crate::web::model_worker::ModelWorker;
 use std::rc::Rc;
@@ -51,14 +51,18 @@ fn models_base_url() -> String {
     web_sys::Url::new_with_base("models/", &href).map(|u| u.href()).unwrap_or_else(|_| "models/".to_string())
 }
 
-/// The models' state, and a callback that asks again (after a failed load).
+/// Files to open, and the identity a share link expects of them.
+pub type OpenRequest = (Vec<web_sys::File>, Option<FileIdentity>);
+
+/// The models' state, a callback that asks again (after a failed load), and one that opens the user's
+/// files in the worker (as `blob:` URLs of this page: the bytes never leave the machine).
 #[hook]
 pub fn use_model_worker(
     model: Option<ModelKind>,
     text: String,
     layer: usize,
     roles: bool,
-) -> (UseReducerHandle<Models>, Callback<()>) {
+) -> (UseReducerHandle<Models>, Callback<()>, Callback<OpenRequest>) {
     let models = use_reducer(|| Models(ModelState::default()));
     let bridge = {
         let models = models.clone();
@@ -79,22 +83,48 @@ pub fn use_model_worker(
     }
     let next_id = use_mut_ref(|| 0u64);
     let retry_tick = use_state(|| 0u32);
+    // An opened model's passes wait for its file, and start again when another file is opened.
+    let opened = models.0.opened.as_ref().map(|o| o.identity.sha256.clone());
+    let blob_urls = use_mut_ref(Vec::<String>::new);
+    let on_open = {
+        let (models, bridge) = (models.clone(), bridge.clone());
+        Callback::from(move |(files, expect): OpenRequest| {
+            for url in blob_urls.borrow_mut().drain(..) {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+            let mut open = Vec::with_capacity(files.len());
+            for f in &files {
+                let Ok(url) = web_sys::Url::create_object_url_with_blob(f) else { continue };
+                blob_urls.borrow_mut().push(url.clone());
+                open.push(OpenFile { name: f.name(), bytes: f.size() as u64, url });
+            }
+            let total = open.iter().map(|f| f.bytes).sum();
+            models.dispatch(ModelMsg::Opening { total, now: dom::now_ms() });
+            bridge.send(WorkerIn::Open { files: open, expect });
+        })
+    };
     {
         let models = models.clone();
-        use_effect_with((model, text, layer, roles, *retry_tick), move |(model, text, layer, roles, _)| {
-            if let Some(model) = *model {
-                let id = {
-                    let mut n = next_id.borrow_mut();
-                    *n += 1;
-                    *n
-                };
-                models.dispatch(ModelMsg::Sent { id, model, now: dom::now_ms() });
-                let (base, helper) = (models_base_url(), helper_script_url());
-                let (layer, roles) = (*layer, *roles);
-                bridge.send(WorkerIn::Run { id, model, base, text: text.clone(), layer, helper, roles });
-            }
-        });
+        use_effect_with(
+            (model, text, layer, roles, *retry_tick, opened),
+            move |(model, text, layer, roles, _, opened)| {
+                if model.is_some_and(|m| m == ModelKind::File) && opened.is_none() {
+                    return;
+                }
+                if let Some(model) = *model {
+                    let id = {
+                        let mut n = next_id.borrow_mut();
+                        *n += 1;
+                        *n
+                    };
+                    models.dispatch(ModelMsg::Sent { id, model, now: dom::now_ms() });
+                    let (base, helper) = (models_base_url(), helper_script_url());
+                    let (layer, roles) = (*layer, *roles);
+                    bridge.send(WorkerIn::Run { id, model, base, text: text.clone(), layer, helper, roles });
+                }
+            },
+        );
     }
     let on_retry = Callback::from(move |_| retry_tick.set(*retry_tick + 1));
-    (models, on_retry)
+    (models, on_retry, on_open)
 }

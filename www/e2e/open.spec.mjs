@@ -1,0 +1,133 @@
+// "Open a model…": tiny models from reference/tiny through the file chooser and by drag-and-drop, their
+// arcs checked against HF transformers' numbers, and share links that ask for the same file again.
+import { test, expect } from '@playwright/test';
+import { guard } from './guard.mjs';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const TINY = path.resolve('reference/tiny');
+const ref = JSON.parse(fs.readFileSync(path.join(TINY, 'tiny_reference.json'), 'utf8'));
+const SHOTS = path.resolve('test-results/screenshots');
+fs.mkdirSync(SHOTS, { recursive: true });
+
+test.beforeEach(async ({ page, baseURL }) => guard(page, baseURL));
+
+const GGUF = 'llama-gqa.Q8_0.gguf';
+const OTHER = 'llama-gqa.Q4_0.gguf';
+const seq = ref.sequences[0];
+
+async function focusedWeights(page) {
+  return page.$$eval('path[data-focused="true"]', (ps) => ps.map((p) => ({ head: +p.dataset.head, to: +p.dataset.to, w: +p.dataset.weight })));
+}
+
+/// Hovers token `i` and checks every head's drawn arcs against HF's layer-0 attention.
+async function checkLayer0(page, attentions, i, tol) {
+  await page.hover(`[data-token-index="${i}"]`);
+  const got = await focusedWeights(page);
+  expect(got.length).toBeGreaterThan(0);
+  let worst = 0;
+  for (const { head, to, w } of got) worst = Math.max(worst, Math.abs(w - attentions[0][head][i][to]));
+  expect(worst).toBeLessThan(tol);
+}
+
+async function cardReady(page) {
+  await page.waitForSelector('[data-testid="model-card"][data-ready="true"]', { timeout: 30_000 });
+  await page.waitForSelector('path[data-from]');
+}
+
+test('a GGUF file through the file chooser: card, arcs equal to HF, share link asks for the file', async ({ page, context }) => {
+  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(seq.text));
+  await page.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
+  await cardReady(page);
+  const card = page.locator('[data-testid="model-card"]');
+  await expect(card).toContainText('tiny-llama-gqa');
+  await expect(card).toContainText('llama');
+  await expect(card).toContainText('6 (K/V heads 3)');
+  await expect(card).toContainText('Q8_0');
+  await expect(page.locator('[data-token-index]')).toHaveCount(seq.ids.length);
+  await checkLayer0(page, ref.files[GGUF].runs[0].attentions, seq.ids.length - 1, 1e-3);
+  // The opened model is on the switch, and the layer picker follows its shape.
+  await expect(page.locator('button[data-model="file"]')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.locator('[data-testid="layer"] option')).toHaveCount(2);
+  await page.screenshot({ path: path.join(SHOTS, 'open-gguf.png'), fullPage: true });
+
+  // The link records the file; a fresh page asks for it, refuses another file, accepts the right one.
+  await page.waitForFunction(() => location.hash.includes('file='));
+  const link = page.url();
+  expect(decodeURIComponent(link)).toContain(GGUF);
+  const fresh = await context.newPage();
+  guard(fresh, link);
+  await fresh.goto(link);
+  const needs = fresh.locator('[data-testid="needs-file"]');
+  await expect(needs).toContainText(GGUF);
+  await expect(fresh.locator('[data-testid="continue-toy"]')).toBeVisible();
+  await fresh.screenshot({ path: path.join(SHOTS, 'open-link-needs-file.png'), fullPage: true });
+  await needs.locator('[data-testid="open-model-input"]').setInputFiles(path.join(TINY, OTHER));
+  const err = fresh.locator('[data-testid="model-error"]');
+  await expect(err).toContainText('is not the file this link was made with');
+  const sha = (s) => s.match(/[0-9a-f]{64}/g) || [];
+  expect(sha(await err.innerText()).length).toBe(2);
+  await err.locator('[data-testid="open-model-input"]').setInputFiles(path.join(TINY, GGUF));
+  await cardReady(fresh);
+  await expect(fresh.locator('[data-token-index]')).toHaveCount(seq.ids.length);
+  // "Continue with the toy model" is always there while the file is missing: it leaves cleanly.
+  const third = await context.newPage();
+  guard(third, link);
+  await third.goto(link);
+  await third.click('[data-testid="continue-toy"]');
+  await expect(third.locator('button[data-model="toy"]')).toHaveAttribute('aria-pressed', 'true');
+  await third.waitForFunction(() => !location.hash.includes('file='));
+});
+
+/// Drops files on the page as a user dragging them from their file manager would.
+async function drop(page, files) {
+  const payload = files.map((f) => ({ name: path.basename(f), data: [...fs.readFileSync(f)] }));
+  await page.evaluate((payload) => {
+    const dt = new DataTransfer();
+    for (const f of payload) dt.items.add(new File([new Uint8Array(f.data)], f.name));
+    window.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, payload);
+}
+
+test('a Hugging Face BERT folder by drag-and-drop, and a GGUF by drag-and-drop', async ({ page }) => {
+  const bert = ref.bert_folder.runs[1];
+  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(bert.text));
+  const folder = path.join(TINY, 'bert-tiny');
+  await drop(page, ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(folder, f)));
+  await cardReady(page);
+  await expect(page.locator('[data-testid="model-card"]')).toContainText('bert');
+  await expect(page.locator('[data-token-index]')).toHaveCount(bert.ids.length);
+  await checkLayer0(page, bert.attentions, 2, 1e-3);
+  await page.screenshot({ path: path.join(SHOTS, 'open-bert-folder.png'), fullPage: true });
+
+  const s = ref.sequences[1];
+  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(s.text));
+  await drop(page, [path.join(TINY, 'qwen3-gqa4.F32.gguf')]);
+  await cardReady(page);
+  await expect(page.locator('[data-testid="model-card"]')).toContainText('12 (K/V heads 3)');
+  await checkLayer0(page, ref.files['qwen3-gqa4.F32.gguf'].runs[1].attentions, 5, 1e-3);
+});
+
+test('bad files get a clear message and the page stays usable', async ({ page }) => {
+  await page.goto('./#m=self');
+  const input = page.locator('[data-testid="open-model-input"]').first();
+  for (const [files, want] of [
+    [[path.resolve('reference/README.md')], 'missing config.json'],
+    [[path.join(TINY, GGUF), path.join(TINY, OTHER)], 'one model at a time'],
+    [[path.join(TINY, 'bert-tiny/config.json'), path.join(TINY, 'bert-tiny/vocab.txt')], 'model.safetensors'],
+  ]) {
+    await input.setInputFiles(files);
+    await expect(page.locator('[data-testid="model-error"]')).toContainText(want);
+    await page.click('[data-testid="continue-toy"]');
+    await expect(page.locator('path[data-from]').first()).toBeVisible();
+  }
+  // A file that is not GGUF but named like one.
+  const fake = path.resolve('test-results/not-a-model.gguf');
+  fs.writeFileSync(fake, 'hello, I am a text file');
+  await input.setInputFiles(fake);
+  await expect(page.locator('[data-testid="model-error"]')).toContainText('not a GGUF file');
+  await page.click('[data-testid="continue-toy"]');
+  await page.getByTestId('sentence-input').fill('Still works after a bad file');
+  await expect(page.locator('[data-token-index]')).toHaveCount(6);
+});

@@ -5,7 +5,8 @@ Output (committed as test fixtures, `reference/tiny/`):
   tiny/<model>.<TYPE>.gguf   the model file (llama.cpp's layout and metadata, written by gguf-py)
   tiny/bert-tiny/            a tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors,
                              vocab.txt, tokenizer.json), its reference under "bert_folder"
-  tiny/tiny_reference.json   per file: config, token ids, HF attentions [layer][head][q][k], argmax next token
+  tiny/tiny_reference.json   ("pre_tokenizers") HF's token ids of hard strings under each GGUF pre-tokenizer;
+                             per file: config, token ids, HF attentions [layer][head][q][k], argmax next token
                              at every position, top-5 ids after the last token
 
 How the reference is made: weights are drawn in the GGUF's layout, stored in the file's type, decoded
@@ -215,6 +216,46 @@ BERT_WORDS = ["the", "cat", "sat", "on", "mat", "dog", "ate", "bone", "your", "j
               "z", ".", ",", "!", "?", "'", "-", "0", "1", "2", "3"]
 
 
+# Hard strings for the tokenizer test: blanks, digits, emoji, CJK, accents, code, HTML, contractions.
+HARD = ["", " ", "   leading spaces", "runs  of   spaces\tand\ttabs ", "line\nbreaks\r\n\n  indented\n",
+        "digits 1234567 and 3.14159, 2024-11-29", "emoji 👋🏽 and 🤗!", "CJK 日本語の文章、中文。", "accents: café naïve Ørsted",
+        "code: fn main() { let x = a->b; }  // ok", "<b>HTML</b> &amp; <br/>", "contractions: I'm, you're, WE'LL, it's",
+        "trailing space ", "The cat<|endoftext|>sat", "ſ ÅÄÖ ﬁ Ⅻ ①②"]
+
+PRE_PATTERNS = {
+    "llama-bpe": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+    "qwen2": r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+",
+}
+
+
+def tokenizer_ids():
+    """HF's ids of HARD under each GGUF pre-tokenizer. The vocabulary (600 tokens, stored with the ids) is
+    trained with GPT-2's pre-tokenizer on text full of numbers, blanks, newlines and contractions, so its
+    merges cross the boundaries the pre-tokenizers draw differently (" 12", "123", "'s", blank runs)."""
+    from tokenizers import Regex
+    base = Tokenizer(models.BPE())
+    base.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    corpus = CORPUS + HARD * 3 + [f"{i} {i * 37} {i * 1234}\n\n  x = {i};  // it's {i}'s" for i in range(300)]
+    trainer = trainers.BpeTrainer(vocab_size=600, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                  special_tokens=["<|endoftext|>"], show_progress=False)
+    base.train_from_iterator(corpus, trainer)
+    tokens, merges, types = tokenizer_metadata(base)
+    out = {"tokens": tokens, "merges": merges, "token_types": types, "cases": {}}
+    for pre in ["smollm", "default", "llama-bpe", "qwen2"]:
+        t = Tokenizer.from_str(base.to_str())
+        if pre == "smollm":
+            t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True),
+                                                       pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)])
+        elif pre == "default":
+            t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        else:
+            t.pre_tokenizer = pre_tokenizers.Sequence([
+                pre_tokenizers.Split(Regex(PRE_PATTERNS[pre]), behavior="isolated", invert=False),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        out["cases"][pre] = [{"text": h, "ids": t.encode(h).ids} for h in HARD]
+    return out
+
+
 def build_bert():
     """A tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
     import transformers as tf
@@ -290,6 +331,7 @@ def main():
             }
             print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes", file=sys.stderr)
     out["bert_folder"] = build_bert()
+    out["pre_tokenizers"] = tokenizer_ids()
     with open(os.path.join(OUT, "tiny_reference.json"), "w") as f:
         json.dump(out, f, separators=(",", ":"))
         f.write("\n")

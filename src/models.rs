@@ -449,10 +449,14 @@ pub fn induction_tokens(vocab_size: usize) -> Vec<u32> {
     (0..INDUCTION_R).map(|_| (lo + rng.next_u64() % span) as u32).collect()
 }
 
-/// A decoder's induction score of every head, `[layer][head]`: one pass over `once` repeated twice (no
-/// BOS: the GGUF tokenizer adds none). The app passes [`induction_tokens`], the CLI the sentence's ids.
+/// A decoder's induction score of every head, `[layer][head]`: one pass over `once` repeated twice,
+/// preceded by one BOS where the model's tokenizer adds one (SmolLM2's does not). The app passes
+/// [`induction_tokens`], the CLI the sentence's ids without any BOS.
 pub fn induction_scores(model: &arcs_models::arch::llama::Llama, once: &[u32]) -> Result<Vec<Vec<f32>>, String> {
-    let twice: Vec<u32> = once.iter().chain(once).copied().collect();
+    let bos = model.bos_token();
+    let once: Vec<u32> = once.iter().copied().skip_while(|&id| Some(id) == bos).collect();
+    let offset = usize::from(bos.is_some());
+    let twice: Vec<u32> = bos.into_iter().chain(once.iter().copied()).chain(once.iter().copied()).collect();
     let out = model.forward(&twice).map_err(|e| e.to_string())?;
     Ok(out
         .layers
@@ -460,7 +464,7 @@ pub fn induction_scores(model: &arcs_models::arch::llama::Llama, once: &[u32]) -
         .map(|l| {
             l.attn_weights
                 .iter()
-                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows(), a.cols(), a.data()), once.len(), 0))
+                .map(|a| analysis::induction(&Mat::from_row_slice(a.rows(), a.cols(), a.data()), once.len(), offset))
                 .collect()
         })
         .collect())
@@ -544,7 +548,8 @@ pub fn forward_llama(model: &arcs_models::arch::llama::Llama, kind: ModelKind, t
             },
         )
     });
-    let offsets = enc.offsets.into_iter().map(Some).collect();
+    // An added BOS has an empty span: no text of the sentence.
+    let offsets = enc.offsets.into_iter().map(|(s, e)| (e > s).then_some((s, e))).collect();
     let shape = Shape {
         layers: c.num_layers,
         heads: c.num_heads,

@@ -142,3 +142,36 @@ fn a_hugging_face_bert_folder_matches_hugging_face() {
     let e = open(vec![bad, file("model.safetensors"), file("vocab.txt")]).unwrap_err().to_string();
     assert!(e.contains("intermediate.dense.weight") && e.contains("97"), "{e}");
 }
+
+#[test]
+fn every_gguf_pre_tokenizer_gives_hugging_face_ids_on_hard_strings() {
+    use arcs_models::tokenizer::bpe::{PreTokenizer, Tokenizer};
+    let r = reference();
+    let p = &r["pre_tokenizers"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().expect("strings").iter().map(|s| s.as_str().expect("string").to_string()).collect()
+    };
+    let tokens = strings(&p["tokens"]);
+    let merges = strings(&p["merges"]);
+    let merges: Vec<&str> = merges.iter().map(String::as_str).collect();
+    let types: Vec<i64> =
+        p["token_types"].as_array().expect("types").iter().map(|t| t.as_i64().expect("type")).collect();
+    let cases = p["cases"].as_object().expect("cases");
+    assert_eq!(cases.len(), 4);
+    let mut differs = 0;
+    for (name, list) in cases {
+        let pre = PreTokenizer::from_gguf_name(Some(name)).expect("a supported pre-tokenizer");
+        let tok = Tokenizer::new(tokens.clone(), &merges, Some(&types)).expect("tokenizer").with_pre_tokenizer(pre);
+        let plain = Tokenizer::new(tokens.clone(), &merges, Some(&types)).expect("tokenizer");
+        for case in list.as_array().expect("cases") {
+            let text = case["text"].as_str().expect("text");
+            let enc = tok.encode(text);
+            assert_eq!(enc.ids, ids_of(&case["ids"]), "{name}: {text:?}");
+            assert_eq!(tok.decode(&enc.ids), text, "{name}: decoding gives the text back");
+            differs += usize::from(plain.encode(text).ids != enc.ids);
+        }
+    }
+    assert!(differs >= 5, "the cases tell the pre-tokenizers apart ({differs} differ from smollm's)");
+    let e = PreTokenizer::from_gguf_name(Some("deepseek-coder")).unwrap_err().to_string();
+    assert!(e.contains("deepseek-coder") && e.contains("llama-bpe"), "{e}");
+}

@@ -12,7 +12,7 @@
 use crate::numeric::float_kernels::softmax_in_place;
 use crate::numeric::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
 use crate::source::gguf::{GgmlType, Gguf};
-use crate::tokenizer::bpe::{Encoding, Tokenizer};
+use crate::tokenizer::bpe::{Encoding, PreTokenizer, Tokenizer};
 use crate::{Matrix, ModelError};
 
 /// The GGUF architectures this decoder runs (`general.architecture`).
@@ -234,6 +234,8 @@ pub struct Llama {
     output_norm: Vec<f32>,
     blocks: Vec<Block>,
     tokenizer: Tokenizer,
+    /// Put first by `tokenize` (`tokenizer.ggml.add_bos_token`).
+    bos: Option<u32>,
 }
 
 fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, ModelError> {
@@ -314,7 +316,8 @@ impl Llama {
                 w_down: matrix(&g, &name("ffn_down"), hidden, ffn)?,
             });
         }
-        Ok(Llama { config: c, bytes, token_embd, output, output_norm, blocks, tokenizer })
+        let bos = bos_token(&g, c.vocab_size);
+        Ok(Llama { config: c, bytes, token_embd, output, output_norm, blocks, tokenizer, bos })
     }
 
     /// The shape and switches read from the file.
@@ -360,10 +363,22 @@ impl Llama {
         per_block + m(&self.token_embd) + if tied { 0 } else { m(&self.output) } + c.hidden as u64
     }
 
-    /// Split text into tokens exactly as the reference tokenizer does (no BOS is added; special tokens such
-    /// as `<|im_start|>` written in the text become their single ids).
+    /// Split text into tokens exactly as the reference tokenizer does: a BOS first where the file says
+    /// the tokenizer adds one (SmolLM2's does not), and special tokens such as `<|im_start|>` written in
+    /// the text as their single ids. The BOS has the empty span `(0, 0)`.
     pub fn tokenize(&self, text: &str) -> Result<Encoding, ModelError> {
-        Ok(self.tokenizer.encode(text))
+        let mut enc = self.tokenizer.encode(text);
+        if let Some(bos) = self.bos {
+            enc.ids.insert(0, bos);
+            enc.tokens.insert(0, self.tokenizer.token_text(bos));
+            enc.offsets.insert(0, (0, 0));
+        }
+        Ok(enc)
+    }
+
+    /// The BOS token [`Self::tokenize`] puts first, if the tokenizer adds one.
+    pub fn bos_token(&self) -> Option<u32> {
+        self.bos
     }
 
     pub fn tokenizer(&self) -> &Tokenizer {
@@ -580,7 +595,15 @@ fn build_tokenizer(g: &Gguf) -> Result<Tokenizer, ModelError> {
         .get("tokenizer.ggml.token_type")
         .and_then(|v| v.as_array())
         .map(|a| a.iter().map(|v| v.as_i64().unwrap_or(1)).collect());
-    Ok(Tokenizer::new(tokens, &merges, types.as_deref())?)
+    let pre = PreTokenizer::from_gguf_name(g.get("tokenizer.ggml.pre").and_then(|v| v.as_str()))?;
+    Ok(Tokenizer::new(tokens, &merges, types.as_deref())?.with_pre_tokenizer(pre))
+}
+
+/// The BOS token id when the file says the tokenizer adds one (`tokenizer.ggml.add_bos_token`).
+fn bos_token(g: &Gguf, vocab_size: usize) -> Option<u32> {
+    let add = g.get("tokenizer.ggml.add_bos_token").and_then(|v| v.as_bool()).unwrap_or(false);
+    let id = g.get("tokenizer.ggml.bos_token_id").and_then(|v| v.as_u64())?;
+    (add && (id as usize) < vocab_size).then_some(id as u32)
 }
 
 /// RMSNorm: `x / sqrt(mean(x^2) + eps) * weight`, row by row (as HF's LlamaRMSNorm, in f32).

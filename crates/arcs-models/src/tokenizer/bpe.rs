@@ -1,12 +1,11 @@
-//! Byte-level BPE (GPT-2 style) as SmolLM2 uses it, built from the GGUF tokenizer metadata.
+//! Byte-level BPE (GPT-2 style), built from the GGUF tokenizer metadata.
 //!
-//! Pipeline, matching llama.cpp's `smollm` pre-tokenizer and HF's
-//! `Sequence[Digits(individual_digits=True), ByteLevel(add_prefix_space=False)]`:
+//! Pipeline, matching llama.cpp and HF `tokenizers`:
 //! 1. special (control) tokens such as `<|im_start|>` are cut out of the text first and map to their ids;
-//! 2. every numeric char becomes its own piece (so "2024" is four tokens);
-//! 3. each remaining run is split with the GPT-2 regex
-//!    `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, hand-coded below;
-//! 4. each piece's UTF-8 bytes are mapped to GPT-2's printable byte alphabet (space -> 'Ġ') and merged
+//! 2. the rest is split into pre-tokens by the model's pre-tokenizer ([`PreTokenizer`], GGUF
+//!    `tokenizer.ggml.pre`): SmolLM2's digits one by one and then the GPT-2 regex, GPT-2's regex alone, or
+//!    Llama 3's and Qwen2's regexes; all hand-coded below;
+//! 3. each piece's UTF-8 bytes are mapped to GPT-2's printable byte alphabet (space -> 'Ġ') and merged
 //!    pairwise by merge rank until no ranked pair is left.
 
 use std::cmp::Reverse;
@@ -14,6 +13,59 @@ use std::collections::{BinaryHeap, HashMap};
 use std::fmt;
 
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
+
+/// How text is split before BPE (GGUF `tokenizer.ggml.pre`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PreTokenizer {
+    /// `smollm`: every digit alone, then the GPT-2 regex (HF: `Digits(individual_digits)` + `ByteLevel`).
+    #[default]
+    Smollm,
+    /// `default` / `gpt-2`: the GPT-2 regex
+    /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
+    Gpt2,
+    /// `llama-bpe` (Llama 3): `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+    /// ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`.
+    Llama3,
+    /// `qwen2`: Llama 3's regex with single digits (`\p{N}` instead of `\p{N}{1,3}`).
+    Qwen2,
+}
+
+impl PreTokenizer {
+    /// GGUF names accepted for each, as llama.cpp spells them.
+    pub const NAMES: [(&'static str, PreTokenizer); 7] = [
+        ("smollm", PreTokenizer::Smollm),
+        ("default", PreTokenizer::Gpt2),
+        ("gpt-2", PreTokenizer::Gpt2),
+        ("gpt2", PreTokenizer::Gpt2),
+        ("llama-bpe", PreTokenizer::Llama3),
+        ("llama3", PreTokenizer::Llama3),
+        ("qwen2", PreTokenizer::Qwen2),
+    ];
+
+    /// The pre-tokenizer a GGUF names (`None` if absent: llama.cpp's `default`).
+    pub fn from_gguf_name(name: Option<&str>) -> Result<PreTokenizer, TokenizerError> {
+        let Some(name) = name else { return Ok(PreTokenizer::Gpt2) };
+        PreTokenizer::NAMES.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).ok_or_else(|| {
+            let known: Vec<&str> = PreTokenizer::NAMES.iter().map(|(n, _)| *n).collect();
+            TokenizerError::Metadata(format!(
+                "pre-tokenizer '{name}' is not supported yet (supported: {})",
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// Byte ranges of the pre-tokens of `text[start..end]`.
+    pub fn split(self, text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        match self {
+            PreTokenizer::Smollm => return pre_tokenize(text, start, end),
+            PreTokenizer::Gpt2 => gpt2_split(text, start, end, &mut out),
+            PreTokenizer::Llama3 => llama3_split(text, start, end, 3, &mut out),
+            PreTokenizer::Qwen2 => llama3_split(text, start, end, 1, &mut out),
+        }
+        out
+    }
+}
 
 /// Why a tokenizer could not be built from the metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +131,7 @@ pub struct Tokenizer {
     /// Special tokens matched literally in the input, longest first.
     specials: Vec<(String, u32)>,
     unicode_to_byte: HashMap<char, u8>,
+    pre: PreTokenizer,
 }
 
 impl Tokenizer {
@@ -124,7 +177,25 @@ impl Tokenizer {
         }
         specials.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
         let unicode_to_byte = b2u.iter().enumerate().map(|(b, &c)| (c, b as u8)).collect();
-        Ok(Tokenizer { pieces: tokens, special, byte_ids, merges: merge_map, specials, unicode_to_byte })
+        Ok(Tokenizer {
+            pieces: tokens,
+            special,
+            byte_ids,
+            merges: merge_map,
+            specials,
+            unicode_to_byte,
+            pre: PreTokenizer::default(),
+        })
+    }
+
+    /// The same vocabulary with another pre-tokenizer.
+    pub fn with_pre_tokenizer(mut self, pre: PreTokenizer) -> Self {
+        self.pre = pre;
+        self
+    }
+
+    pub fn pre_tokenizer(&self) -> PreTokenizer {
+        self.pre
     }
 
     pub fn vocab_size(&self) -> usize {
@@ -178,7 +249,7 @@ impl Tokenizer {
                 // Earliest start; among equal starts the longest (specials are sorted longest first).
                 .min_by_key(|&(at, _, _)| at);
             let plain_end = next.map_or(text.len(), |(at, _, _)| at);
-            for (s, e) in pre_tokenize(text, pos, plain_end) {
+            for (s, e) in self.pre.split(text, pos, plain_end) {
                 self.bpe(text, s, e, &mut enc);
             }
             match next {
@@ -332,6 +403,84 @@ fn gpt2_split(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)
         let stop = if j == n || j - i == 1 { j } else { j - 1 };
         // `j > i` always holds here: a char that is no letter, number or other is whitespace.
         let stop = stop.max(i + 1);
+        out.push((byte_at(i), byte_at(stop)));
+        i = stop;
+    }
+}
+
+/// Llama 3's regex (Qwen2's with `max_digits` 1), alternatives tried in order at each position:
+/// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,max_digits}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+/// \s*[\r\n]+|\s+(?!\S)|\s+`.
+fn llama3_split(text: &str, start: usize, end: usize, max_digits: usize, out: &mut Vec<(usize, usize)>) {
+    let s = &text[start..end];
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let n = chars.len();
+    let byte_at = |ci: usize| if ci < n { start + chars[ci].0 } else { end };
+    let newline = |c: char| c == '\r' || c == '\n';
+    let is_other = |c: char| !c.is_whitespace() && !is_letter(c) && !is_number(c);
+    let mut i = 0;
+    while i < n {
+        let c = chars[i].1;
+        // 'contractions, case-insensitive.
+        if c == '\'' {
+            let rest: String = s[chars[i].0 + 1..].chars().take(2).collect::<String>().to_lowercase();
+            let hit = ["s", "t", "re", "ve", "m", "ll", "d"].iter().find(|suf| rest.starts_with(**suf));
+            if let Some(suf) = hit {
+                let j = i + 1 + suf.len(); // lower-casing ASCII keeps one char per letter
+                out.push((byte_at(i), byte_at(j)));
+                i = j;
+                continue;
+            }
+        }
+        // `[^\r\n\p{L}\p{N}]?\p{L}+`: letters, maybe led by one char that is no newline, letter or number.
+        let lead = !newline(c) && !is_letter(c) && !is_number(c) && i + 1 < n && is_letter(chars[i + 1].1);
+        if is_letter(c) || lead {
+            let mut j = i + 1;
+            while j < n && is_letter(chars[j].1) {
+                j += 1;
+            }
+            out.push((byte_at(i), byte_at(j)));
+            i = j;
+            continue;
+        }
+        // `\p{N}{1,k}`.
+        if is_number(c) {
+            let mut j = i + 1;
+            while j < n && j - i < max_digits && is_number(chars[j].1) {
+                j += 1;
+            }
+            out.push((byte_at(i), byte_at(j)));
+            i = j;
+            continue;
+        }
+        // ` ?[^\s\p{L}\p{N}]+[\r\n]*`.
+        let first = if c == ' ' && i + 1 < n && is_other(chars[i + 1].1) { i + 1 } else { i };
+        if is_other(chars[first].1) {
+            let mut j = first + 1;
+            while j < n && is_other(chars[j].1) {
+                j += 1;
+            }
+            while j < n && newline(chars[j].1) {
+                j += 1;
+            }
+            out.push((byte_at(i), byte_at(j)));
+            i = j;
+            continue;
+        }
+        // Whitespace from here on (a char that is no letter, number or other).
+        let mut j = i;
+        while j < n && chars[j].1.is_whitespace() {
+            j += 1;
+        }
+        let j = j.max(i + 1);
+        // `\s*[\r\n]+`: up to the last newline of the run.
+        if let Some(last_nl) = (i..j).rev().find(|&k| newline(chars[k].1)) {
+            out.push((byte_at(i), byte_at(last_nl + 1)));
+            i = last_nl + 1;
+            continue;
+        }
+        // `\s+(?!\S)` keeps the last blank for the next word when one follows; `\s+` otherwise.
+        let stop = if j == n || j - i == 1 { j } else { j - 1 };
         out.push((byte_at(i), byte_at(stop)));
         i = stop;
     }

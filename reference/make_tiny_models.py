@@ -3,6 +3,8 @@ with Hugging Face transformers' attentions and next-token choices as the referen
 
 Output (committed as test fixtures, `reference/tiny/`):
   tiny/<model>.<TYPE>.gguf   the model file (llama.cpp's layout and metadata, written by gguf-py)
+  tiny/*-hf/                 two decoders as Hugging Face folders (config.json, float16 model.safetensors,
+                             tokenizer.json), their references under "hf_folders"
   tiny/bert-tiny/            a tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors,
                              vocab.txt, tokenizer.json), its reference under "bert_folder"
   tiny/tiny_reference.json   ("pre_tokenizers") HF's token ids of hard strings under each GGUF pre-tokenizer;
@@ -55,7 +57,7 @@ MODELS = [
      ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"]),
     ("llama-mqa", "llama", 96, 3, 1, 32, 128, 2, True, ["Q8_0"]),
     ("qwen2-mha", "qwen2", 96, 6, 6, 16, 128, 2, True, ["F32", "Q4_1"]),
-    ("qwen3-gqa4", "qwen3", 96, 12, 3, 16, 128, 2, False, ["F32", "Q5_0"]),
+    ("qwen3-gqa4", "qwen3", 96, 12, 3, 16, 128, 2, False, ["F32", "F16", "Q5_0"]),
     # K-quant blocks hold 256 weights, so every matrix is 256 wide here.
     ("llama-kquant", "llama", 256, 8, 2, 32, 256, 1, True, ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]),
 ]
@@ -256,6 +258,53 @@ def tokenizer_ids():
     return out
 
 
+# Decoders also saved as Hugging Face folders (float16 safetensors of the F16 file's exact values), with
+# the tokenizer.json style each family ships: Llama 3's split pattern, BOS and ignore_merges for llama;
+# SmolLM2's digits + byte level for qwen3.
+HF_FOLDERS = {"llama-gqa.F16.gguf": ("llama-gqa-hf", "llama3"), "qwen3-gqa4.F16.gguf": ("qwen3-gqa4-hf", "smollm")}
+
+
+def hf_tokenizer(tok, style):
+    from tokenizers import Regex, processors
+    t = Tokenizer.from_str(tok.to_str())
+    if style == "llama3":
+        t.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(PRE_PATTERNS["llama-bpe"]), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        t.post_processor = processors.TemplateProcessing(
+            single="<|endoftext|> $A", special_tokens=[("<|endoftext|>", t.token_to_id("<|endoftext|>"))])
+        data = json.loads(t.to_str())
+        data["model"]["ignore_merges"] = True
+        t = Tokenizer.from_str(json.dumps(data))
+    return t
+
+
+def save_hf_folder(model, tok, gguf_name, out):
+    folder_name, style = HF_FOLDERS[gguf_name]
+    folder = os.path.join(OUT, folder_name)
+    os.makedirs(folder, exist_ok=True)
+    # A float16 copy is saved; the reference model keeps float32 with its parameters rounded to float16
+    # (not its RoPE buffer: rounding inv_freq would change the positions, not the weights).
+    import copy
+    copy.deepcopy(model).to(torch.float16).save_pretrained(folder, safe_serialization=True)
+    with torch.no_grad():
+        for prm in model.parameters():
+            prm.copy_(prm.half().float())
+    for extra in ("generation_config.json",):
+        if os.path.exists(os.path.join(folder, extra)):
+            os.remove(os.path.join(folder, extra))
+    t = hf_tokenizer(tok, style)
+    t.save(os.path.join(folder, "tokenizer.json"))
+    runs = []
+    for text in SEQUENCES:
+        ids = t.encode(text).ids
+        with torch.no_grad():
+            r = model(torch.tensor([ids]), output_attentions=True)
+        runs.append({"text": text, "ids": ids, "attentions": [a[0].tolist() for a in r.attentions],
+                     "argmax_next": r.logits[0].argmax(-1).tolist()})
+    out[folder_name] = {"from": gguf_name, "runs": runs}
+
+
 def build_bert():
     """A tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
     import transformers as tf
@@ -329,11 +378,22 @@ def main():
                 "arch": arch, "type": qtype, "hidden": hidden, "heads": heads, "kv_heads": kv, "head_dim": hd,
                 "ffn": ffn, "layers": layers, "tied": tied, "vocab": len(meta[0]), "runs": runs,
             }
+            if os.path.basename(path) in HF_FOLDERS:
+                save_hf_folder(model, tok, os.path.basename(path), out.setdefault("hf_folders", {}))
             print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes", file=sys.stderr)
     out["bert_folder"] = build_bert()
     out["pre_tokenizers"] = tokenizer_ids()
+    def rounded(v):
+        # 8 significant digits: far below every tolerance, and half the bytes of float64 reprs.
+        if isinstance(v, float):
+            return float(f"{v:.8g}")
+        if isinstance(v, list):
+            return [rounded(x) for x in v]
+        if isinstance(v, dict):
+            return {k: rounded(x) for k, x in v.items()}
+        return v
     with open(os.path.join(OUT, "tiny_reference.json"), "w") as f:
-        json.dump(out, f, separators=(",", ":"))
+        json.dump(rounded(out), f, separators=(",", ":"))
         f.write("\n")
 
 

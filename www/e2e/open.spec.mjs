@@ -90,7 +90,7 @@ async function drop(page, files) {
   }, payload);
 }
 
-test('a Hugging Face BERT folder by drag-and-drop, and a GGUF by drag-and-drop', async ({ page }) => {
+test('a Hugging Face BERT folder and a GGUF by drag-and-drop, a decoder folder by the chooser', async ({ page }) => {
   const bert = ref.bert_folder.runs[1];
   await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(bert.text));
   const folder = path.join(TINY, 'bert-tiny');
@@ -107,6 +107,17 @@ test('a Hugging Face BERT folder by drag-and-drop, and a GGUF by drag-and-drop',
   await cardReady(page);
   await expect(page.locator('[data-testid="model-card"]')).toContainText('12 (K/V heads 3)');
   await checkLayer0(page, ref.files['qwen3-gqa4.F32.gguf'].runs[1].attentions, 5, 1e-3);
+
+  // A decoder's Hugging Face folder (Llama 3-style tokenizer: a BOS first), picked file by file.
+  const hf = ref.hf_folders['llama-gqa-hf'].runs[0];
+  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(hf.text));
+  const llama = path.join(TINY, 'llama-gqa-hf');
+  await page.locator('[data-testid="open-model-input"]').first()
+    .setInputFiles(['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(llama, f)));
+  await cardReady(page);
+  await expect(page.locator('[data-testid="model-card"]')).toContainText('F16');
+  await expect(page.locator('[data-token-index]')).toHaveCount(hf.ids.length);
+  await checkLayer0(page, hf.attentions, hf.ids.length - 1, 1e-3);
 });
 
 test('bad files get a clear message and the page stays usable', async ({ page }) => {

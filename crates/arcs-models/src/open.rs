@@ -156,10 +156,18 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
         .ok()
         .and_then(|v| v.get("model_type").and_then(|t| t.as_str()).map(String::from))
         .unwrap_or_default();
+    if crate::arch::llama::ARCHITECTURES.contains(&model_type.as_str()) {
+        let Some(tokenizer) = tokenizer_json else {
+            return open_err(format!("a {model_type} folder needs its tokenizer.json (vocab.txt is BERT's)"));
+        };
+        let tokenizer = text(tokenizer, "tokenizer.json")?;
+        return Ok(OpenedModel::Llama(Box::new(Llama::from_hf(&config, weights, &tokenizer)?)));
+    }
     if model_type != "bert" {
         return open_err(format!(
-            "Hugging Face folders of model_type '{model_type}' cannot be opened yet (folders: bert); for llama, \
-             mistral, qwen2 and qwen3 open the model's GGUF file"
+            "Hugging Face folders of model_type '{model_type}' cannot be opened yet (folders: bert, {}); \
+             for other architectures see README, \"Open your own model\"",
+            crate::arch::llama::ARCHITECTURES.join(", ")
         ));
     }
     let vocab_txt = match (vocab, tokenizer_json) {
@@ -247,7 +255,7 @@ mod tests {
             file("tokenizer.json", b"{}"),
         ];
         let e = open(files).unwrap_err().to_string();
-        assert!(e.contains("'gpt2'") && e.contains("GGUF"), "{e}");
+        assert!(e.contains("'gpt2'") && e.contains("qwen3"), "{e}");
     }
 
     #[test]

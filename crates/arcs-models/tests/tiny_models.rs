@@ -175,3 +175,56 @@ fn every_gguf_pre_tokenizer_gives_hugging_face_ids_on_hard_strings() {
     let e = PreTokenizer::from_gguf_name(Some("deepseek-coder")).unwrap_err().to_string();
     assert!(e.contains("deepseek-coder") && e.contains("llama-bpe"), "{e}");
 }
+
+#[test]
+fn hugging_face_decoder_folders_match_hugging_face() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let r = reference();
+    let folders = r["hf_folders"].as_object().expect("hf_folders");
+    assert_eq!(folders.len(), 2);
+    for (folder_name, spec) in folders {
+        let folder = tiny_dir().join(folder_name);
+        let file =
+            |name: &str| ModelFile { name: name.into(), bytes: std::fs::read(folder.join(name)).expect("fixture") };
+        let files = vec![file("config.json"), file("model.safetensors"), file("tokenizer.json")];
+        let OpenedModel::Llama(model) = open(files).unwrap_or_else(|e| panic!("{folder_name}: {e}")) else {
+            panic!("{folder_name}: a decoder folder opens as a decoder")
+        };
+        // The same model as its GGUF, from another source: the shapes agree.
+        let gguf =
+            Llama::from_gguf(std::fs::read(tiny_dir().join(spec["from"].as_str().expect("from"))).expect("gguf"))
+                .expect("loads");
+        let (a, b) = (model.config(), gguf.config());
+        assert_eq!(
+            (a.num_layers, a.num_heads, a.num_kv_heads, a.head_dim),
+            (b.num_layers, b.num_heads, b.num_kv_heads, b.head_dim)
+        );
+        assert_eq!(model.tensor_types()[0], "F16");
+        for run in spec["runs"].as_array().expect("runs") {
+            let text = run["text"].as_str().expect("text");
+            let ids = model.tokenize(text).expect("tokenizes").ids;
+            assert_eq!(ids, ids_of(&run["ids"]), "{folder_name}: ids of {text:?} (BOS and pre-tokenizer included)");
+            let out = model.forward(&ids).expect("forward");
+            let mut worst = 0f32;
+            for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
+                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
+                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
+                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
+                            worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
+                        }
+                    }
+                }
+            }
+            assert!(worst < 1e-4, "{folder_name}: attention differs from HF by {worst:.2e}");
+            let argmax: Vec<u32> = out.argmax_next_per_position.iter().map(|t| t.id).collect();
+            assert_eq!(argmax, ids_of(&run["argmax_next"]), "{folder_name}: the next token at every position");
+            eprintln!("{folder_name}: {} tokens, max |attention - HF| {worst:.2e}", ids.len());
+        }
+    }
+    // A decoder folder without tokenizer.json says what it needs.
+    let folder = tiny_dir().join("qwen3-gqa4-hf");
+    let file = |name: &str| ModelFile { name: name.into(), bytes: std::fs::read(folder.join(name)).expect("fixture") };
+    let vocab = ModelFile { name: "vocab.txt".into(), bytes: b"a\n".to_vec() };
+    let e = open(vec![file("config.json"), file("model.safetensors"), vocab]).unwrap_err().to_string();
+    assert!(e.contains("tokenizer.json"), "{e}");
+}

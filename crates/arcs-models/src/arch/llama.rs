@@ -12,6 +12,8 @@
 use crate::numeric::float_kernels::softmax_in_place;
 use crate::numeric::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
 use crate::source::gguf::{GgmlType, Gguf};
+use crate::source::safetensors::SafetensorsDir;
+use crate::source::Tensors;
 use crate::tokenizer::bpe::{Encoding, PreTokenizer, Tokenizer};
 use crate::{Matrix, ModelError};
 
@@ -56,6 +58,38 @@ pub struct LlamaConfig {
     pub qk_norm: bool,
 }
 
+/// A Hugging Face parameter name in GGUF's terms (`None`: not used here).
+fn hf_to_gguf_name(hf: &str) -> Option<String> {
+    let fixed = match hf {
+        "model.embed_tokens.weight" => Some("token_embd.weight"),
+        "lm_head.weight" => Some("output.weight"),
+        "model.norm.weight" => Some("output_norm.weight"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return Some(f.to_string());
+    }
+    let rest = hf.strip_prefix("model.layers.")?;
+    let (layer, part) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (module, kind) = part.rsplit_once('.')?;
+    let gguf = match module {
+        "input_layernorm" => "attn_norm",
+        "self_attn.q_proj" => "attn_q",
+        "self_attn.k_proj" => "attn_k",
+        "self_attn.v_proj" => "attn_v",
+        "self_attn.o_proj" => "attn_output",
+        "self_attn.q_norm" => "attn_q_norm",
+        "self_attn.k_norm" => "attn_k_norm",
+        "post_attention_layernorm" => "ffn_norm",
+        "mlp.gate_proj" => "ffn_gate",
+        "mlp.up_proj" => "ffn_up",
+        "mlp.down_proj" => "ffn_down",
+        _ => return None,
+    };
+    Some(format!("blk.{layer}.{gguf}.{kind}"))
+}
+
 /// `general.architecture` if this decoder runs it.
 pub fn architecture(g: &Gguf) -> Result<&str, ModelError> {
     let arch = g.get("general.architecture").and_then(|v| v.as_str()).unwrap_or("");
@@ -77,6 +111,81 @@ impl LlamaConfig {
     /// Width of keys and values (`num_kv_heads * head_dim`).
     pub fn kv_dim(&self) -> usize {
         self.num_kv_heads * self.head_dim
+    }
+
+    /// Read the shape from a Hugging Face `config.json` (`model_type` llama, mistral, qwen2 or qwen3). HF
+    /// keeps W_query/W_key rows in rotate_half order, so RoPE pairs halves.
+    pub fn from_hf_json(text: &str) -> Result<Self, ModelError> {
+        let v: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ModelError::Metadata(format!("config.json is not JSON: {e}")))?;
+        let arch = v.get("model_type").and_then(|t| t.as_str()).unwrap_or("").to_string();
+        if !ARCHITECTURES.contains(&arch.as_str()) {
+            return Err(ModelError::Metadata(format!(
+                "config.json: model_type '{arch}' has no forward pass here (decoders: {}; encoders: bert)",
+                ARCHITECTURES.join(", ")
+            )));
+        }
+        let int = |key: &str| -> Result<usize, ModelError> {
+            v.get(key)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| usize::try_from(x).ok())
+                .filter(|&x| x > 0 && x <= 1 << 24)
+                .ok_or_else(|| {
+                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
+                })
+        };
+        let present = |key: &str| v.get(key).is_some_and(|x| !x.is_null());
+        if let Some(kind) = v.get("rope_scaling").and_then(|r| r.get("rope_type").or_else(|| r.get("type"))) {
+            return Err(ModelError::Metadata(format!("config.json: rope_scaling {kind} is not supported yet")));
+        }
+        let act = v.get("hidden_act").and_then(|t| t.as_str()).unwrap_or("silu");
+        if act != "silu" {
+            return Err(ModelError::Metadata(format!("config.json: hidden_act '{act}' is not supported (silu is)")));
+        }
+        let (hidden, num_heads) = (int("hidden_size")?, int("num_attention_heads")?);
+        let num_kv_heads = if present("num_key_value_heads") { int("num_key_value_heads")? } else { num_heads };
+        if num_heads % num_kv_heads != 0 {
+            return Err(ModelError::Metadata(format!(
+                "{num_heads} query heads cannot share {num_kv_heads} key/value heads evenly"
+            )));
+        }
+        let head_dim = if present("head_dim") { int("head_dim")? } else { hidden / num_heads };
+        if head_dim == 0 || head_dim % 2 != 0 {
+            return Err(ModelError::Metadata(format!("head width {head_dim} is odd; RoPE rotates pairs")));
+        }
+        let rope_base = v
+            .get("rope_theta")
+            .or_else(|| v.get("rope_parameters").and_then(|r| r.get("rope_theta")))
+            .and_then(|x| x.as_f64())
+            .unwrap_or(10000.0) as f32;
+        let rms_eps = v.get("rms_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-6) as f32;
+        if !(rope_base.is_finite() && rope_base > 1.0 && rms_eps.is_finite() && rms_eps >= 0.0) {
+            return Err(ModelError::Metadata(format!("bad RoPE base {rope_base} or RMSNorm eps {rms_eps}")));
+        }
+        let bias = v.get("attention_bias").and_then(|b| b.as_bool()).unwrap_or(false);
+        let mlp_bias = v.get("mlp_bias").and_then(|b| b.as_bool()).unwrap_or(false);
+        if (bias && arch != "qwen2") || mlp_bias {
+            return Err(ModelError::Metadata(
+                "config.json: attention_bias / mlp_bias on this architecture is not supported yet".into(),
+            ));
+        }
+        Ok(LlamaConfig {
+            name: None,
+            num_layers: int("num_hidden_layers")?,
+            hidden,
+            num_heads,
+            num_kv_heads,
+            head_dim,
+            ffn_dim: int("intermediate_size")?,
+            vocab_size: int("vocab_size")?,
+            max_positions: if present("max_position_embeddings") { int("max_position_embeddings")? } else { 2048 },
+            rope_base,
+            rms_eps,
+            rope_style: RopeStyle::Halves,
+            qkv_bias: arch == "qwen2" || bias,
+            qk_norm: arch == "qwen3",
+            arch,
+        })
     }
 
     /// Read the shape from a parsed GGUF file; `vocab_size` is the tokenizer's.
@@ -238,7 +347,7 @@ pub struct Llama {
     bos: Option<u32>,
 }
 
-fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, ModelError> {
+fn matrix(g: &dyn Tensors, name: &str, rows: usize, cols: usize) -> Result<QMatrix, ModelError> {
     let t = g.tensor(name).ok_or_else(|| ModelError::MissingTensor(name.into()))?;
     // ggml dims are [cols, rows] (innermost first).
     if t.dims != [cols as u64, rows as u64] {
@@ -263,7 +372,7 @@ fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix, Mod
     Ok(QMatrix { rows, cols, ggml_type: t.ggml_type, start: t.start, row_bytes })
 }
 
-fn vector(g: &Gguf, bytes: &[u8], name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
+fn vector(g: &dyn Tensors, bytes: &[u8], name: &str, len: usize) -> Result<Vec<f32>, ModelError> {
     let t = g.tensor(name).ok_or_else(|| ModelError::MissingTensor(name.into()))?;
     if t.dims != [len as u64] || !t.ggml_type.has_kernel() {
         return Err(ModelError::BadTensor {
@@ -284,39 +393,63 @@ impl Llama {
         architecture(&g)?;
         let tokenizer = build_tokenizer(&g)?;
         let c = LlamaConfig::from_gguf(&g, tokenizer.vocab_size())?;
+        let bos = bos_token(&g, c.vocab_size);
+        Llama::assemble(c, &g, bytes, tokenizer, bos)
+    }
+
+    /// Load from a Hugging Face folder's `config.json`, `model.safetensors` (F32, F16 or BF16, kept as the
+    /// weight storage) and `tokenizer.json` (byte-level BPE).
+    pub fn from_hf(config_json: &str, safetensors: Vec<u8>, tokenizer_json: &str) -> Result<Self, ModelError> {
+        let c = LlamaConfig::from_hf_json(config_json)?;
+        let (tokenizer, bos) = Tokenizer::from_hf_json(tokenizer_json)?;
+        if tokenizer.vocab_size() > c.vocab_size {
+            return Err(ModelError::VocabSizeMismatch { vocab: tokenizer.vocab_size(), embeddings: c.vocab_size });
+        }
+        let dir = SafetensorsDir::parse(&safetensors, hf_to_gguf_name)?;
+        Llama::assemble(c, &dir, safetensors, tokenizer, bos)
+    }
+
+    /// The model from a tensor directory in GGUF's names over `bytes`; every tensor is checked against the
+    /// shape the configuration gives.
+    fn assemble(
+        c: LlamaConfig,
+        g: &dyn Tensors,
+        bytes: Vec<u8>,
+        tokenizer: Tokenizer,
+        bos: Option<u32>,
+    ) -> Result<Self, ModelError> {
         let (hidden, q_dim, kv_dim, ffn, vocab) = (c.hidden, c.q_dim(), c.kv_dim(), c.ffn_dim, c.vocab_size);
-        let token_embd = matrix(&g, "token_embd.weight", vocab, hidden)?;
+        let token_embd = matrix(g, "token_embd.weight", vocab, hidden)?;
         let output =
-            if g.tensor("output.weight").is_some() { matrix(&g, "output.weight", vocab, hidden)? } else { token_embd };
-        let output_norm = vector(&g, &bytes, "output_norm.weight", hidden)?;
+            if g.tensor("output.weight").is_some() { matrix(g, "output.weight", vocab, hidden)? } else { token_embd };
+        let output_norm = vector(g, &bytes, "output_norm.weight", hidden)?;
         let mut blocks = Vec::with_capacity(c.num_layers);
         for l in 0..c.num_layers {
             let name = |s: &str| format!("blk.{l}.{s}.weight");
-            let bias = |s: &str, len: usize| vector(&g, &bytes, &format!("blk.{l}.{s}.bias"), len);
+            let bias = |s: &str, len: usize| vector(g, &bytes, &format!("blk.{l}.{s}.bias"), len);
             blocks.push(Block {
-                attn_norm: vector(&g, &bytes, &name("attn_norm"), hidden)?,
-                w_query: matrix(&g, &name("attn_q"), q_dim, hidden)?,
-                w_key: matrix(&g, &name("attn_k"), kv_dim, hidden)?,
-                w_value: matrix(&g, &name("attn_v"), kv_dim, hidden)?,
+                attn_norm: vector(g, &bytes, &name("attn_norm"), hidden)?,
+                w_query: matrix(g, &name("attn_q"), q_dim, hidden)?,
+                w_key: matrix(g, &name("attn_k"), kv_dim, hidden)?,
+                w_value: matrix(g, &name("attn_v"), kv_dim, hidden)?,
                 qkv_bias: match c.qkv_bias {
                     true => Some([bias("attn_q", q_dim)?, bias("attn_k", kv_dim)?, bias("attn_v", kv_dim)?]),
                     false => None,
                 },
                 qk_norm: match c.qk_norm {
                     true => Some([
-                        vector(&g, &bytes, &name("attn_q_norm"), c.head_dim)?,
-                        vector(&g, &bytes, &name("attn_k_norm"), c.head_dim)?,
+                        vector(g, &bytes, &name("attn_q_norm"), c.head_dim)?,
+                        vector(g, &bytes, &name("attn_k_norm"), c.head_dim)?,
                     ]),
                     false => None,
                 },
-                w_out: matrix(&g, &name("attn_output"), hidden, q_dim)?,
-                ffn_norm: vector(&g, &bytes, &name("ffn_norm"), hidden)?,
-                w_gate: matrix(&g, &name("ffn_gate"), ffn, hidden)?,
-                w_up: matrix(&g, &name("ffn_up"), ffn, hidden)?,
-                w_down: matrix(&g, &name("ffn_down"), hidden, ffn)?,
+                w_out: matrix(g, &name("attn_output"), hidden, q_dim)?,
+                ffn_norm: vector(g, &bytes, &name("ffn_norm"), hidden)?,
+                w_gate: matrix(g, &name("ffn_gate"), ffn, hidden)?,
+                w_up: matrix(g, &name("ffn_up"), ffn, hidden)?,
+                w_down: matrix(g, &name("ffn_down"), hidden, ffn)?,
             });
         }
-        let bos = bos_token(&g, c.vocab_size);
         Ok(Llama { config: c, bytes, token_embd, output, output_norm, blocks, tokenizer, bos })
     }
 
@@ -596,7 +729,11 @@ fn build_tokenizer(g: &Gguf) -> Result<Tokenizer, ModelError> {
         .and_then(|v| v.as_array())
         .map(|a| a.iter().map(|v| v.as_i64().unwrap_or(1)).collect());
     let pre = PreTokenizer::from_gguf_name(g.get("tokenizer.ggml.pre").and_then(|v| v.as_str()))?;
-    Ok(Tokenizer::new(tokens, &merges, types.as_deref())?.with_pre_tokenizer(pre))
+    // llama.cpp takes a whole pre-token from the vocabulary before merging for Llama 3, as HF's
+    // `ignore_merges` does.
+    Ok(Tokenizer::new(tokens, &merges, types.as_deref())?
+        .with_pre_tokenizer(pre)
+        .with_ignore_merges(pre == PreTokenizer::Llama3))
 }
 
 /// The BOS token id when the file says the tokenizer adds one (`tokenizer.ggml.add_bos_token`).

@@ -132,6 +132,8 @@ pub struct Tokenizer {
     specials: Vec<(String, u32)>,
     unicode_to_byte: HashMap<char, u8>,
     pre: PreTokenizer,
+    /// `ignore_merges` (Llama 3): a pre-token that is itself in the vocabulary is that token, merges or not.
+    whole: Option<HashMap<String, u32>>,
 }
 
 impl Tokenizer {
@@ -185,7 +187,91 @@ impl Tokenizer {
             specials,
             unicode_to_byte,
             pre: PreTokenizer::default(),
+            whole: None,
         })
+    }
+
+    /// Take a pre-token that is in the vocabulary whole, before any merge (HF's `ignore_merges`, which
+    /// Llama 3's tokenizer sets and llama.cpp applies to `llama-bpe`).
+    pub fn with_ignore_merges(mut self, on: bool) -> Self {
+        self.whole = on.then(|| {
+            self.pieces
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !self.special[*i])
+                .map(|(i, p)| (p.clone(), i as u32))
+                .collect()
+        });
+        self
+    }
+
+    /// Build from a Hugging Face `tokenizer.json` with a byte-level BPE model; returns the tokenizer and
+    /// the BOS id its post-processor puts first, if any.
+    pub fn from_hf_json(text: &str) -> Result<(Tokenizer, Option<u32>), TokenizerError> {
+        let bad = |m: String| TokenizerError::Metadata(format!("tokenizer.json: {m}"));
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON ({e})")))?;
+        let model = v.get("model").ok_or_else(|| bad("no 'model'".into()))?;
+        let kind = model.get("type").and_then(|t| t.as_str()).unwrap_or("");
+        if kind != "BPE" {
+            return Err(bad(format!("a '{kind}' model; byte-level BPE is supported")));
+        }
+        if model.get("byte_fallback").and_then(|b| b.as_bool()).unwrap_or(false) {
+            return Err(bad("SentencePiece-style BPE (byte_fallback) is not supported yet; byte-level BPE is".into()));
+        }
+        if !v.get("normalizer").is_none_or(|n| n.is_null()) {
+            return Err(bad("a normalizer is not supported yet (byte-level BPE without one is)".into()));
+        }
+        let pre = pre_tokenizer_of(v.get("pre_tokenizer").unwrap_or(&serde_json::Value::Null)).map_err(bad)?;
+        // Tokens by id: the model's vocabulary and the added tokens (which may extend it).
+        let vocab = model.get("vocab").and_then(|m| m.as_object()).ok_or_else(|| bad("no 'model.vocab'".into()))?;
+        let mut by_id: HashMap<u32, (String, i64)> = HashMap::new();
+        for (t, id) in vocab {
+            let id = id.as_u64().and_then(|i| u32::try_from(i).ok()).ok_or_else(|| bad(format!("bad id of {t:?}")))?;
+            by_id.insert(id, (t.clone(), 1));
+        }
+        for a in v.get("added_tokens").and_then(|a| a.as_array()).into_iter().flatten() {
+            let (Some(id), Some(content)) =
+                (a.get("id").and_then(|i| i.as_u64()), a.get("content").and_then(|c| c.as_str()))
+            else {
+                return Err(bad("an added token without id or content".into()));
+            };
+            let special = a.get("special").and_then(|s| s.as_bool()).unwrap_or(false);
+            let id = u32::try_from(id).map_err(|_| bad(format!("bad id of {content:?}")))?;
+            by_id.insert(id, (content.to_string(), if special { 3 } else { 4 }));
+        }
+        let n = by_id.keys().max().map_or(0, |&m| m as usize + 1);
+        let mut tokens = Vec::with_capacity(n);
+        let mut types = Vec::with_capacity(n);
+        for id in 0..n as u32 {
+            let (t, ty) = by_id.remove(&id).ok_or_else(|| bad(format!("no token has id {id}")))?;
+            tokens.push(t);
+            types.push(ty);
+        }
+        let merges: Vec<String> = model
+            .get("merges")
+            .and_then(|m| m.as_array())
+            .ok_or_else(|| bad("no 'model.merges'".into()))?
+            .iter()
+            .map(|m| match m {
+                serde_json::Value::String(s) => Ok(s.clone()),
+                serde_json::Value::Array(pair) => {
+                    match (pair.first().and_then(|a| a.as_str()), pair.get(1).and_then(|b| b.as_str())) {
+                        (Some(a), Some(b)) => Ok(format!("{a} {b}")),
+                        _ => Err(bad("a merge that is not two strings".into())),
+                    }
+                }
+                _ => Err(bad("a merge that is not a string or a pair".into())),
+            })
+            .collect::<Result<_, _>>()?;
+        let merges: Vec<&str> = merges.iter().map(String::as_str).collect();
+        let ignore_merges = model.get("ignore_merges").and_then(|b| b.as_bool()).unwrap_or(false);
+        let tok =
+            Tokenizer::new(tokens, &merges, Some(&types))?.with_pre_tokenizer(pre).with_ignore_merges(ignore_merges);
+        let bos = v
+            .get("post_processor")
+            .and_then(template_bos)
+            .and_then(|t| tok.specials.iter().find(|(s, _)| *s == t).map(|(_, id)| *id));
+        Ok((tok, bos))
     }
 
     /// The same vocabulary with another pre-tokenizer.
@@ -267,6 +353,16 @@ impl Tokenizer {
 
     /// BPE-encode the piece `text[start..end]`.
     fn bpe(&self, text: &str, start: usize, end: usize, enc: &mut Encoding) {
+        if let Some(whole) = &self.whole {
+            let b2u = byte_to_unicode();
+            let mapped: String = text.as_bytes()[start..end].iter().map(|&b| b2u[b as usize]).collect();
+            if let Some(&id) = whole.get(&mapped) {
+                enc.ids.push(id);
+                enc.tokens.push(self.token_text(id));
+                enc.offsets.push((start, end));
+                return;
+            }
+        }
         // One symbol per byte with its byte span. Bytes the vocabulary lacks are dropped, as HF's BPE does
         // without an unknown token, so their neighbours become adjacent and may merge.
         let mut ids = Vec::with_capacity(end - start);
@@ -406,6 +502,55 @@ fn gpt2_split(text: &str, start: usize, end: usize, out: &mut Vec<(usize, usize)
         out.push((byte_at(i), byte_at(stop)));
         i = stop;
     }
+}
+
+/// Llama 3's and Qwen2's split patterns as their `tokenizer.json` spell them.
+const LLAMA3_PATTERN: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+const QWEN2_PATTERN: &str =
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+/// The pre-tokenizer a `tokenizer.json` describes, if it is one of ours.
+fn pre_tokenizer_of(p: &serde_json::Value) -> Result<PreTokenizer, String> {
+    let ty = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()).unwrap_or("").to_string();
+    let flag = |v: &serde_json::Value, k: &str, d: bool| v.get(k).and_then(|b| b.as_bool()).unwrap_or(d);
+    let byte_level = |v: &serde_json::Value, regex: bool| {
+        ty(v) == "ByteLevel" && !flag(v, "add_prefix_space", false) && flag(v, "use_regex", true) == regex
+    };
+    if byte_level(p, true) {
+        return Ok(PreTokenizer::Gpt2);
+    }
+    let parts = p.get("pretokenizers").and_then(|a| a.as_array()).map(Vec::as_slice).unwrap_or(&[]);
+    if let [first, second] = parts {
+        if ty(first) == "Digits" && flag(first, "individual_digits", false) && byte_level(second, true) {
+            return Ok(PreTokenizer::Smollm);
+        }
+        let pattern = first.get("pattern").and_then(|q| q.get("Regex")).and_then(|r| r.as_str()).unwrap_or("");
+        let isolated =
+            first.get("behavior").and_then(|b| b.as_str()) == Some("Isolated") && !flag(first, "invert", false);
+        if ty(first) == "Split" && isolated && byte_level(second, false) {
+            if pattern == LLAMA3_PATTERN {
+                return Ok(PreTokenizer::Llama3);
+            }
+            if pattern == QWEN2_PATTERN {
+                return Ok(PreTokenizer::Qwen2);
+            }
+        }
+    }
+    Err(format!(
+        "this pre-tokenizer is not supported yet (supported: GPT-2's byte-level regex, SmolLM2's digits + byte level, \
+         Llama 3's and Qwen2's split patterns): {}",
+        p.to_string().chars().take(160).collect::<String>()
+    ))
+}
+
+/// The special token a post-processor's template puts before the text (a BOS), found in a
+/// `TemplateProcessing` itself or inside a `Sequence`.
+fn template_bos(p: &serde_json::Value) -> Option<String> {
+    if let Some(parts) = p.get("processors").and_then(|a| a.as_array()) {
+        return parts.iter().find_map(template_bos);
+    }
+    let first = p.get("single")?.as_array()?.first()?;
+    first.get("SpecialToken")?.get("id")?.as_str().map(String::from)
 }
 
 /// Llama 3's regex (Qwen2's with `max_digits` 1), alternatives tried in order at each position:

@@ -60,6 +60,8 @@ MODELS = [
     ("qwen3-gqa4", "qwen3", 96, 12, 3, 16, 128, 2, False, ["F32", "F16", "Q5_0"]),
     # K-quant blocks hold 256 weights, so every matrix is 256 wide here.
     ("llama-kquant", "llama", 256, 8, 2, 32, 256, 1, True, ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]),
+    # GPT-2: LayerNorm, learned positions, fused QKV, GELU; 3 heads of 32.
+    ("gpt2-tiny", "gpt2", 96, 3, 3, 32, 384, 1, True, ["Q8_0"]),
 ]
 
 # K-quant types: byte offsets of the f16 scale fields in a block, and the scale drawn for them.
@@ -122,6 +124,57 @@ def stored(rng, w, qtype):
     return q, dequantize(q, T[qtype]).astype(np.float32).reshape(w.shape)
 
 
+def gpt2_body(w, rng, spec, vocab, qtype, path):
+    """GPT-2 in llama.cpp's GGUF layout (Linear orientation; fused QKV) and as GPT2LMHeadModel (Conv1D:
+    the transposes)."""
+    import transformers as tf
+    name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
+    hf = {}
+
+    def matrix(gguf_name, hf_name, rows, cols, std, conv=True):
+        x = rng.standard_normal((rows, cols)).astype(np.float32) * std
+        data, back = stored(rng, x, qtype)
+        w.add_tensor(gguf_name, data, raw_dtype=None if qtype in ("F32", "F16") else T[qtype])
+        hf[hf_name] = back.T.copy() if conv else back
+
+    def vector(gguf_name, hf_name, n, center, std):
+        v = (center + rng.standard_normal(n) * std).astype(np.float32)
+        w.add_tensor(gguf_name, v)
+        hf[hf_name] = v
+
+    matrix("token_embd.weight", "transformer.wte.weight", vocab, hidden, 0.5, conv=False)
+    matrix("position_embd.weight", "transformer.wpe.weight", 64, hidden, 0.3, conv=False)
+    for l in range(layers):
+        p, b = f"transformer.h.{l}.", f"blk.{l}."
+        vector(b + "attn_norm.weight", p + "ln_1.weight", hidden, 1.0, 0.1)
+        vector(b + "attn_norm.bias", p + "ln_1.bias", hidden, 0.0, 0.1)
+        matrix(b + "attn_qkv.weight", p + "attn.c_attn.weight", 3 * hidden, hidden, 0.15)
+        vector(b + "attn_qkv.bias", p + "attn.c_attn.bias", 3 * hidden, 0.0, 0.2)
+        matrix(b + "attn_output.weight", p + "attn.c_proj.weight", hidden, hidden, 0.1)
+        vector(b + "attn_output.bias", p + "attn.c_proj.bias", hidden, 0.0, 0.1)
+        vector(b + "ffn_norm.weight", p + "ln_2.weight", hidden, 1.0, 0.1)
+        vector(b + "ffn_norm.bias", p + "ln_2.bias", hidden, 0.0, 0.1)
+        matrix(b + "ffn_up.weight", p + "mlp.c_fc.weight", ffn, hidden, 0.1)
+        vector(b + "ffn_up.bias", p + "mlp.c_fc.bias", ffn, 0.0, 0.1)
+        matrix(b + "ffn_down.weight", p + "mlp.c_proj.weight", hidden, ffn, 0.1)
+        vector(b + "ffn_down.bias", p + "mlp.c_proj.bias", hidden, 0.0, 0.1)
+    vector("output_norm.weight", "transformer.ln_f.weight", hidden, 1.0, 0.1)
+    vector("output_norm.bias", "transformer.ln_f.bias", hidden, 0.0, 0.1)
+    hf["lm_head.weight"] = hf["transformer.wte.weight"]
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    config = tf.GPT2Config(vocab_size=vocab, n_positions=64, bos_token_id=0, eos_token_id=0, n_embd=hidden, n_layer=layers, n_head=heads,
+                           activation_function="gelu_new", layer_norm_epsilon=1e-5, attn_implementation="eager")
+    model = tf.GPT2LMHeadModel(config).eval()
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in hf.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if not m.endswith("attn.bias") and not m.endswith("masked_bias")]
+    assert not missing and not unexpected, (missing, unexpected)
+    return path, model
+
+
 def build(spec, tok_meta, qtype, seed):
     name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
     rng = np.random.default_rng(seed)
@@ -140,12 +193,15 @@ def build(spec, tok_meta, qtype, seed):
     w.add_value_length(hd)
     w.add_rope_dimension_count(hd)
     rope_base = 10000.0 if arch == "llama" else 1000000.0
-    w.add_rope_freq_base(rope_base)
-    eps = 1e-5 if arch == "llama" else 1e-6
-    w.add_layer_norm_rms_eps(eps)
+    eps = 1e-5 if arch in ("llama", "gpt2") else 1e-6
+    if arch == "gpt2":
+        w.add_layer_norm_eps(eps)
+    else:
+        w.add_rope_freq_base(rope_base)
+        w.add_layer_norm_rms_eps(eps)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
     w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("smollm")
+    w.add_tokenizer_pre("gpt-2" if arch == "gpt2" else "smollm")
     w.add_token_list(tokens)
     w.add_token_types(types)
     w.add_token_merges(merges)
@@ -167,6 +223,8 @@ def build(spec, tok_meta, qtype, seed):
         hf[hf_name] = v
 
     q_dim, kv_dim = heads * hd, kv * hd
+    if arch == "gpt2":
+        return gpt2_body(w, rng, spec, vocab, qtype, path)
     matrix("token_embd.weight", "model.embed_tokens.weight", vocab, hidden, 1.0)
     for l in range(layers):
         p, b = f"model.layers.{l}.", f"blk.{l}."
@@ -261,7 +319,8 @@ def tokenizer_ids():
 # Decoders also saved as Hugging Face folders (float16 safetensors of the F16 file's exact values), with
 # the tokenizer.json style each family ships: Llama 3's split pattern, BOS and ignore_merges for llama;
 # SmolLM2's digits + byte level for qwen3.
-HF_FOLDERS = {"llama-gqa.F16.gguf": ("llama-gqa-hf", "llama3"), "qwen3-gqa4.F16.gguf": ("qwen3-gqa4-hf", "smollm")}
+HF_FOLDERS = {"llama-gqa.F16.gguf": ("llama-gqa-hf", "llama3"), "qwen3-gqa4.F16.gguf": ("qwen3-gqa4-hf", "smollm"),
+              "gpt2-tiny.Q8_0.gguf": ("gpt2-tiny-hf", "gpt2")}
 
 
 def hf_tokenizer(tok, style):
@@ -276,6 +335,8 @@ def hf_tokenizer(tok, style):
         data = json.loads(t.to_str())
         data["model"]["ignore_merges"] = True
         t = Tokenizer.from_str(json.dumps(data))
+    if style == "gpt2":
+        t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     return t
 
 

@@ -107,10 +107,14 @@ pub fn toy_source(seed: u64) -> String {
     format!("Toy model: seeded embeddings and weights (seed {seed}).")
 }
 
-/// "MiniLM-L6 (real encoder): layer 3, head 1." for a real model's view.
-pub fn model_source(m: ModelKind, layer: usize, mode: Mode, head: usize) -> String {
+/// "MiniLM-L6 (real encoder): layer 3, head 1." for a real model's view; an opened model by its file.
+pub fn model_source(m: ModelKind, file: Option<&str>, layer: usize, mode: Mode, head: usize) -> String {
     let heads = if mode == Mode::MultiHead { "all heads".to_string() } else { format!("head {head}") };
-    format!("{}: layer {layer}, {heads}.", m.label())
+    let name = match (m, file) {
+        (ModelKind::File, Some(f)) => f,
+        _ => m.label(),
+    };
+    format!("{name}: layer {layer}, {heads}.")
 }
 
 /// What a mode means on a real model when it is not what the model itself computes.

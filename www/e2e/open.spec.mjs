@@ -90,7 +90,7 @@ async function drop(page, files) {
   }, payload);
 }
 
-test('a Hugging Face BERT folder and a GGUF by drag-and-drop, a decoder folder by the chooser', async ({ page }) => {
+test('a BERT folder, a qwen3 and a GPT-2 GGUF by drag-and-drop, a decoder folder by the chooser', async ({ page }) => {
   const bert = ref.bert_folder.runs[1];
   await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(bert.text));
   const folder = path.join(TINY, 'bert-tiny');
@@ -118,6 +118,14 @@ test('a Hugging Face BERT folder and a GGUF by drag-and-drop, a decoder folder b
   await expect(page.locator('[data-testid="model-card"]')).toContainText('F16');
   await expect(page.locator('[data-token-index]')).toHaveCount(hf.ids.length);
   await checkLayer0(page, hf.attentions, hf.ids.length - 1, 1e-3);
+
+  // GPT-2, the model the book builds in chapters 4-5: learned positions, LayerNorm, fused QKV.
+  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(seq.text));
+  await drop(page, [path.join(TINY, 'gpt2-tiny.Q8_0.gguf')]);
+  await cardReady(page);
+  await expect(page.locator('[data-testid="model-card"]')).toContainText('gpt2');
+  await checkLayer0(page, ref.files['gpt2-tiny.Q8_0.gguf'].runs[0].attentions, seq.ids.length - 1, 1e-3);
+  await page.screenshot({ path: path.join(SHOTS, 'open-gpt2.png'), fullPage: false });
 });
 
 test('bad files get a clear message and the page stays usable', async ({ page }) => {

@@ -16,7 +16,7 @@ pub fn Explain(props: &ExplainProps) -> Html {
     let source = match v.model.kind {
         Some(m) => html! {
             <>
-                <p class="source">{ text::model_source(m, v.model.layer, mode, v.model.head) }</p>
+                <p class="source">{ text::model_source(m, v.model.file.as_ref().map(|f| f.name.as_str()), v.model.layer, mode, v.model.head) }</p>
                 if let Some(caveat) = text::model_mode_caveat(m, mode) {
                     <p class="source">{ caveat }</p>
                 }

@@ -195,8 +195,10 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
 
     let gqa = if shape.group_size() > 1 {
         html! { <p class="note">{ text::grouped_query(shape.group_size(), v.model.head) }</p> }
-    } else {
+    } else if !shape.causal {
         html! { <p class="note">{ text::ENCODER_BOTH_WAYS }</p> }
+    } else {
+        Html::default()
     };
 
     // The whole model at a glance: one small grid per layer and head; click to open that head.

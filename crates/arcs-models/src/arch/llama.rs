@@ -9,7 +9,7 @@
 //! then a final RMSNorm and logits against `output.weight` (or the tied token embedding).
 //! The shape comes from the file's metadata ([`LlamaConfig`]); nothing is assumed about sizes.
 
-use crate::numeric::float_kernels::softmax_in_place;
+use crate::numeric::float_kernels::{layer_norm_in_place, softmax_in_place};
 use crate::numeric::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
 use crate::source::gguf::{GgmlType, Gguf};
 use crate::source::safetensors::SafetensorsDir;
@@ -18,7 +18,17 @@ use crate::tokenizer::bpe::{Encoding, PreTokenizer, Tokenizer};
 use crate::{Matrix, ModelError};
 
 /// The GGUF architectures this decoder runs (`general.architecture`).
-pub const ARCHITECTURES: [&str; 4] = ["llama", "mistral", "qwen2", "qwen3"];
+pub const ARCHITECTURES: [&str; 5] = ["llama", "mistral", "qwen2", "qwen3", "gpt2"];
+
+/// Which kind of decoder block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// RMSNorm, RoPE, SwiGLU, no biases but where the switches say (llama, mistral, qwen2, qwen3).
+    Llama,
+    /// GPT-2: LayerNorm with biases, learned positions, fused QKV, GELU (tanh) MLP, biases everywhere; the
+    /// model the book builds in chapters 4 and 5.
+    Gpt2,
+}
 
 /// Which dimensions RoPE rotates together inside a head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +66,46 @@ pub struct LlamaConfig {
     pub qkv_bias: bool,
     /// Per-head RMSNorm of queries and keys before RoPE (qwen3).
     pub qk_norm: bool,
+    pub family: Family,
+}
+
+/// A Hugging Face GPT-2 parameter name in GGUF's terms, and whether it is a Conv1D weight (stored
+/// `[in, out]`, the transpose of a Linear's).
+fn gpt2_hf_to_gguf_name(hf: &str) -> Option<(String, bool)> {
+    let hf = hf.strip_prefix("transformer.").unwrap_or(hf);
+    let fixed = match hf {
+        "wte.weight" => Some("token_embd.weight"),
+        "wpe.weight" => Some("position_embd.weight"),
+        "ln_f.weight" => Some("output_norm.weight"),
+        "ln_f.bias" => Some("output_norm.bias"),
+        "lm_head.weight" => Some("output.weight"),
+        _ => None,
+    };
+    if let Some(f) = fixed {
+        return Some((f.to_string(), false));
+    }
+    let rest = hf.strip_prefix("h.")?;
+    let (layer, part) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (module, kind) = part.rsplit_once('.')?;
+    let (gguf, conv) = match module {
+        "ln_1" => ("attn_norm", false),
+        "attn.c_attn" => ("attn_qkv", true),
+        "attn.c_proj" => ("attn_output", true),
+        "ln_2" => ("ffn_norm", false),
+        "mlp.c_fc" => ("ffn_up", true),
+        "mlp.c_proj" => ("ffn_down", true),
+        _ => return None,
+    };
+    Some((format!("blk.{layer}.{gguf}.{kind}"), conv && kind == "weight"))
+}
+
+/// Whether a GGUF-named GPT-2 weight came from a Conv1D (`[in, out]` in Hugging Face's files).
+fn gpt2_is_conv1d(gguf_name: &str) -> bool {
+    gguf_name.starts_with("blk.")
+        && ["attn_qkv.weight", "attn_output.weight", "ffn_up.weight", "ffn_down.weight"]
+            .iter()
+            .any(|s| gguf_name.ends_with(s))
 }
 
 /// A Hugging Face parameter name in GGUF's terms (`None`: not used here).
@@ -119,6 +169,9 @@ impl LlamaConfig {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ModelError::Metadata(format!("config.json is not JSON: {e}")))?;
         let arch = v.get("model_type").and_then(|t| t.as_str()).unwrap_or("").to_string();
+        if arch == "gpt2" {
+            return LlamaConfig::gpt2_from_hf(&v);
+        }
         if !ARCHITECTURES.contains(&arch.as_str()) {
             return Err(ModelError::Metadata(format!(
                 "config.json: model_type '{arch}' has no forward pass here (decoders: {}; encoders: bert)",
@@ -184,7 +237,50 @@ impl LlamaConfig {
             rope_style: RopeStyle::Halves,
             qkv_bias: arch == "qwen2" || bias,
             qk_norm: arch == "qwen3",
+            family: Family::Llama,
             arch,
+        })
+    }
+
+    /// GPT-2's `config.json` (`n_embd`, `n_layer`, `n_head`, `n_positions`, `n_inner`).
+    fn gpt2_from_hf(v: &serde_json::Value) -> Result<Self, ModelError> {
+        let int = |key: &str| -> Result<usize, ModelError> {
+            v.get(key)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| usize::try_from(x).ok())
+                .filter(|&x| x > 0 && x <= 1 << 24)
+                .ok_or_else(|| {
+                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
+                })
+        };
+        let act = v.get("activation_function").and_then(|t| t.as_str()).unwrap_or("gelu_new");
+        if !matches!(act, "gelu_new" | "gelu_pytorch_tanh") {
+            return Err(ModelError::Metadata(format!(
+                "config.json: activation '{act}' is not supported (gelu_new is)"
+            )));
+        }
+        let (hidden, num_heads) = (int("n_embd")?, int("n_head")?);
+        if hidden % num_heads != 0 {
+            return Err(ModelError::Metadata(format!("width {hidden} is not a multiple of {num_heads} heads")));
+        }
+        let ffn_dim = if v.get("n_inner").is_some_and(|x| !x.is_null()) { int("n_inner")? } else { 4 * hidden };
+        Ok(LlamaConfig {
+            arch: "gpt2".into(),
+            name: None,
+            num_layers: int("n_layer")?,
+            hidden,
+            num_heads,
+            num_kv_heads: num_heads,
+            head_dim: hidden / num_heads,
+            ffn_dim,
+            vocab_size: int("vocab_size")?,
+            max_positions: int("n_positions")?,
+            rope_base: 10000.0,
+            rms_eps: v.get("layer_norm_epsilon").and_then(|x| x.as_f64()).unwrap_or(1e-5) as f32,
+            rope_style: RopeStyle::Halves,
+            qkv_bias: true,
+            qk_norm: false,
+            family: Family::Gpt2,
         })
     }
 
@@ -246,7 +342,14 @@ impl LlamaConfig {
         let (rope_style, qkv_bias, qk_norm) = match arch.as_str() {
             "qwen2" => (RopeStyle::Halves, true, false),
             "qwen3" => (RopeStyle::Halves, false, true),
+            "gpt2" => (RopeStyle::Halves, true, false),
             _ => (RopeStyle::Adjacent, false, false),
+        };
+        let family = if arch == "gpt2" { Family::Gpt2 } else { Family::Llama };
+        // GPT-2's LayerNorm epsilon under its own key.
+        let rms_eps = match family {
+            Family::Gpt2 => float("attention.layer_norm_epsilon").unwrap_or(1e-5) as f32,
+            Family::Llama => rms_eps,
         };
         Ok(LlamaConfig {
             name: g.get("general.name").and_then(|v| v.as_str()).map(String::from),
@@ -264,6 +367,7 @@ impl LlamaConfig {
             rope_style,
             qkv_bias,
             qk_norm,
+            family,
         })
     }
 }
@@ -316,19 +420,38 @@ pub struct LlamaOutput {
 /// The weights of one block, as views into the file bytes.
 #[derive(Debug, Clone)]
 struct Block {
-    attn_norm: Vec<f32>,
+    attn_norm: Norm,
     w_query: QMatrix,
     w_key: QMatrix,
     w_value: QMatrix,
-    /// qwen2's biases on queries, keys and values.
+    /// Biases on queries, keys and values (qwen2, GPT-2).
     qkv_bias: Option<[Vec<f32>; 3]>,
     /// qwen3's per-head RMSNorm weights for queries and keys (`head_dim` each).
     qk_norm: Option<[Vec<f32>; 2]>,
     w_out: QMatrix,
-    ffn_norm: Vec<f32>,
-    w_gate: QMatrix,
+    ffn_norm: Norm,
+    /// SwiGLU's gate (the Llama family); GPT-2's MLP has none.
+    w_gate: Option<QMatrix>,
     w_up: QMatrix,
     w_down: QMatrix,
+    /// GPT-2's biases on the output projection and the MLP's two layers.
+    out_up_down_bias: Option<[Vec<f32>; 3]>,
+}
+
+impl Block {
+    /// The weight matrices, for counting.
+    fn matrices(&self) -> impl Iterator<Item = &QMatrix> {
+        [&self.w_query, &self.w_key, &self.w_value, &self.w_out, &self.w_up, &self.w_down]
+            .into_iter()
+            .chain(self.w_gate.as_ref())
+    }
+}
+
+/// A norm's weight, and its bias for LayerNorm (GPT-2); RMSNorm has none.
+#[derive(Debug, Clone)]
+struct Norm {
+    weight: Vec<f32>,
+    bias: Option<Vec<f32>>,
 }
 
 /// A Llama-family decoder loaded from GGUF bytes. The bytes are owned once; the quantised matrices are
@@ -338,9 +461,11 @@ pub struct Llama {
     config: LlamaConfig,
     bytes: Vec<u8>,
     token_embd: QMatrix,
+    /// GPT-2's learned positions.
+    position_embd: Option<QMatrix>,
     /// The unembedding: `output.weight` if the file has one, else the tied `token_embd.weight`.
     output: QMatrix,
-    output_norm: Vec<f32>,
+    output_norm: Norm,
     blocks: Vec<Block>,
     tokenizer: Tokenizer,
     /// Put first by `tokenize` (`tokenizer.ggml.add_bos_token`).
@@ -405,6 +530,13 @@ impl Llama {
         if tokenizer.vocab_size() > c.vocab_size {
             return Err(ModelError::VocabSizeMismatch { vocab: tokenizer.vocab_size(), embeddings: c.vocab_size });
         }
+        if c.family == Family::Gpt2 {
+            let mut bytes = safetensors;
+            let dir = SafetensorsDir::parse(&bytes, |n| gpt2_hf_to_gguf_name(n).map(|(g, _)| g))?;
+            let conv: Vec<String> = dir.names().filter(|n| gpt2_is_conv1d(n)).map(String::from).collect();
+            let dir = dir.transpose(&mut bytes, &conv)?;
+            return Llama::assemble(c, &dir, bytes, tokenizer, bos);
+        }
         let dir = SafetensorsDir::parse(&safetensors, hf_to_gguf_name)?;
         Llama::assemble(c, &dir, safetensors, tokenizer, bos)
     }
@@ -419,23 +551,48 @@ impl Llama {
         bos: Option<u32>,
     ) -> Result<Self, ModelError> {
         let (hidden, q_dim, kv_dim, ffn, vocab) = (c.hidden, c.q_dim(), c.kv_dim(), c.ffn_dim, c.vocab_size);
+        let gpt2 = c.family == Family::Gpt2;
+        let norm = |name: &str| -> Result<Norm, ModelError> {
+            let weight = vector(g, &bytes, &format!("{name}.weight"), hidden)?;
+            let bias = if gpt2 { Some(vector(g, &bytes, &format!("{name}.bias"), hidden)?) } else { None };
+            Ok(Norm { weight, bias })
+        };
         let token_embd = matrix(g, "token_embd.weight", vocab, hidden)?;
+        let position_embd = if gpt2 { Some(matrix(g, "position_embd.weight", c.max_positions, hidden)?) } else { None };
         let output =
             if g.tensor("output.weight").is_some() { matrix(g, "output.weight", vocab, hidden)? } else { token_embd };
-        let output_norm = vector(g, &bytes, "output_norm.weight", hidden)?;
+        let output_norm = norm("output_norm")?;
         let mut blocks = Vec::with_capacity(c.num_layers);
         for l in 0..c.num_layers {
             let name = |s: &str| format!("blk.{l}.{s}.weight");
             let bias = |s: &str, len: usize| vector(g, &bytes, &format!("blk.{l}.{s}.bias"), len);
-            blocks.push(Block {
-                attn_norm: vector(g, &bytes, &name("attn_norm"), hidden)?,
-                w_query: matrix(g, &name("attn_q"), q_dim, hidden)?,
-                w_key: matrix(g, &name("attn_k"), kv_dim, hidden)?,
-                w_value: matrix(g, &name("attn_v"), kv_dim, hidden)?,
-                qkv_bias: match c.qkv_bias {
+            // GPT-2 keeps Q, K and V in one [3 * hidden, hidden] matrix: three row ranges of it.
+            let (w_query, w_key, w_value, qkv_bias) = if gpt2 {
+                let qkv = matrix(g, &name("attn_qkv"), q_dim + 2 * kv_dim, hidden)?;
+                let b = bias("attn_qkv", q_dim + 2 * kv_dim)?;
+                let (bq, rest) = b.split_at(q_dim);
+                let (bk, bv) = rest.split_at(kv_dim);
+                let parts = [bq.to_vec(), bk.to_vec(), bv.to_vec()];
+                (
+                    qkv.rows_view(0, q_dim),
+                    qkv.rows_view(q_dim, kv_dim),
+                    qkv.rows_view(q_dim + kv_dim, kv_dim),
+                    Some(parts),
+                )
+            } else {
+                let qkv_bias = match c.qkv_bias {
                     true => Some([bias("attn_q", q_dim)?, bias("attn_k", kv_dim)?, bias("attn_v", kv_dim)?]),
                     false => None,
-                },
+                };
+                let q = matrix(g, &name("attn_q"), q_dim, hidden)?;
+                (q, matrix(g, &name("attn_k"), kv_dim, hidden)?, matrix(g, &name("attn_v"), kv_dim, hidden)?, qkv_bias)
+            };
+            blocks.push(Block {
+                attn_norm: norm(&format!("blk.{l}.attn_norm"))?,
+                w_query,
+                w_key,
+                w_value,
+                qkv_bias,
                 qk_norm: match c.qk_norm {
                     true => Some([
                         vector(g, &bytes, &name("attn_q_norm"), c.head_dim)?,
@@ -444,13 +601,29 @@ impl Llama {
                     false => None,
                 },
                 w_out: matrix(g, &name("attn_output"), hidden, q_dim)?,
-                ffn_norm: vector(g, &bytes, &name("ffn_norm"), hidden)?,
-                w_gate: matrix(g, &name("ffn_gate"), ffn, hidden)?,
+                ffn_norm: norm(&format!("blk.{l}.ffn_norm"))?,
+                w_gate: if gpt2 { None } else { Some(matrix(g, &name("ffn_gate"), ffn, hidden)?) },
                 w_up: matrix(g, &name("ffn_up"), ffn, hidden)?,
                 w_down: matrix(g, &name("ffn_down"), hidden, ffn)?,
+                out_up_down_bias: match gpt2 {
+                    true => Some([bias("attn_output", hidden)?, bias("ffn_up", ffn)?, bias("ffn_down", hidden)?]),
+                    false => None,
+                },
             });
         }
-        Ok(Llama { config: c, bytes, token_embd, output, output_norm, blocks, tokenizer, bos })
+        Ok(Llama { config: c, bytes, token_embd, position_embd, output, output_norm, blocks, tokenizer, bos })
+    }
+
+    /// RMSNorm, or LayerNorm where the norm has a bias (GPT-2).
+    fn norm(&self, x: &Matrix, n: &Norm) -> Matrix {
+        match &n.bias {
+            None => rms_norm(x, &n.weight, self.config.rms_eps),
+            Some(bias) => {
+                let mut out = x.clone();
+                layer_norm_in_place(&mut out, &n.weight, bias, self.config.rms_eps);
+                out
+            }
+        }
     }
 
     /// The shape and switches read from the file.
@@ -467,7 +640,7 @@ impl Llama {
         };
         count(self.token_embd.ggml_type);
         for b in &self.blocks {
-            for m in [&b.w_query, &b.w_key, &b.w_value, &b.w_out, &b.w_gate, &b.w_up, &b.w_down] {
+            for m in b.matrices() {
                 count(m.ggml_type);
             }
         }
@@ -477,23 +650,27 @@ impl Llama {
 
     /// Number of weights (parameters) in the file's tensors the forward pass uses.
     pub fn parameter_count(&self) -> u64 {
-        let c = &self.config;
         let m = |q: &QMatrix| (q.rows * q.cols) as u64;
+        let len = |v: &[f32]| v.len() as u64;
+        let norm = |n: &Norm| len(&n.weight) + n.bias.as_deref().map_or(0, len);
         let per_block: u64 = self
             .blocks
             .iter()
             .map(|b| {
-                [&b.w_query, &b.w_key, &b.w_value, &b.w_out, &b.w_gate, &b.w_up, &b.w_down]
-                    .iter()
-                    .map(|q| m(q))
-                    .sum::<u64>()
-                    + 2 * c.hidden as u64
-                    + if c.qkv_bias { (c.q_dim() + 2 * c.kv_dim()) as u64 } else { 0 }
-                    + if c.qk_norm { 2 * c.head_dim as u64 } else { 0 }
+                b.matrices().map(m).sum::<u64>()
+                    + norm(&b.attn_norm)
+                    + norm(&b.ffn_norm)
+                    + b.qkv_bias.iter().flatten().map(|v| len(v)).sum::<u64>()
+                    + b.qk_norm.iter().flatten().map(|v| len(v)).sum::<u64>()
+                    + b.out_up_down_bias.iter().flatten().map(|v| len(v)).sum::<u64>()
             })
             .sum();
         let tied = self.output.start == self.token_embd.start;
-        per_block + m(&self.token_embd) + if tied { 0 } else { m(&self.output) } + c.hidden as u64
+        per_block
+            + m(&self.token_embd)
+            + self.position_embd.as_ref().map_or(0, m)
+            + if tied { 0 } else { m(&self.output) }
+            + norm(&self.output_norm)
     }
 
     /// Split text into tokens exactly as the reference tokenizer does: a BOS first where the file says
@@ -539,10 +716,19 @@ impl Llama {
         }
         let bytes = &self.bytes[..];
 
-        // x: [n, hidden], one dequantised embedding row per token.
+        // x: [n, hidden], one dequantised embedding row per token (plus its position's, GPT-2).
         let mut x = Matrix::zeros(n, c.hidden);
         for (i, &id) in ids.iter().enumerate() {
             dequantize_row(self.token_embd.ggml_type, self.token_embd.row(bytes, id as usize), x.row_mut(i));
+        }
+        if let Some(wpe) = &self.position_embd {
+            let mut pos = vec![0.0; c.hidden];
+            for i in 0..n {
+                dequantize_row(wpe.ggml_type, wpe.row(bytes, i), &mut pos);
+                for (v, p) in x.row_mut(i).iter_mut().zip(&pos) {
+                    *v += p;
+                }
+            }
         }
 
         let rope = Rope::new(n, c.rope_base, c.head_dim, c.rope_style);
@@ -551,7 +737,7 @@ impl Llama {
             let layer_input = x.clone();
 
             // --- attention sub-block ---
-            let xn = rms_norm(&x, &block.attn_norm, c.rms_eps);
+            let xn = self.norm(&x, &block.attn_norm);
             let mut queries = matmul_t(&xn, &block.w_query, bytes); // [n, num_heads * head_dim]
             let mut keys = matmul_t(&xn, &block.w_key, bytes); // [n, num_kv_heads * head_dim]
             let mut values = matmul_t(&xn, &block.w_value, bytes); // [n, num_kv_heads * head_dim]
@@ -565,26 +751,44 @@ impl Llama {
                 queries = head_rms_norm(queries, nq, c.rms_eps);
                 keys = head_rms_norm(keys, nk, c.rms_eps);
             }
-            rope.apply(&mut queries);
-            rope.apply(&mut keys);
+            if c.family == Family::Llama {
+                rope.apply(&mut queries);
+                rope.apply(&mut keys);
+            }
             let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, &keys, &values);
-            let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
+            let mut attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
+            if let Some([b_out, _, _]) = &block.out_up_down_bias {
+                add_row(&mut attn_out, b_out);
+            }
             add_in_place(&mut x, &attn_out);
 
-            // --- feed-forward sub-block (SwiGLU) ---
-            let xn = rms_norm(&x, &block.ffn_norm, c.rms_eps);
-            let mut gate = matmul_t(&xn, &block.w_gate, bytes); // [n, ffn_dim]
-            let up = matmul_t(&xn, &block.w_up, bytes); // [n, ffn_dim]
-            for (g, u) in gate.data_mut().iter_mut().zip(up.data()) {
-                *g = silu(*g) * u;
+            // --- feed-forward sub-block: SwiGLU, or GPT-2's GELU MLP ---
+            let xn = self.norm(&x, &block.ffn_norm);
+            let mut up = matmul_t(&xn, &block.w_up, bytes); // [n, ffn_dim]
+            match (&block.w_gate, &block.out_up_down_bias) {
+                (Some(w_gate), _) => {
+                    let gate = matmul_t(&xn, w_gate, bytes); // [n, ffn_dim]
+                    for (u, g) in up.data_mut().iter_mut().zip(gate.data()) {
+                        *u *= silu(*g);
+                    }
+                }
+                (None, bias) => {
+                    if let Some([_, b_up, _]) = bias {
+                        add_row(&mut up, b_up);
+                    }
+                    up.data_mut().iter_mut().for_each(|v| *v = gelu_tanh(*v));
+                }
             }
-            let ffn_out = matmul_t(&gate, &block.w_down, bytes); // [n, hidden]
+            let mut ffn_out = matmul_t(&up, &block.w_down, bytes); // [n, hidden]
+            if let Some([_, _, b_down]) = &block.out_up_down_bias {
+                add_row(&mut ffn_out, b_down);
+            }
             add_in_place(&mut x, &ffn_out);
 
             layers.push(LayerTrace { layer_input, queries, keys, values, attn_weights });
         }
 
-        let final_hidden = rms_norm(&x, &self.output_norm, c.rms_eps);
+        let final_hidden = self.norm(&x, &self.output_norm);
         let stats = self.logit_stats(&final_hidden, ids);
         Ok(LlamaOutput {
             layers,
@@ -604,7 +808,7 @@ impl Llama {
         (0..out.layers.len())
             .map(|l| match out.layers.get(l + 1) {
                 Some(next) => {
-                    let h = rms_norm(&next.layer_input, &self.output_norm, self.config.rms_eps);
+                    let h = self.norm(&next.layer_input, &self.output_norm);
                     self.logit_stats(&h, ids).top5
                 }
                 None => self.logit_stats(&out.final_hidden, ids).top5,
@@ -757,6 +961,12 @@ fn rms_norm(x: &Matrix, weight: &[f32], eps: f32) -> Matrix {
     out
 }
 
+/// GELU with the tanh approximation (GPT-2's `gelu_new`), with libm's tanh for the same bits everywhere.
+fn gelu_tanh(x: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
+}
+
 fn silu(v: f32) -> f32 {
     v / (1.0 + crate::numeric::int_kernels::exp(-v))
 }
@@ -900,6 +1110,7 @@ mod tests {
             rope_style: RopeStyle::Adjacent,
             qkv_bias: false,
             qk_norm: false,
+            family: Family::Llama,
         }
     }
 

@@ -36,6 +36,13 @@ impl QMatrix {
         let s = self.start + r * self.row_bytes;
         &bytes[s..s + self.row_bytes]
     }
+
+    /// Rows `first..first + rows` as a matrix of their own (a fused matrix's parts); the caller keeps
+    /// them inside this one.
+    pub fn rows_view(&self, first: usize, rows: usize) -> QMatrix {
+        debug_assert!(first + rows <= self.rows);
+        QMatrix { rows, start: self.start + first * self.row_bytes, ..*self }
+    }
 }
 
 /// Bytes that `cols` elements of `t` take, or None when `cols` is not whole blocks.

@@ -25,6 +25,41 @@ impl Tensors for SafetensorsDir {
 }
 
 impl SafetensorsDir {
+    /// The names of the tensors kept.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.tensors.keys().map(String::as_str)
+    }
+
+    /// The named 2-D tensors transposed (GPT-2's Conv1D weights are `[in, out]`, the kernels read
+    /// `[out, in]`): each is copied, transposed, to the end of `bytes` and its entry points there.
+    pub fn transpose(mut self, bytes: &mut Vec<u8>, names: &[String]) -> Result<SafetensorsDir, ModelError> {
+        for name in names {
+            let Some(t) = self.tensors.get_mut(name) else { continue };
+            let [cols, rows] = t.dims[..] else {
+                return Err(ModelError::WrongShape {
+                    name: name.clone(),
+                    expected: vec![0, 0],
+                    found: t.dims.iter().map(|&d| d as usize).collect(),
+                });
+            };
+            let (rows, cols) = (rows as usize, cols as usize);
+            let size = t.len / (rows * cols).max(1);
+            let start = bytes.len();
+            bytes.resize(start + t.len, 0);
+            // Element (r, c) of `[rows, cols]` goes to (c, r) of `[cols, rows]`.
+            for r in 0..rows {
+                for c in 0..cols {
+                    let from = t.start + (r * cols + c) * size;
+                    let to = start + (c * rows + r) * size;
+                    bytes.copy_within(from..from + size, to);
+                }
+            }
+            t.dims = vec![rows as u64, cols as u64];
+            t.start = start;
+        }
+        Ok(self)
+    }
+
     /// Reads the header of `bytes`; `rename` maps a Hugging Face name to the name the model asks for
     /// (`None`: not needed). Only F32, F16 and BF16 tensors are accepted.
     pub fn parse(bytes: &[u8], rename: impl Fn(&str) -> Option<String>) -> Result<SafetensorsDir, ModelError> {

@@ -5,6 +5,8 @@ Output (committed as test fixtures, `reference/tiny/`):
   tiny/<model>.<TYPE>.gguf   the model file (llama.cpp's layout and metadata, written by gguf-py)
   tiny/*-hf/                 two decoders as Hugging Face folders (config.json, float16 model.safetensors,
                              tokenizer.json), their references under "hf_folders"
+  tiny/spm-tokenizer.json    a Llama 2-style SentencePiece BPE tokenizer.json; as GGUF metadata and with HF's ids
+                             under "sentencepiece"
   tiny/bert-tiny/            a tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors,
                              vocab.txt, tokenizer.json), its reference under "bert_folder"
   tiny/tiny_reference.json   ("pre_tokenizers") HF's token ids of hard strings under each GGUF pre-tokenizer;
@@ -175,10 +177,12 @@ def gpt2_body(w, rng, spec, vocab, qtype, path):
     return path, model
 
 
-def build(spec, tok_meta, qtype, seed):
+def build(spec, tok_meta, qtype, seed, spm=None):
     name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
     rng = np.random.default_rng(seed)
     tokens, merges, types = tok_meta
+    if spm is not None:
+        tokens, types = spm["tokens"], spm["token_types"]
     vocab = len(tokens)
     path = os.path.join(OUT, f"{name}.{qtype}.gguf")
     w = gguf.GGUFWriter(path, arch)
@@ -200,11 +204,21 @@ def build(spec, tok_meta, qtype, seed):
         w.add_rope_freq_base(rope_base)
         w.add_layer_norm_rms_eps(eps)
     w.add_file_type(gguf.LlamaFileType.ALL_F32)
-    w.add_tokenizer_model("gpt2")
-    w.add_tokenizer_pre("gpt-2" if arch == "gpt2" else "smollm")
-    w.add_token_list(tokens)
-    w.add_token_types(types)
-    w.add_token_merges(merges)
+    if spm is not None:
+        # A SentencePiece ('llama') tokenizer: scores instead of merges, BOS and '▁' prefix added.
+        w.add_tokenizer_model("llama")
+        w.add_token_list(tokens)
+        w.add_token_scores(spm["scores"])
+        w.add_token_types(types)
+        w.add_bos_token_id(1)
+        w.add_add_bos_token(True)
+        w.add_add_space_prefix(True)
+    else:
+        w.add_tokenizer_model("gpt2")
+        w.add_tokenizer_pre("gpt-2" if arch == "gpt2" else "smollm")
+        w.add_token_list(tokens)
+        w.add_token_types(types)
+        w.add_token_merges(merges)
 
     hf = {}  # HF parameter name -> float32 array (what gguf-py decodes the file's bytes to)
 
@@ -366,6 +380,38 @@ def save_hf_folder(model, tok, gguf_name, out):
     out[folder_name] = {"from": gguf_name, "runs": runs}
 
 
+def sentencepiece_tokenizer():
+    """A Llama 2-style tokenizer (SentencePiece BPE: '▁' for spaces, one put first, byte fallback), as
+    tokenizer.json (tiny/spm-tokenizer.json) and as GGUF `llama` metadata (tokens, scores = minus the merge
+    rank, types), with HF's ids of HARD. Emoji, CJK and accents are left out of training, so they fall
+    back to bytes."""
+    from tokenizers import normalizers, decoders as dec, processors
+    norm = normalizers.Sequence([normalizers.Prepend("\u2581"), normalizers.Replace(" ", "\u2581")])
+    base = Tokenizer(models.BPE(unk_token="<unk>"))
+    base.normalizer = norm
+    trainer = trainers.BpeTrainer(vocab_size=300, special_tokens=["<unk>"], show_progress=False)
+    base.train_from_iterator(CORPUS + [h for i, h in enumerate(HARD) if i not in (6, 7, 8)], trainer)
+    data = json.loads(base.to_str())
+    learned = sorted(((i, t) for t, i in data["model"]["vocab"].items() if t != "<unk>"))
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)] + [t for _, t in learned]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    merges = [m if isinstance(m, str) else " ".join(m) for m in data["model"]["merges"]]
+    rank = {m.replace(" ", ""): r for r, m in reversed(list(enumerate(merges)))}
+    scores = [float(-rank[t]) if t in rank else 0.0 for t in tokens]
+    types = [2, 3, 3] + [6] * 256 + [1] * len(learned)
+    bpe = models.BPE(vocab=vocab, merges=[tuple(m.split(" ")) for m in merges], unk_token="<unk>",
+                     byte_fallback=True, fuse_unk=True)
+    t = Tokenizer(bpe)
+    t.normalizer = norm
+    t.decoder = dec.Sequence([dec.Replace("\u2581", " "), dec.ByteFallback(), dec.Fuse(), dec.Strip(" ", 1, 0)])
+    from tokenizers import AddedToken
+    t.add_special_tokens([AddedToken(x, special=True, normalized=False) for x in ["<unk>", "<s>", "</s>"]])
+    t.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
+    t.save(os.path.join(OUT, "spm-tokenizer.json"))
+    cases = [{"text": h, "ids": t.encode(h, add_special_tokens=False).ids} for h in HARD if "<|" not in h]
+    return {"tokens": tokens, "scores": scores, "token_types": types, "cases": cases}
+
+
 def build_bert():
     """A tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
     import transformers as tf
@@ -419,11 +465,14 @@ def main():
         "sequences": [{"text": s, "ids": i} for s, i in zip(SEQUENCES, ids)],
         "files": {},
     }
+    spm = sentencepiece_tokenizer()
+    out["sentencepiece"] = spm
     seed = 1
     for spec in MODELS:
         for qtype in spec[-1]:
             seed += 1
-            path, model = build(spec, meta, qtype, seed)
+            # The multi-query llama carries a SentencePiece tokenizer (as Llama 2 / TinyLlama files do).
+            path, model = build(spec, meta, qtype, seed, spm if spec[0] == "llama-mqa" else None)
             runs = []
             for seq in ids:
                 with torch.no_grad():

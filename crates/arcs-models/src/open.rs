@@ -250,12 +250,12 @@ mod tests {
     #[test]
     fn other_folders_are_named() {
         let files = vec![
-            file("config.json", br#"{"model_type": "gpt2"}"#),
+            file("config.json", br#"{"model_type": "t5"}"#),
             file("model.safetensors", b""),
             file("tokenizer.json", b"{}"),
         ];
         let e = open(files).unwrap_err().to_string();
-        assert!(e.contains("'gpt2'") && e.contains("qwen3"), "{e}");
+        assert!(e.contains("'t5'") && e.contains("gpt2"), "{e}");
     }
 
     #[test]

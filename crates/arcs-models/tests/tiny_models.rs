@@ -228,3 +228,45 @@ fn hugging_face_decoder_folders_match_hugging_face() {
     let e = open(vec![file("config.json"), file("model.safetensors"), vocab]).unwrap_err().to_string();
     assert!(e.contains("tokenizer.json"), "{e}");
 }
+
+#[test]
+fn sentencepiece_tokenizers_from_gguf_metadata_and_tokenizer_json_give_hugging_face_ids() {
+    use arcs_models::tokenizer::bpe::Tokenizer;
+    let r = reference();
+    let spm = &r["sentencepiece"];
+    let tokens: Vec<String> =
+        spm["tokens"].as_array().expect("tokens").iter().map(|t| t.as_str().expect("token").to_string()).collect();
+    let scores: Vec<f32> =
+        spm["scores"].as_array().expect("scores").iter().map(|s| s.as_f64().expect("score") as f32).collect();
+    let types: Vec<i64> =
+        spm["token_types"].as_array().expect("types").iter().map(|t| t.as_i64().expect("type")).collect();
+    // GGUF `llama` metadata: merges from scores, as llama.cpp does.
+    let gguf = Tokenizer::sentencepiece(tokens, &scores, &types, true).expect("tokenizer");
+    // tokenizer.json: Llama 2's layout (Prepend + Replace normalizer, byte fallback, BOS template).
+    let json = std::fs::read_to_string(tiny_dir().join("spm-tokenizer.json")).expect("fixture");
+    let (hf, bos) = Tokenizer::from_hf_json(&json).expect("tokenizer.json");
+    assert_eq!(bos, Some(1), "the template's <s>");
+    let mut fallbacks = 0;
+    for case in spm["cases"].as_array().expect("cases") {
+        let text = case["text"].as_str().expect("text");
+        let want = ids_of(&case["ids"]);
+        assert_eq!(hf.encode(text).ids, want, "tokenizer.json: {text:?}");
+        let enc = gguf.encode(text);
+        assert_eq!(enc.ids, want, "GGUF scores: {text:?}");
+        // Decoding gives the text back, with the '▁' put first.
+        let back = gguf.decode(&enc.ids);
+        assert_eq!(back.strip_prefix(' ').unwrap_or(&back), text);
+        fallbacks += enc.ids.iter().filter(|&&id| (3..259).contains(&id)).count();
+    }
+    assert!(fallbacks > 20, "emoji, CJK and accents fall back to byte tokens ({fallbacks})");
+
+    // A GGUF whose tokenizer is SentencePiece ('llama'): a BOS first, as the file says.
+    let model =
+        Llama::from_gguf(std::fs::read(tiny_dir().join("llama-mqa.Q8_0.gguf")).expect("fixture")).expect("loads");
+    assert_eq!(model.bos_token(), Some(1));
+    for case in spm["cases"].as_array().expect("cases") {
+        let text = case["text"].as_str().expect("text");
+        let want: Vec<u32> = std::iter::once(1).chain(ids_of(&case["ids"])).collect();
+        assert_eq!(model.tokenize(text).expect("tokenizes").ids, want, "{text:?}");
+    }
+}

@@ -916,8 +916,10 @@ struct LogitStats {
 
 fn build_tokenizer(g: &Gguf) -> Result<Tokenizer, ModelError> {
     let model = g.get("tokenizer.ggml.model").and_then(|v| v.as_str()).unwrap_or("");
-    if model != "gpt2" {
-        return Err(ModelError::Metadata(format!("tokenizer model is '{model}', expected byte-level BPE 'gpt2'")));
+    if model != "gpt2" && model != "llama" {
+        return Err(ModelError::Metadata(format!(
+            "tokenizer model '{model}' is not supported yet (byte-level BPE 'gpt2' and SentencePiece 'llama' are)"
+        )));
     }
     let strings = |key: &str| -> Result<Vec<&str>, ModelError> {
         let arr =
@@ -927,6 +929,21 @@ fn build_tokenizer(g: &Gguf) -> Result<Tokenizer, ModelError> {
             .collect()
     };
     let tokens: Vec<String> = strings("tokenizer.ggml.tokens")?.into_iter().map(String::from).collect();
+    if model == "llama" {
+        let floats = |key: &str| -> Vec<f32> {
+            g.get(key)
+                .and_then(|v| v.as_array())
+                .map(|a| a.iter().map(|v| v.as_f64().unwrap_or(0.0) as f32).collect())
+                .unwrap_or_default()
+        };
+        let types: Vec<i64> = g
+            .get("tokenizer.ggml.token_type")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().map(|v| v.as_i64().unwrap_or(1)).collect())
+            .unwrap_or_else(|| vec![1; tokens.len()]);
+        let prefix = g.get("tokenizer.ggml.add_space_prefix").and_then(|v| v.as_bool()).unwrap_or(true);
+        return Ok(Tokenizer::sentencepiece(tokens, &floats("tokenizer.ggml.scores"), &types, prefix)?);
+    }
     let merges = strings("tokenizer.ggml.merges")?;
     let types: Option<Vec<i64>> = g
         .get("tokenizer.ggml.token_type")
@@ -942,7 +959,9 @@ fn build_tokenizer(g: &Gguf) -> Result<Tokenizer, ModelError> {
 
 /// The BOS token id when the file says the tokenizer adds one (`tokenizer.ggml.add_bos_token`).
 fn bos_token(g: &Gguf, vocab_size: usize) -> Option<u32> {
-    let add = g.get("tokenizer.ggml.add_bos_token").and_then(|v| v.as_bool()).unwrap_or(false);
+    // SentencePiece models add a BOS unless the file says otherwise (llama.cpp's default).
+    let spm = g.get("tokenizer.ggml.model").and_then(|v| v.as_str()) == Some("llama");
+    let add = g.get("tokenizer.ggml.add_bos_token").and_then(|v| v.as_bool()).unwrap_or(spm);
     let id = g.get("tokenizer.ggml.bos_token_id").and_then(|v| v.as_u64())?;
     (add && (id as usize) < vocab_size).then_some(id as u32)
 }

@@ -134,7 +134,24 @@ pub struct Tokenizer {
     pre: PreTokenizer,
     /// `ignore_merges` (Llama 3): a pre-token that is itself in the vocabulary is that token, merges or not.
     whole: Option<HashMap<String, u32>>,
+    /// SentencePiece-style BPE (Llama 2, TinyLlama, Mistral v0.1) instead of byte-level.
+    spm: Option<Spm>,
 }
+
+/// SentencePiece-style BPE: symbols are characters with spaces as '▁' (U+2581), one '▁' put before the
+/// text, and characters the vocabulary lacks spelled as byte tokens `<0xXX>`.
+#[derive(Debug, Clone)]
+struct Spm {
+    /// Token of each single character.
+    char_ids: HashMap<char, u32>,
+    /// `<0xXX>` tokens, by byte.
+    byte_tokens: [Option<u32>; 256],
+    /// Put '▁' before the text (`add_space_prefix`, HF's `Prepend("▁")`).
+    space_prefix: bool,
+}
+
+/// SentencePiece's stand-in for a space.
+const SPM_SPACE: char = '\u{2581}';
 
 impl Tokenizer {
     /// Build from `tokenizer.ggml.tokens`, `tokenizer.ggml.merges` ("left right" strings, best first) and
@@ -188,7 +205,71 @@ impl Tokenizer {
             unicode_to_byte,
             pre: PreTokenizer::default(),
             whole: None,
+            spm: None,
         })
+    }
+
+    /// A SentencePiece-style tokenizer from GGUF `tokenizer.ggml.model = llama` metadata: tokens, their
+    /// scores and types (2 unknown, 3 control, 4 user-defined, 6 byte). As llama.cpp does, two adjacent
+    /// symbols merge when their concatenation is a token, the highest-scoring first.
+    pub fn sentencepiece(
+        tokens: Vec<String>,
+        scores: &[f32],
+        types: &[i64],
+        space_prefix: bool,
+    ) -> Result<Self, TokenizerError> {
+        let table = {
+            let vocab: HashMap<&str, u32> =
+                tokens.iter().enumerate().rev().map(|(i, t)| (t.as_str(), i as u32)).collect();
+            // Every normal token that splits into two tokens is a merge; its rank is its place by score
+            // (the splits of one token share it, so the leftmost such pair goes first).
+            let mut by_score: Vec<(f32, u32)> =
+                (0..tokens.len()).map(|i| (scores.get(i).copied().unwrap_or(0.0), i as u32)).collect();
+            by_score.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut table: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
+            for (rank, &(_, id)) in by_score.iter().enumerate() {
+                let t = &tokens[id as usize];
+                if types.get(id as usize).is_some_and(|&ty| ty != 1) {
+                    continue;
+                }
+                for (at, _) in t.char_indices().skip(1) {
+                    let (a, b) = t.split_at(at);
+                    if let (Some(&ia), Some(&ib)) = (vocab.get(a), vocab.get(b)) {
+                        table.entry((ia, ib)).or_insert((rank as u32, id));
+                    }
+                }
+            }
+            table
+        };
+        let mut tok = Tokenizer::new(tokens, &[], Some(types))?;
+        tok.merges = table;
+        tok.enable_spm(types, space_prefix);
+        Ok(tok)
+    }
+
+    /// Switch to SentencePiece-style symbols (characters, '▁' for spaces, byte fallback).
+    fn enable_spm(&mut self, types: &[i64], space_prefix: bool) {
+        let mut char_ids = HashMap::new();
+        let mut byte_tokens = [None; 256];
+        for (i, p) in self.pieces.iter().enumerate() {
+            let ty = types.get(i).copied().unwrap_or(1);
+            if let Some(hex) = p.strip_prefix("<0x").and_then(|h| h.strip_suffix('>')) {
+                if let Ok(b) = u8::from_str_radix(hex, 16) {
+                    if hex.len() == 2 {
+                        byte_tokens[b as usize].get_or_insert(i as u32);
+                        continue;
+                    }
+                }
+            }
+            let mut chars = p.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                if ty == 1 || ty == 4 {
+                    char_ids.entry(c).or_insert(i as u32);
+                }
+            }
+        }
+        // Control and user-defined pieces print as themselves; byte tokens as their byte.
+        self.spm = Some(Spm { char_ids, byte_tokens, space_prefix });
     }
 
     /// Take a pre-token that is in the vocabulary whole, before any merge (HF's `ignore_merges`, which
@@ -215,13 +296,22 @@ impl Tokenizer {
         if kind != "BPE" {
             return Err(bad(format!("a '{kind}' model; byte-level BPE is supported")));
         }
-        if model.get("byte_fallback").and_then(|b| b.as_bool()).unwrap_or(false) {
-            return Err(bad("SentencePiece-style BPE (byte_fallback) is not supported yet; byte-level BPE is".into()));
-        }
-        if !v.get("normalizer").is_none_or(|n| n.is_null()) {
-            return Err(bad("a normalizer is not supported yet (byte-level BPE without one is)".into()));
-        }
-        let pre = pre_tokenizer_of(v.get("pre_tokenizer").unwrap_or(&serde_json::Value::Null)).map_err(bad)?;
+        let null = serde_json::Value::Null;
+        let spm_prefix = if model.get("byte_fallback").and_then(|b| b.as_bool()).unwrap_or(false) {
+            Some(
+                sentencepiece_prefix(v.get("normalizer").unwrap_or(&null), v.get("pre_tokenizer").unwrap_or(&null))
+                    .map_err(bad)?,
+            )
+        } else {
+            if !v.get("normalizer").is_none_or(|n| n.is_null()) {
+                return Err(bad("a normalizer is not supported yet (byte-level BPE without one is)".into()));
+            }
+            None
+        };
+        let pre = match spm_prefix {
+            Some(_) => PreTokenizer::default(),
+            None => pre_tokenizer_of(v.get("pre_tokenizer").unwrap_or(&null)).map_err(bad)?,
+        };
         // Tokens by id: the model's vocabulary and the added tokens (which may extend it).
         let vocab = model.get("vocab").and_then(|m| m.as_object()).ok_or_else(|| bad("no 'model.vocab'".into()))?;
         let mut by_id: HashMap<u32, (String, i64)> = HashMap::new();
@@ -265,8 +355,11 @@ impl Tokenizer {
             .collect::<Result<_, _>>()?;
         let merges: Vec<&str> = merges.iter().map(String::as_str).collect();
         let ignore_merges = model.get("ignore_merges").and_then(|b| b.as_bool()).unwrap_or(false);
-        let tok =
+        let mut tok =
             Tokenizer::new(tokens, &merges, Some(&types))?.with_pre_tokenizer(pre).with_ignore_merges(ignore_merges);
+        if let Some(prefix) = spm_prefix {
+            tok.enable_spm(&types, prefix);
+        }
         let bos = v
             .get("post_processor")
             .and_then(template_bos)
@@ -300,6 +393,12 @@ impl Tokenizer {
         };
         if self.special[id as usize] {
             return p.as_bytes().to_vec();
+        }
+        if let Some(spm) = &self.spm {
+            if let Some(b) = spm.byte_tokens.iter().position(|&t| t == Some(id)) {
+                return vec![b as u8];
+            }
+            return p.replace(SPM_SPACE, " ").into_bytes();
         }
         let mut out = Vec::with_capacity(p.len());
         for c in p.chars() {
@@ -335,8 +434,15 @@ impl Tokenizer {
                 // Earliest start; among equal starts the longest (specials are sorted longest first).
                 .min_by_key(|&(at, _, _)| at);
             let plain_end = next.map_or(text.len(), |(at, _, _)| at);
-            for (s, e) in self.pre.split(text, pos, plain_end) {
-                self.bpe(text, s, e, &mut enc);
+            if let Some(spm) = &self.spm {
+                // One piece: the whole text between special tokens; the '▁' prefix only at the start.
+                if plain_end > pos {
+                    self.spm_encode(spm, text, pos, plain_end, pos == 0, &mut enc);
+                }
+            } else {
+                for (s, e) in self.pre.split(text, pos, plain_end) {
+                    self.bpe(text, s, e, &mut enc);
+                }
             }
             match next {
                 Some((at, len, id)) => {
@@ -349,6 +455,39 @@ impl Tokenizer {
             }
         }
         enc
+    }
+
+    /// SentencePiece-style BPE over `text[start..end]`: characters (spaces as '▁'), unknown ones as their
+    /// bytes' tokens, then merges.
+    fn spm_encode(&self, spm: &Spm, text: &str, start: usize, end: usize, first: bool, enc: &mut Encoding) {
+        let mut ids = Vec::with_capacity(end - start + 1);
+        let mut spans = Vec::with_capacity(end - start + 1);
+        if first && spm.space_prefix {
+            if let Some(&id) = spm.char_ids.get(&SPM_SPACE) {
+                ids.push(id);
+                spans.push((start, start));
+            }
+        }
+        for (i, c) in text[start..end].char_indices() {
+            let (s, e) = (start + i, start + i + c.len_utf8());
+            let c = if c == ' ' { SPM_SPACE } else { c };
+            match spm.char_ids.get(&c) {
+                Some(&id) => {
+                    ids.push(id);
+                    spans.push((s, e));
+                }
+                None => {
+                    for (k, b) in c.encode_utf8(&mut [0u8; 4]).bytes().enumerate() {
+                        // A byte without its token is dropped (a vocabulary without byte fallback).
+                        if let Some(id) = spm.byte_tokens[b as usize] {
+                            ids.push(id);
+                            spans.push(if k == 0 { (s, e) } else { (e, e) });
+                        }
+                    }
+                }
+            }
+        }
+        self.merge(ids, spans, enc);
     }
 
     /// BPE-encode the piece `text[start..end]`.
@@ -373,6 +512,11 @@ impl Tokenizer {
                 spans.push((start + i, start + i + 1));
             }
         }
+        self.merge(ids, spans, enc);
+    }
+
+    /// Merge symbols by rank and append the tokens to `enc`.
+    fn merge(&self, mut ids: Vec<u32>, mut spans: Vec<(usize, usize)>, enc: &mut Encoding) {
         // Merge the best-ranked adjacent pair first, leftmost among equals, until no ranked pair is left: a
         // min-heap of candidate pairs over a linked list of symbols, as HF's BPE does (O(L log L), so long
         // unbroken strings such as URLs or base64 stay fast). Heap entries go stale when a neighbour
@@ -541,6 +685,37 @@ fn pre_tokenizer_of(p: &serde_json::Value) -> Result<PreTokenizer, String> {
          Llama 3's and Qwen2's split patterns): {}",
         p.to_string().chars().take(160).collect::<String>()
     ))
+}
+
+/// Whether a SentencePiece-style `tokenizer.json` puts '▁' before the text: Llama 2's
+/// `Sequence[Prepend("▁"), Replace(" ", "▁")]` normalizer, or a `Metaspace` pre-tokenizer that does not
+/// split; `Replace` alone (Gemma) puts none.
+fn sentencepiece_prefix(normalizer: &serde_json::Value, pre: &serde_json::Value) -> Result<bool, String> {
+    let ty = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()).unwrap_or("").to_string();
+    let is_replace = |v: &serde_json::Value| {
+        ty(v) == "Replace"
+            && v.get("pattern").and_then(|p| p.get("String")).and_then(|s| s.as_str()) == Some(" ")
+            && v.get("content").and_then(|c| c.as_str()) == Some("\u{2581}")
+    };
+    let is_prepend =
+        |v: &serde_json::Value| ty(v) == "Prepend" && v.get("prepend").and_then(|c| c.as_str()) == Some("\u{2581}");
+    let parts: Vec<&serde_json::Value> = match normalizer.get("normalizers").and_then(|n| n.as_array()) {
+        Some(list) => list.iter().collect(),
+        None if normalizer.is_null() => Vec::new(),
+        None => vec![normalizer],
+    };
+    match (parts.as_slice(), pre.is_null()) {
+        ([p, r], true) if is_prepend(p) && is_replace(r) => Ok(true),
+        ([r], true) if is_replace(r) => Ok(false),
+        ([], false) if ty(pre) == "Metaspace" && !pre.get("split").and_then(|s| s.as_bool()).unwrap_or(true) => {
+            Ok(pre.get("prepend_scheme").and_then(|s| s.as_str()).unwrap_or("always") != "never")
+        }
+        _ => Err(format!(
+            "this SentencePiece-style normalizer / pre-tokenizer is not supported yet: {} / {}",
+            normalizer.to_string().chars().take(120).collect::<String>(),
+            pre.to_string().chars().take(120).collect::<String>()
+        )),
+    }
 }
 
 /// The special token a post-processor's template puts before the text (a BOS), found in a

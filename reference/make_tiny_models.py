@@ -59,7 +59,7 @@ MODELS = [
      ["F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"]),
     ("llama-mqa", "llama", 96, 3, 1, 32, 128, 2, True, ["Q8_0"]),
     ("qwen2-mha", "qwen2", 96, 6, 6, 16, 128, 2, True, ["F32", "Q4_1"]),
-    ("qwen3-gqa4", "qwen3", 96, 12, 3, 16, 128, 2, False, ["F32", "F16", "Q5_0"]),
+    ("qwen3-gqa4", "qwen3", 96, 12, 3, 16, 128, 2, False, ["F16", "Q5_0"]),
     # K-quant blocks hold 256 weights, so every matrix is 256 wide here.
     ("llama-kquant", "llama", 256, 8, 2, 32, 256, 1, True, ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]),
     # GPT-2: LayerNorm, learned positions, fused QKV, GELU; 3 heads of 32.
@@ -412,6 +412,79 @@ def sentencepiece_tokenizer():
     return {"tokens": tokens, "scores": scores, "token_types": types, "cases": cases}
 
 
+def encoder_runs(model, tok, texts):
+    runs = []
+    for text in texts:
+        enc = tok.encode(text)
+        with torch.no_grad():
+            r = model(torch.tensor([enc.ids]), output_attentions=True)
+        runs.append({"text": text, "ids": enc.ids, "attentions": [a[0].tolist() for a in r.attentions]})
+    return runs
+
+
+def randomize(model, seed):
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if "LayerNorm" in n or "layer_norm" in n:
+                p.copy_((1.0 if n.endswith("weight") else 0.0) + 0.1 * torch.randn_like(p))
+            elif n.endswith("bias"):
+                p.copy_(0.05 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+
+
+def save_encoder(model, tok, name):
+    """float16 safetensors (the reference model keeps float32 with its parameters rounded alike)."""
+    import copy
+    folder = os.path.join(OUT, name)
+    os.makedirs(folder, exist_ok=True)
+    copy.deepcopy(model).to(torch.float16).save_pretrained(folder, safe_serialization=True)
+    with torch.no_grad():
+        for prm in model.parameters():
+            prm.copy_(prm.half().float())
+    tok.save(os.path.join(folder, "tokenizer.json"))
+    return folder
+
+
+def build_roberta(tok):
+    """A tiny RoBERTa: byte-level BPE with <s> </s> around the text, positions from padding_idx + 1."""
+    import transformers as tf
+    from tokenizers import AddedToken, processors
+    data = json.loads(tok.to_str())
+    specials = ["<s>", "<pad>", "</s>", "<unk>"]
+    vocab = {t: i for i, t in enumerate(specials)}
+    for t, i in sorted(data["model"]["vocab"].items(), key=lambda x: x[1]):
+        vocab.setdefault(t, len(vocab))
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]]
+    t = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    t.decoder = decoders.ByteLevel()
+    t.add_special_tokens([AddedToken(x, special=True) for x in specials])
+    t.post_processor = processors.RobertaProcessing(("</s>", 2), ("<s>", 0))
+    config = tf.RobertaConfig(vocab_size=len(vocab), hidden_size=60, num_hidden_layers=2, num_attention_heads=5,
+                              intermediate_size=96, max_position_embeddings=40, pad_token_id=1,
+                              bos_token_id=0, eos_token_id=2, attn_implementation="eager")
+    model = tf.RobertaModel(config, add_pooling_layer=False).eval()
+    randomize(model, 11)
+    save_encoder(model, t, "roberta-tiny")
+    return {"arch": "roberta", "runs": encoder_runs(model, t, SEQUENCES)}
+
+
+def build_distilbert():
+    """A tiny DistilBERT on bert-tiny's WordPiece vocabulary (no token types, other tensor names)."""
+    import transformers as tf
+    folder = os.path.join(OUT, "bert-tiny")
+    tok = tf.BertTokenizerFast(os.path.join(folder, "vocab.txt"), do_lower_case=True).backend_tokenizer
+    vocab_size = tok.get_vocab_size()
+    config = tf.DistilBertConfig(vocab_size=vocab_size, dim=60, n_layers=2, n_heads=5, hidden_dim=96,
+                                 max_position_embeddings=40, attn_implementation="eager")
+    model = tf.DistilBertModel(config).eval()
+    randomize(model, 13)
+    save_encoder(model, tok, "distilbert-tiny")
+    return {"arch": "distilbert", "runs": encoder_runs(model, tok, SEQUENCES)}
+
+
 def build_bert():
     """A tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors, vocab.txt, tokenizer.json)."""
     import transformers as tf
@@ -492,11 +565,12 @@ def main():
                 save_hf_folder(model, tok, os.path.basename(path), out.setdefault("hf_folders", {}))
             print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes", file=sys.stderr)
     out["bert_folder"] = build_bert()
+    out["encoder_folders"] = {"roberta-tiny": build_roberta(tok), "distilbert-tiny": build_distilbert()}
     out["pre_tokenizers"] = tokenizer_ids()
     def rounded(v):
-        # 8 significant digits: far below every tolerance, and half the bytes of float64 reprs.
+        # 7 significant digits: far below every tolerance, and half the bytes of float64 reprs.
         if isinstance(v, float):
-            return float(f"{v:.8g}")
+            return float(f"{v:.7g}")
         if isinstance(v, list):
             return [rounded(x) for x in v]
         if isinstance(v, dict):

@@ -103,10 +103,10 @@ test('a BERT folder, a qwen3 and a GPT-2 GGUF by drag-and-drop, a decoder folder
 
   const s = ref.sequences[1];
   await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(s.text));
-  await drop(page, [path.join(TINY, 'qwen3-gqa4.F32.gguf')]);
+  await drop(page, [path.join(TINY, 'qwen3-gqa4.F16.gguf')]);
   await cardReady(page);
   await expect(page.locator('[data-testid="model-card"]')).toContainText('12 (K/V heads 3)');
-  await checkLayer0(page, ref.files['qwen3-gqa4.F32.gguf'].runs[1].attentions, 5, 1e-3);
+  await checkLayer0(page, ref.files['qwen3-gqa4.F16.gguf'].runs[1].attentions, 5, 1e-3);
 
   // A decoder's Hugging Face folder (Llama 3-style tokenizer: a BOS first), picked file by file.
   const hf = ref.hf_folders['llama-gqa-hf'].runs[0];

@@ -4,6 +4,8 @@
 
 use crate::arch::bert::Bert;
 use crate::arch::llama::Llama;
+use crate::tokenizer::encoder::EncoderTokenizer;
+use crate::tokenizer::wordpiece::WordPiece;
 use crate::ModelError;
 
 /// One file the user gave: its name (without folders) and its bytes.
@@ -48,7 +50,7 @@ impl OpenedModel {
                 let c = m.config();
                 ModelInfo {
                     name: fallback_name.to_string(),
-                    architecture: "bert".into(),
+                    architecture: m.architecture().into(),
                     parameters: m.parameter_count(),
                     tensor_types: vec!["F32".into()],
                     layers: c.num_layers,
@@ -163,19 +165,46 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
         let tokenizer = text(tokenizer, "tokenizer.json")?;
         return Ok(OpenedModel::Llama(Box::new(Llama::from_hf(&config, weights, &tokenizer)?)));
     }
-    if model_type != "bert" {
-        return open_err(format!(
-            "Hugging Face folders of model_type '{model_type}' cannot be opened yet (folders: bert, {}); \
-             for other architectures see README, \"Open your own model\"",
-            crate::arch::llama::ARCHITECTURES.join(", ")
-        ));
-    }
-    let vocab_txt = match (vocab, tokenizer_json) {
-        (Some(v), _) => text(v, "vocab.txt")?,
-        (None, Some(t)) => wordpiece_vocab_from_tokenizer_json(&text(t, "tokenizer.json")?)?,
-        (None, None) => return open_err("no tokenizer".into()),
+    let tokenizer = match model_type.as_str() {
+        "bert" | "distilbert" => {
+            let vocab_txt = match (vocab, tokenizer_json) {
+                (Some(v), _) => text(v, "vocab.txt")?,
+                (None, Some(t)) => wordpiece_vocab_from_tokenizer_json(&text(t, "tokenizer.json")?)?,
+                (None, None) => return open_err("no tokenizer".into()),
+            };
+            EncoderTokenizer::WordPiece(WordPiece::from_vocab(&vocab_txt)?)
+        }
+        "roberta" => {
+            let Some(t) = tokenizer_json else {
+                return open_err("a roberta folder needs its tokenizer.json".into());
+            };
+            roberta_tokenizer(&text(t, "tokenizer.json")?)?
+        }
+        _ => {
+            return open_err(format!(
+                "Hugging Face folders of model_type '{model_type}' cannot be opened yet (folders: bert, roberta, \
+                 distilbert, {}); for other architectures see README, \"Open your own model\"",
+                crate::arch::llama::ARCHITECTURES.join(", ")
+            ))
+        }
     };
-    Ok(OpenedModel::Bert(Box::new(Bert::from_hf(&config, &weights, &vocab_txt)?)))
+    Ok(OpenedModel::Bert(Box::new(Bert::from_hf(&config, &weights, tokenizer)?)))
+}
+
+/// RoBERTa's byte-level BPE with the `<s>` and `</s>` its `RobertaProcessing` puts around the text.
+fn roberta_tokenizer(json: &str) -> Result<EncoderTokenizer, ModelError> {
+    let bad = |m: &str| ModelError::Vocab(format!("tokenizer.json: {m}"));
+    let (tokenizer, _) = crate::tokenizer::bpe::Tokenizer::from_hf_json(json)?;
+    let v: serde_json::Value = serde_json::from_str(json).map_err(|_| bad("not JSON"))?;
+    let post = v.get("post_processor").ok_or_else(|| bad("no post_processor (RobertaProcessing)"))?;
+    let id = |key: &str| -> Result<u32, ModelError> {
+        post.get(key)
+            .and_then(|p| p.get(1))
+            .and_then(|i| i.as_u64())
+            .and_then(|i| u32::try_from(i).ok())
+            .ok_or_else(|| bad(&format!("the post-processor has no '{key}' token")))
+    };
+    Ok(EncoderTokenizer::Bpe { tokenizer: Box::new(tokenizer), cls: id("cls")?, sep: id("sep")? })
 }
 
 /// The vocabulary of a `tokenizer.json` whose model is WordPiece with an uncased BERT normalizer, one

@@ -270,3 +270,35 @@ fn sentencepiece_tokenizers_from_gguf_metadata_and_tokenizer_json_give_hugging_f
         assert_eq!(model.tokenize(text).expect("tokenizes").ids, want, "{text:?}");
     }
 }
+
+#[test]
+fn roberta_and_distilbert_folders_match_hugging_face() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let r = reference();
+    for (name, spec) in r["encoder_folders"].as_object().expect("encoder_folders") {
+        let folder = tiny_dir().join(name);
+        let file = |f: &str| ModelFile { name: f.into(), bytes: std::fs::read(folder.join(f)).expect("fixture") };
+        let opened = open(vec![file("config.json"), file("model.safetensors"), file("tokenizer.json")])
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(opened.info(name).architecture, spec["arch"].as_str().expect("arch"), "{name}");
+        let OpenedModel::Bert(model) = opened else { panic!("{name}: an encoder") };
+        for run in spec["runs"].as_array().expect("runs") {
+            let text = run["text"].as_str().expect("text");
+            let enc = model.tokenizer().encode(text);
+            assert_eq!(enc.ids, ids_of(&run["ids"]), "{name}: ids of {text:?}");
+            assert!(enc.offsets[0].is_none() && enc.offsets.last().is_some_and(|o| o.is_none()), "added tokens");
+            let out = model.forward(&enc.ids).expect("forward");
+            let mut worst = 0f32;
+            for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
+                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
+                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
+                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
+                            worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
+                        }
+                    }
+                }
+            }
+            assert!(worst < 1e-4, "{name}: attention differs from HF by {worst:.2e}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ use crate::numeric::float_kernels::{
     axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for,
     softmax_in_place, Rows, WeightMatrix,
 };
+use crate::tokenizer::encoder::EncoderTokenizer;
 use crate::tokenizer::wordpiece::WordPiece;
 use crate::{Matrix, ModelError};
 
@@ -31,12 +32,24 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads Hugging Face's `config.json` of a BERT model (`model_type` "bert"; `hidden_act` "gelu").
-    pub fn from_hf_json(text: &str) -> Result<Config, ModelError> {
+    /// Reads Hugging Face's `config.json` of a BERT-style encoder (`model_type` bert, roberta or
+    /// distilbert; GELU) and says which.
+    pub fn from_hf_json(text: &str) -> Result<(Config, EncoderFamily), ModelError> {
         let v: serde_json::Value =
             serde_json::from_str(text).map_err(|e| ModelError::Metadata(format!("config.json is not JSON: {e}")))?;
         let model_type = v.get("model_type").and_then(|t| t.as_str()).unwrap_or("");
-        if model_type != "bert" {
+        if model_type == "distilbert" {
+            return Config::distilbert_from_hf(&v);
+        }
+        let family = match model_type {
+            "roberta" => {
+                // RoBERTa numbers positions from padding_idx + 1.
+                let pad = v.get("pad_token_id").and_then(|x| x.as_u64()).unwrap_or(1) as usize;
+                EncoderFamily::Roberta { position_offset: pad + 1 }
+            }
+            _ => EncoderFamily::Bert,
+        };
+        if model_type != "bert" && model_type != "roberta" {
             return Err(ModelError::Metadata(format!(
                 "config.json: model_type '{model_type}' has no encoder here (encoders: bert; decoders from GGUF: {})",
                 crate::arch::llama::ARCHITECTURES.join(", ")
@@ -62,7 +75,7 @@ impl Config {
             )));
         }
         let eps = v.get("layer_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-12) as f32;
-        Ok(Config {
+        let config = Config {
             vocab_size: int("vocab_size")?,
             hidden_size,
             num_layers: int("num_hidden_layers")?,
@@ -71,8 +84,90 @@ impl Config {
             intermediate_size: int("intermediate_size")?,
             max_position_embeddings: int("max_position_embeddings")?,
             layer_norm_eps: eps,
-        })
+        };
+        Ok((config, family))
     }
+
+    /// DistilBERT's `config.json` (`dim`, `n_layers`, `n_heads`, `hidden_dim`).
+    fn distilbert_from_hf(v: &serde_json::Value) -> Result<(Config, EncoderFamily), ModelError> {
+        let int = |key: &str| -> Result<usize, ModelError> {
+            v.get(key)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| usize::try_from(x).ok())
+                .filter(|&x| x > 0 && x <= 1 << 24)
+                .ok_or_else(|| {
+                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
+                })
+        };
+        let act = v.get("activation").and_then(|t| t.as_str()).unwrap_or("gelu");
+        if act != "gelu" {
+            return Err(ModelError::Metadata(format!("config.json: activation '{act}' is not supported (gelu is)")));
+        }
+        let (hidden_size, num_heads) = (int("dim")?, int("n_heads")?);
+        if hidden_size % num_heads != 0 {
+            return Err(ModelError::Metadata(format!(
+                "config.json: dim {hidden_size} is not a multiple of {num_heads} heads"
+            )));
+        }
+        let config = Config {
+            vocab_size: int("vocab_size")?,
+            hidden_size,
+            num_layers: int("n_layers")?,
+            num_heads,
+            head_dim: hidden_size / num_heads,
+            intermediate_size: int("hidden_dim")?,
+            max_position_embeddings: int("max_position_embeddings")?,
+            layer_norm_eps: 1e-12,
+        };
+        Ok((config, EncoderFamily::DistilBert))
+    }
+}
+
+/// Which BERT-style encoder a Hugging Face folder holds: they differ in tensor names, positions and token
+/// types, not in the computation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EncoderFamily {
+    Bert,
+    /// Positions start at `position_offset` (padding_idx + 1); `roberta.` names.
+    Roberta {
+        position_offset: usize,
+    },
+    /// `distilbert.` / `transformer.layer.N` names, no token types.
+    DistilBert,
+}
+
+impl EncoderFamily {
+    /// The names a BERT tensor name may have in this family's files, most likely first.
+    fn names(self, bert: &str) -> Vec<String> {
+        match self {
+            EncoderFamily::Bert => vec![bert.to_string(), format!("bert.{bert}")],
+            EncoderFamily::Roberta { .. } => vec![bert.to_string(), format!("roberta.{bert}")],
+            EncoderFamily::DistilBert => {
+                let name = distilbert_name(bert);
+                vec![format!("distilbert.{name}"), name]
+            }
+        }
+    }
+}
+
+/// A BERT tensor name in DistilBERT's terms.
+fn distilbert_name(bert: &str) -> String {
+    let Some(rest) = bert.strip_prefix("encoder.layer.") else { return bert.to_string() };
+    let Some((layer, part)) = rest.split_once('.') else { return bert.to_string() };
+    let part = [
+        ("attention.self.query.", "attention.q_lin."),
+        ("attention.self.key.", "attention.k_lin."),
+        ("attention.self.value.", "attention.v_lin."),
+        ("attention.output.dense.", "attention.out_lin."),
+        ("attention.output.LayerNorm.", "sa_layer_norm."),
+        ("intermediate.dense.", "ffn.lin1."),
+        ("output.dense.", "ffn.lin2."),
+        ("output.LayerNorm.", "output_layer_norm."),
+    ]
+    .iter()
+    .find_map(|(from, to)| part.strip_prefix(from).map(|kind| format!("{to}{kind}")))
+    .unwrap_or_else(|| part.to_string());
+    format!("transformer.layer.{layer}.{part}")
 }
 
 /// How the big weight matrices are held in memory.
@@ -202,7 +297,8 @@ pub(crate) struct EncoderLayer {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bert {
     config: Config,
-    tokenizer: WordPiece,
+    tokenizer: EncoderTokenizer,
+    family: EncoderFamily,
     pub(crate) embeddings: Embeddings,
     pub(crate) layers: Vec<EncoderLayer>,
 }
@@ -308,11 +404,17 @@ impl Take {
 /// Reads a tensor as f32 (stored as F32, F16 or BF16), rejecting a wrong dtype, shape or non-finite values.
 /// Checkpoints saved from a task model (`BertForMaskedLM`, ...) name the encoder's tensors `bert.*`;
 /// both spellings are accepted.
-fn f32_tensor(st: &SafeTensors<'_>, name: &str, shape: &[usize]) -> Result<Vec<f32>, ModelError> {
-    let view = st
-        .tensor(name)
-        .or_else(|_| st.tensor(&format!("bert.{name}")))
-        .map_err(|_| ModelError::MissingTensor(name.to_owned()))?;
+fn f32_tensor(
+    st: &SafeTensors<'_>,
+    family: EncoderFamily,
+    name: &str,
+    shape: &[usize],
+) -> Result<Vec<f32>, ModelError> {
+    let view = family
+        .names(name)
+        .iter()
+        .find_map(|n| st.tensor(n).ok())
+        .ok_or_else(|| ModelError::MissingTensor(name.to_owned()))?;
     if view.shape() != shape {
         return Err(ModelError::WrongShape {
             name: name.to_owned(),
@@ -350,39 +452,59 @@ impl Bert {
     /// Loads all-MiniLM-L6-v2 from Hugging Face's `model.safetensors` (BertModel, the pooler is
     /// ignored) and the text of `vocab.txt`. Every tensor's presence, dtype and shape is checked.
     pub fn from_safetensors(bytes: &[u8], vocab_txt: &str) -> Result<Bert, ModelError> {
-        Bert::from_safetensors_with(Config::MINILM_L6_V2, bytes, vocab_txt)
+        let tokenizer = EncoderTokenizer::WordPiece(WordPiece::from_vocab(vocab_txt)?);
+        Bert::from_safetensors_with(Config::MINILM_L6_V2, EncoderFamily::Bert, bytes, tokenizer)
     }
 
-    /// Loads any BERT-style model of a Hugging Face folder: the text of `config.json`, the bytes of
-    /// `model.safetensors` (F32, F16 or BF16) and the text of `vocab.txt`.
-    pub fn from_hf(config_json: &str, safetensors: &[u8], vocab_txt: &str) -> Result<Bert, ModelError> {
-        Bert::from_safetensors_with(Config::from_hf_json(config_json)?, safetensors, vocab_txt)
+    /// Loads a BERT-style encoder of a Hugging Face folder: the text of `config.json`, the bytes of
+    /// `model.safetensors` (F32, F16 or BF16) and its tokenizer.
+    pub fn from_hf(config_json: &str, safetensors: &[u8], tokenizer: EncoderTokenizer) -> Result<Bert, ModelError> {
+        let (config, family) = Config::from_hf_json(config_json)?;
+        Bert::from_safetensors_with(config, family, safetensors, tokenizer)
     }
 
-    fn from_safetensors_with(config: Config, bytes: &[u8], vocab_txt: &str) -> Result<Bert, ModelError> {
-        let tokenizer = WordPiece::from_vocab(vocab_txt)?;
+    fn from_safetensors_with(
+        mut config: Config,
+        family: EncoderFamily,
+        bytes: &[u8],
+        tokenizer: EncoderTokenizer,
+    ) -> Result<Bert, ModelError> {
         let st = SafeTensors::deserialize(bytes).map_err(|e| ModelError::SafeTensors(e.to_string()))?;
+        let d = config.hidden_size;
+        // The table's rows the model uses: RoBERTa's start at padding_idx + 1.
+        let offset = match family {
+            EncoderFamily::Roberta { position_offset } => position_offset,
+            _ => 0,
+        };
+        let stored_positions = config.max_position_embeddings;
+        if offset >= stored_positions {
+            return Err(ModelError::Metadata(format!("{stored_positions} positions, but they start at {offset}")));
+        }
+        config.max_position_embeddings = stored_positions - offset;
         let mut loaded = HashMap::new();
         for (name, kind) in tensor_layout(&config) {
             let tensor = if name == POSITION_AND_TYPE0 {
-                let d = config.hidden_size;
-                let mut pos =
-                    f32_tensor(&st, "embeddings.position_embeddings.weight", &[config.max_position_embeddings, d])?;
-                let types = st
-                    .tensor("embeddings.token_type_embeddings.weight")
-                    .or_else(|_| st.tensor("bert.embeddings.token_type_embeddings.weight"))
-                    .map(|t| t.shape().to_vec())
-                    .unwrap_or_default();
-                let type_rows = types.first().copied().unwrap_or(2).max(1);
-                let types = f32_tensor(&st, "embeddings.token_type_embeddings.weight", &[type_rows, d])?;
-                for row in pos.chunks_exact_mut(d) {
-                    for (p, t) in row.iter_mut().zip(&types[..d]) {
-                        *p += t;
+                let all = f32_tensor(&st, family, "embeddings.position_embeddings.weight", &[stored_positions, d])?;
+                let mut pos = all[offset * d..].to_vec();
+                // Token type 0's row, the one every input here has (DistilBERT has no token types).
+                if family != EncoderFamily::DistilBert {
+                    let shape = family
+                        .names("embeddings.token_type_embeddings.weight")
+                        .iter()
+                        .find_map(|n| st.tensor(n).ok())
+                        .map(|t| t.shape().to_vec())
+                        .unwrap_or_default();
+                    let type_rows = shape.first().copied().unwrap_or(2).max(1);
+                    let types = f32_tensor(&st, family, "embeddings.token_type_embeddings.weight", &[type_rows, d])?;
+                    for row in pos.chunks_exact_mut(d) {
+                        for (p, t) in row.iter_mut().zip(&types[..d]) {
+                            *p += t;
+                        }
                     }
                 }
                 Loaded::Matrix(matrix_from(&name, pos, &kind)?)
             } else {
-                let values = f32_tensor(&st, &name, &kind.shape())?;
+                let values = f32_tensor(&st, family, &name, &kind.shape())?;
                 match kind {
                     TensorKind::Matrix { .. } => Loaded::Matrix(matrix_from(&name, values, &kind)?),
                     TensorKind::Vector { .. } => Loaded::Vector(values),
@@ -390,7 +512,16 @@ impl Bert {
             };
             loaded.insert(name, tensor);
         }
-        Bert::assemble(config, tokenizer, loaded)
+        Ok(Bert { family, ..Bert::assemble(config, tokenizer, loaded)? })
+    }
+
+    /// `bert`, `roberta` or `distilbert`.
+    pub fn architecture(&self) -> &'static str {
+        match self.family {
+            EncoderFamily::Bert => "bert",
+            EncoderFamily::Roberta { .. } => "roberta",
+            EncoderFamily::DistilBert => "distilbert",
+        }
     }
 
     /// Number of weights the encoder uses (embeddings, every layer; the pooler and token types other
@@ -405,7 +536,7 @@ impl Bert {
     /// Builds the model from tensors named as in [`tensor_layout`] (shapes already validated).
     pub(crate) fn assemble(
         config: Config,
-        tokenizer: WordPiece,
+        tokenizer: EncoderTokenizer,
         loaded: HashMap<String, Loaded>,
     ) -> Result<Bert, ModelError> {
         let mut t = Take(loaded);
@@ -434,7 +565,7 @@ impl Bert {
                 ffn_norm: t.norm(&format!("{p}.output.LayerNorm"))?,
             });
         }
-        Ok(Bert { config, tokenizer, embeddings, layers })
+        Ok(Bert { config, tokenizer, family: EncoderFamily::Bert, embeddings, layers })
     }
 
     /// All tensors in [`tensor_layout`] order.
@@ -466,7 +597,7 @@ impl Bert {
         &self.config
     }
 
-    pub fn tokenizer(&self) -> &WordPiece {
+    pub fn tokenizer(&self) -> &EncoderTokenizer {
         &self.tokenizer
     }
 

@@ -65,6 +65,7 @@ use crate::arch::bert::{tensor_layout, Loaded, TensorKind, TensorRef, POSITION_A
 use crate::arch::bert::{Bert, Config};
 use crate::numeric::float_kernels::WeightMatrix;
 use crate::numeric::half::{bf16_to_f32, f16_to_f32, f32_to_bf16_round_up, f32_to_f16};
+use crate::tokenizer::encoder::EncoderTokenizer;
 use crate::tokenizer::wordpiece::WordPiece;
 use crate::ModelError;
 
@@ -138,10 +139,11 @@ fn expected_entries(config: &Config) -> Vec<TensorEntry> {
 }
 
 /// Serialises `model` as a bundle. f32 weights are quantised; a model that was itself loaded from
-/// a bundle is written back bit for bit.
+/// a bundle is written back bit for bit. Bundles hold WordPiece encoders (MiniLM); another tokenizer is
+/// written as an empty vocabulary, which reading the bundle refuses.
 pub fn encode_bundle(model: &Bert) -> Vec<u8> {
     let config = *model.config();
-    let vocab = model.tokenizer().vocab_txt();
+    let vocab = model.tokenizer().wordpiece().map(|w| w.vocab_txt()).unwrap_or_default();
     let header = Header {
         model: MODEL_NAME.to_owned(),
         config,
@@ -516,7 +518,7 @@ impl Bert {
                 payload.len() - cur.pos
             )));
         }
-        Bert::assemble(header.config, tokenizer, loaded)
+        Bert::assemble(header.config, EncoderTokenizer::WordPiece(tokenizer), loaded)
     }
 }
 

@@ -118,7 +118,7 @@ fn byte_to_unicode() -> [char; 256] {
     table
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tokenizer {
     /// Raw vocabulary strings in the GPT-2 byte alphabet.
     pieces: Vec<String>,
@@ -140,7 +140,7 @@ pub struct Tokenizer {
 
 /// SentencePiece-style BPE: symbols are characters with spaces as '▁' (U+2581), one '▁' put before the
 /// text, and characters the vocabulary lacks spelled as byte tokens `<0xXX>`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 struct Spm {
     /// Token of each single character.
     char_ids: HashMap<char, u32>,

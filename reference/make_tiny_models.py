@@ -64,6 +64,9 @@ MODELS = [
     ("llama-kquant", "llama", 256, 8, 2, 32, 256, 1, True, ["Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]),
     # GPT-2: LayerNorm, learned positions, fused QKV, GELU; 3 heads of 32.
     ("gpt2-tiny", "gpt2", 96, 3, 3, 32, 384, 1, True, ["Q8_0"]),
+    # Gemma 3: head_dim 48 on a 32-wide stream, multi-query, a sliding window of 4 on layers 0-4,
+    # layer 5 global (llama.cpp's every-sixth pattern).
+    ("gemma3-tiny", "gemma3", 32, 2, 1, 48, 64, 6, True, ["Q8_0"]),
 ]
 
 # K-quant types: byte offsets of the f16 scale fields in a block, and the scale drawn for them.
@@ -177,6 +180,64 @@ def gpt2_body(w, rng, spec, vocab, qtype, path):
     return path, model
 
 
+def gemma3_body(w, rng, spec, vocab, qtype, path):
+    """Gemma 3 in llama.cpp's layout (norm weights stored as 1 + w, as its converter does) and as
+    Gemma3ForCausalLM."""
+    import transformers as tf
+    name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
+    window = 4
+    w.add_sliding_window(window)
+    hf = {}
+
+    def matrix(gguf_name, hf_name, rows, cols, std):
+        x = rng.standard_normal((rows, cols)).astype(np.float32) * std
+        data, back = stored(rng, x, qtype)
+        w.add_tensor(gguf_name, data, raw_dtype=None if qtype in ("F32", "F16") else T[qtype])
+        hf[hf_name] = back
+
+    def norm(gguf_name, hf_name, n):
+        v = (rng.standard_normal(n) * 0.1).astype(np.float32)
+        w.add_tensor(gguf_name, (v + 1.0).astype(np.float32))
+        hf[hf_name] = (v + 1.0).astype(np.float32) - 1.0  # what 1 + w gives back in f32
+
+    matrix("token_embd.weight", "model.embed_tokens.weight", vocab, hidden, 0.3)
+    for l in range(layers):
+        p, b = f"model.layers.{l}.", f"blk.{l}."
+        norm(b + "attn_norm.weight", p + "input_layernorm.weight", hidden)
+        matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight", heads * hd, hidden, 0.3)
+        matrix(b + "attn_k.weight", p + "self_attn.k_proj.weight", kv * hd, hidden, 0.3)
+        matrix(b + "attn_v.weight", p + "self_attn.v_proj.weight", kv * hd, hidden, 0.3)
+        norm(b + "attn_q_norm.weight", p + "self_attn.q_norm.weight", hd)
+        norm(b + "attn_k_norm.weight", p + "self_attn.k_norm.weight", hd)
+        matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight", hidden, heads * hd, 0.1)
+        norm(b + "post_attention_norm.weight", p + "post_attention_layernorm.weight", hidden)
+        norm(b + "ffn_norm.weight", p + "pre_feedforward_layernorm.weight", hidden)
+        matrix(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", ffn, hidden, 0.2)
+        matrix(b + "ffn_up.weight", p + "mlp.up_proj.weight", ffn, hidden, 0.2)
+        matrix(b + "ffn_down.weight", p + "mlp.down_proj.weight", hidden, ffn, 0.2)
+        norm(b + "post_ffw_norm.weight", p + "post_feedforward_layernorm.weight", hidden)
+    norm("output_norm.weight", "model.norm.weight", hidden)
+    hf["lm_head.weight"] = hf["model.embed_tokens.weight"]
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    config = tf.Gemma3TextConfig(
+        vocab_size=vocab, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,
+        num_attention_heads=heads, num_key_value_heads=kv, head_dim=hd, query_pre_attn_scalar=hd,
+        sliding_window=window, layer_types=["sliding_attention"] * 5 + ["full_attention"],
+        rope_parameters={"sliding_attention": {"rope_type": "default", "rope_theta": 10000.0},
+                         "full_attention": {"rope_type": "default", "rope_theta": 1000000.0}},
+        max_position_embeddings=64, rms_norm_eps=1e-6, tie_word_embeddings=True,
+        bos_token_id=1, eos_token_id=2, pad_token_id=0, attn_implementation="eager")
+    model = tf.Gemma3ForCausalLM(config).eval()
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in hf.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [m for m in missing if "rotary" not in m]
+    assert not missing and not unexpected, (missing, unexpected)
+    return path, model
+
+
 def build(spec, tok_meta, qtype, seed, spm=None):
     name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
     rng = np.random.default_rng(seed)
@@ -212,7 +273,7 @@ def build(spec, tok_meta, qtype, seed, spm=None):
         w.add_token_types(types)
         w.add_bos_token_id(1)
         w.add_add_bos_token(True)
-        w.add_add_space_prefix(True)
+        w.add_add_space_prefix(arch != "gemma3")
     else:
         w.add_tokenizer_model("gpt2")
         w.add_tokenizer_pre("gpt-2" if arch == "gpt2" else "smollm")
@@ -239,6 +300,8 @@ def build(spec, tok_meta, qtype, seed, spm=None):
     q_dim, kv_dim = heads * hd, kv * hd
     if arch == "gpt2":
         return gpt2_body(w, rng, spec, vocab, qtype, path)
+    if arch == "gemma3":
+        return gemma3_body(w, rng, spec, vocab, qtype, path)
     matrix("token_embd.weight", "model.embed_tokens.weight", vocab, hidden, 1.0)
     for l in range(layers):
         p, b = f"model.layers.{l}.", f"blk.{l}."
@@ -334,11 +397,16 @@ def tokenizer_ids():
 # the tokenizer.json style each family ships: Llama 3's split pattern, BOS and ignore_merges for llama;
 # SmolLM2's digits + byte level for qwen3.
 HF_FOLDERS = {"llama-gqa.F16.gguf": ("llama-gqa-hf", "llama3"), "qwen3-gqa4.F16.gguf": ("qwen3-gqa4-hf", "smollm"),
-              "gpt2-tiny.Q8_0.gguf": ("gpt2-tiny-hf", "gpt2")}
+              "gpt2-tiny.Q8_0.gguf": ("gpt2-tiny-hf", "gpt2"), "gemma3-tiny.Q8_0.gguf": ("gemma3-tiny-hf", "gemma")}
 
 
 def hf_tokenizer(tok, style):
-    from tokenizers import Regex, processors
+    from tokenizers import Regex, processors, normalizers
+    if style == "gemma":
+        # Gemma's SentencePiece layout: spaces as '▁' without one put first, byte fallback, BOS.
+        t = Tokenizer.from_file(os.path.join(OUT, "spm-tokenizer.json"))
+        t.normalizer = normalizers.Replace(" ", "\u2581")
+        return t
     t = Tokenizer.from_str(tok.to_str())
     if style == "llama3":
         t.pre_tokenizer = pre_tokenizers.Sequence([
@@ -545,7 +613,7 @@ def main():
         for qtype in spec[-1]:
             seed += 1
             # The multi-query llama carries a SentencePiece tokenizer (as Llama 2 / TinyLlama files do).
-            path, model = build(spec, meta, qtype, seed, spm if spec[0] == "llama-mqa" else None)
+            path, model = build(spec, meta, qtype, seed, spm if spec[0] in ("llama-mqa", "gemma3-tiny") else None)
             runs = []
             for seq in ids:
                 with torch.no_grad():

@@ -158,7 +158,7 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
         .ok()
         .and_then(|v| v.get("model_type").and_then(|t| t.as_str()).map(String::from))
         .unwrap_or_default();
-    if crate::arch::llama::ARCHITECTURES.contains(&model_type.as_str()) {
+    if crate::arch::llama::ARCHITECTURES.contains(&model_type.as_str()) || model_type == "gemma3_text" {
         let Some(tokenizer) = tokenizer_json else {
             return open_err(format!("a {model_type} folder needs its tokenizer.json (vocab.txt is BERT's)"));
         };

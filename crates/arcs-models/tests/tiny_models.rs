@@ -181,7 +181,7 @@ fn hugging_face_decoder_folders_match_hugging_face() {
     use arcs_models::open::{open, ModelFile, OpenedModel};
     let r = reference();
     let folders = r["hf_folders"].as_object().expect("hf_folders");
-    assert_eq!(folders.len(), 3, "llama, qwen3 and gpt2 folders");
+    assert_eq!(folders.len(), 4, "llama, qwen3, gpt2 and gemma3 folders");
     for (folder_name, spec) in folders {
         let folder = tiny_dir().join(folder_name);
         let file =

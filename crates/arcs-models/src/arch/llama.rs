@@ -18,7 +18,7 @@ use crate::tokenizer::bpe::{Encoding, PreTokenizer, Tokenizer};
 use crate::{Matrix, ModelError};
 
 /// The GGUF architectures this decoder runs (`general.architecture`).
-pub const ARCHITECTURES: [&str; 5] = ["llama", "mistral", "qwen2", "qwen3", "gpt2"];
+pub const ARCHITECTURES: [&str; 6] = ["llama", "mistral", "qwen2", "qwen3", "gemma3", "gpt2"];
 
 /// Which kind of decoder block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +28,24 @@ pub enum Family {
     /// GPT-2: LayerNorm with biases, learned positions, fused QKV, GELU (tanh) MLP, biases everywhere; the
     /// model the book builds in chapters 4 and 5.
     Gpt2,
+    /// Gemma 3: embeddings scaled by sqrt(hidden), four norms a block (after attention and after the FFN
+    /// too), per-head q/k norm, GELU-tanh gated FFN, sliding-window layers with their own RoPE base.
+    Gemma3,
+}
+
+/// Gemma 3's extra switches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gemma {
+    /// Keys a sliding-window layer sees: `i - window < j <= i`.
+    pub sliding_window: usize,
+    /// Which layers use the sliding window (the others see every earlier token).
+    pub sliding: Vec<bool>,
+    /// RoPE base of the sliding-window layers (the global layers use `rope_base`).
+    pub rope_base_local: f32,
+    /// Linear RoPE scaling of the global layers (positions divided by it).
+    pub global_rope_scale: f32,
+    /// Attention scores are scaled by this (1/sqrt(query_pre_attn_scalar)).
+    pub attn_scale: f32,
 }
 
 /// Which dimensions RoPE rotates together inside a head.
@@ -67,6 +85,8 @@ pub struct LlamaConfig {
     /// Per-head RMSNorm of queries and keys before RoPE (qwen3).
     pub qk_norm: bool,
     pub family: Family,
+    /// Gemma 3's switches (`family == Gemma3`).
+    pub gemma: Option<Gemma>,
 }
 
 /// A Hugging Face GPT-2 parameter name in GGUF's terms, and whether it is a Conv1D weight (stored
@@ -110,6 +130,17 @@ fn gpt2_is_conv1d(gguf_name: &str) -> bool {
 
 /// A Hugging Face parameter name in GGUF's terms (`None`: not used here).
 fn hf_to_gguf_name(hf: &str) -> Option<String> {
+    hf_name(hf, false)
+}
+
+/// The same for Gemma 3, whose `post_attention_layernorm` follows attention (and which may sit in a
+/// multimodal checkpoint under `language_model.`).
+fn gemma_hf_to_gguf_name(hf: &str) -> Option<String> {
+    let hf = hf.strip_prefix("language_model.").unwrap_or(hf);
+    hf_name(hf, true)
+}
+
+fn hf_name(hf: &str, gemma: bool) -> Option<String> {
     let fixed = match hf {
         "model.embed_tokens.weight" => Some("token_embd.weight"),
         "lm_head.weight" => Some("output.weight"),
@@ -131,6 +162,10 @@ fn hf_to_gguf_name(hf: &str) -> Option<String> {
         "self_attn.o_proj" => "attn_output",
         "self_attn.q_norm" => "attn_q_norm",
         "self_attn.k_norm" => "attn_k_norm",
+        // Gemma 3 names its four norms differently; llama's second norm is its `pre_feedforward`.
+        "post_attention_layernorm" if gemma => "post_attention_norm",
+        "pre_feedforward_layernorm" => "ffn_norm",
+        "post_feedforward_layernorm" => "post_ffw_norm",
         "post_attention_layernorm" => "ffn_norm",
         "mlp.gate_proj" => "ffn_gate",
         "mlp.up_proj" => "ffn_up",
@@ -171,6 +206,9 @@ impl LlamaConfig {
         let arch = v.get("model_type").and_then(|t| t.as_str()).unwrap_or("").to_string();
         if arch == "gpt2" {
             return LlamaConfig::gpt2_from_hf(&v);
+        }
+        if arch == "gemma3_text" || arch == "gemma3" {
+            return LlamaConfig::gemma3_from_hf(&v);
         }
         if !ARCHITECTURES.contains(&arch.as_str()) {
             return Err(ModelError::Metadata(format!(
@@ -238,7 +276,85 @@ impl LlamaConfig {
             qkv_bias: arch == "qwen2" || bias,
             qk_norm: arch == "qwen3",
             family: Family::Llama,
+            gemma: None,
             arch,
+        })
+    }
+
+    /// Gemma 3's `config.json` (`model_type` gemma3_text; a multimodal gemma3 folder's `text_config`).
+    fn gemma3_from_hf(v: &serde_json::Value) -> Result<Self, ModelError> {
+        let v = v.get("text_config").unwrap_or(v);
+        let int = |key: &str| -> Result<usize, ModelError> {
+            v.get(key)
+                .and_then(|x| x.as_u64())
+                .and_then(|x| usize::try_from(x).ok())
+                .filter(|&x| x > 0 && x <= 1 << 24)
+                .ok_or_else(|| {
+                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
+                })
+        };
+        let act = v.get("hidden_activation").and_then(|t| t.as_str()).unwrap_or("gelu_pytorch_tanh");
+        if act != "gelu_pytorch_tanh" {
+            return Err(ModelError::Metadata(format!("config.json: hidden_activation '{act}' is not supported")));
+        }
+        let (hidden, num_heads, num_layers) =
+            (int("hidden_size")?, int("num_attention_heads")?, int("num_hidden_layers")?);
+        let num_kv_heads = int("num_key_value_heads")?;
+        if num_heads % num_kv_heads != 0 {
+            return Err(ModelError::Metadata(format!(
+                "{num_heads} query heads cannot share {num_kv_heads} key/value heads evenly"
+            )));
+        }
+        let head_dim = int("head_dim")?;
+        let theta = |kind: &str, default: f64| {
+            v.get("rope_parameters")
+                .and_then(|r| r.get(kind))
+                .and_then(|r| r.get("rope_theta"))
+                .and_then(|x| x.as_f64())
+                .unwrap_or(default) as f32
+        };
+        let factor = v
+            .get("rope_parameters")
+            .and_then(|r| r.get("full_attention"))
+            .filter(|r| r.get("rope_type").and_then(|t| t.as_str()) == Some("linear"))
+            .and_then(|r| r.get("factor"))
+            .and_then(|x| x.as_f64())
+            .unwrap_or(1.0) as f32;
+        let sliding: Vec<bool> = match v.get("layer_types").and_then(|l| l.as_array()) {
+            Some(types) => types.iter().map(|t| t.as_str() == Some("sliding_attention")).collect(),
+            None => (0..num_layers).map(|l| (l + 1) % 6 != 0).collect(),
+        };
+        if sliding.len() != num_layers {
+            return Err(ModelError::Metadata(format!(
+                "config.json: {} layer types for {num_layers} layers",
+                sliding.len()
+            )));
+        }
+        let scalar = v.get("query_pre_attn_scalar").and_then(|x| x.as_f64()).unwrap_or(head_dim as f64) as f32;
+        Ok(LlamaConfig {
+            arch: "gemma3".into(),
+            name: None,
+            num_layers,
+            hidden,
+            num_heads,
+            num_kv_heads,
+            head_dim,
+            ffn_dim: int("intermediate_size")?,
+            vocab_size: int("vocab_size")?,
+            max_positions: int("max_position_embeddings")?,
+            rope_base: theta("full_attention", 1_000_000.0),
+            rms_eps: v.get("rms_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-6) as f32,
+            rope_style: RopeStyle::Halves,
+            qkv_bias: false,
+            qk_norm: true,
+            family: Family::Gemma3,
+            gemma: Some(Gemma {
+                sliding_window: int("sliding_window")?,
+                sliding,
+                rope_base_local: theta("sliding_attention", 10_000.0),
+                global_rope_scale: if factor > 0.0 { factor } else { 1.0 },
+                attn_scale: 1.0 / scalar.sqrt(),
+            }),
         })
     }
 
@@ -281,6 +397,7 @@ impl LlamaConfig {
             qkv_bias: true,
             qk_norm: false,
             family: Family::Gpt2,
+            gemma: None,
         })
     }
 
@@ -343,13 +460,32 @@ impl LlamaConfig {
             "qwen2" => (RopeStyle::Halves, true, false),
             "qwen3" => (RopeStyle::Halves, false, true),
             "gpt2" => (RopeStyle::Halves, true, false),
+            "gemma3" => (RopeStyle::Halves, false, true),
             _ => (RopeStyle::Adjacent, false, false),
         };
-        let family = if arch == "gpt2" { Family::Gpt2 } else { Family::Llama };
+        let family = match arch.as_str() {
+            "gpt2" => Family::Gpt2,
+            "gemma3" => Family::Gemma3,
+            _ => Family::Llama,
+        };
+        let gemma = (family == Family::Gemma3).then(|| {
+            let window = g.get(&format!("{arch}.attention.sliding_window")).and_then(|v| v.as_u64()).unwrap_or(4096);
+            // llama.cpp: every sixth layer sees everything; the 27B model scales by hidden/heads.
+            let scale_dim = if num_layers == 62 { hidden / num_heads } else { head_dim };
+            let linear = g.get(&format!("{arch}.rope.scaling.type")).and_then(|v| v.as_str()) == Some("linear");
+            let factor = float("rope.scaling.factor").filter(|_| linear).unwrap_or(1.0) as f32;
+            Gemma {
+                sliding_window: window as usize,
+                sliding: (0..num_layers).map(|l| (l + 1) % 6 != 0).collect(),
+                rope_base_local: 10000.0,
+                global_rope_scale: if factor > 0.0 { factor } else { 1.0 },
+                attn_scale: 1.0 / (scale_dim as f32).sqrt(),
+            }
+        });
         // GPT-2's LayerNorm epsilon under its own key.
         let rms_eps = match family {
             Family::Gpt2 => float("attention.layer_norm_epsilon").unwrap_or(1e-5) as f32,
-            Family::Llama => rms_eps,
+            Family::Llama | Family::Gemma3 => rms_eps,
         };
         Ok(LlamaConfig {
             name: g.get("general.name").and_then(|v| v.as_str()).map(String::from),
@@ -368,6 +504,7 @@ impl LlamaConfig {
             qkv_bias,
             qk_norm,
             family,
+            gemma,
         })
     }
 }
@@ -436,6 +573,8 @@ struct Block {
     w_down: QMatrix,
     /// GPT-2's biases on the output projection and the MLP's two layers.
     out_up_down_bias: Option<[Vec<f32>; 3]>,
+    /// Gemma 3's norms after attention and after the FFN (before each residual add).
+    post_norms: Option<[Norm; 2]>,
 }
 
 impl Block {
@@ -537,6 +676,13 @@ impl Llama {
             let dir = dir.transpose(&mut bytes, &conv)?;
             return Llama::assemble(c, &dir, bytes, tokenizer, bos);
         }
+        if c.family == Family::Gemma3 {
+            let dir = SafetensorsDir::parse(&safetensors, gemma_hf_to_gguf_name)?;
+            let mut model = Llama::assemble(c, &dir, safetensors, tokenizer, bos)?;
+            // HF's Gemma norms multiply by (1 + weight); llama.cpp's converter stores 1 + weight.
+            model.for_each_norm(|w| w.iter_mut().for_each(|x| *x += 1.0));
+            return Ok(model);
+        }
         let dir = SafetensorsDir::parse(&safetensors, hf_to_gguf_name)?;
         Llama::assemble(c, &dir, safetensors, tokenizer, bos)
     }
@@ -609,9 +755,30 @@ impl Llama {
                     true => Some([bias("attn_output", hidden)?, bias("ffn_up", ffn)?, bias("ffn_down", hidden)?]),
                     false => None,
                 },
+                post_norms: match c.family == Family::Gemma3 {
+                    true => {
+                        Some([norm(&format!("blk.{l}.post_attention_norm"))?, norm(&format!("blk.{l}.post_ffw_norm"))?])
+                    }
+                    false => None,
+                },
             });
         }
         Ok(Llama { config: c, bytes, token_embd, position_embd, output, output_norm, blocks, tokenizer, bos })
+    }
+
+    /// Every RMSNorm weight vector (final, per block, Gemma's post norms and q/k norms).
+    fn for_each_norm(&mut self, mut f: impl FnMut(&mut Vec<f32>)) {
+        f(&mut self.output_norm.weight);
+        for b in &mut self.blocks {
+            f(&mut b.attn_norm.weight);
+            f(&mut b.ffn_norm.weight);
+            for n in b.post_norms.iter_mut().flatten() {
+                f(&mut n.weight);
+            }
+            for n in b.qk_norm.iter_mut().flatten() {
+                f(n);
+            }
+        }
     }
 
     /// RMSNorm, or LayerNorm where the norm has a bias (GPT-2).
@@ -721,6 +888,11 @@ impl Llama {
         for (i, &id) in ids.iter().enumerate() {
             dequantize_row(self.token_embd.ggml_type, self.token_embd.row(bytes, id as usize), x.row_mut(i));
         }
+        if c.family == Family::Gemma3 {
+            // Gemma scales the embeddings by sqrt(hidden) (rounded to the weights' type: f32 here).
+            let scale = (c.hidden as f32).sqrt();
+            x.data_mut().iter_mut().for_each(|v| *v *= scale);
+        }
         if let Some(wpe) = &self.position_embd {
             let mut pos = vec![0.0; c.hidden];
             for i in 0..n {
@@ -731,9 +903,18 @@ impl Llama {
             }
         }
 
-        let rope = Rope::new(n, c.rope_base, c.head_dim, c.rope_style);
+        let rope =
+            Rope::new(n, c.rope_base, c.head_dim, c.rope_style, c.gemma.as_ref().map_or(1.0, |g| g.global_rope_scale));
+        // Gemma's sliding-window layers rotate with their own base, unscaled.
+        let rope_local = c.gemma.as_ref().map(|g| Rope::new(n, g.rope_base_local, c.head_dim, c.rope_style, 1.0));
         let mut layers = Vec::with_capacity(c.num_layers);
-        for block in &self.blocks {
+        for (l, block) in self.blocks.iter().enumerate() {
+            let window =
+                c.gemma.as_ref().filter(|g| g.sliding.get(l).copied().unwrap_or(false)).map(|g| g.sliding_window);
+            let rope = match (&rope_local, window) {
+                (Some(local), Some(_)) => local,
+                _ => &rope,
+            };
             let layer_input = x.clone();
 
             // --- attention sub-block ---
@@ -751,14 +932,18 @@ impl Llama {
                 queries = head_rms_norm(queries, nq, c.rms_eps);
                 keys = head_rms_norm(keys, nk, c.rms_eps);
             }
-            if c.family == Family::Llama {
+            if c.family != Family::Gpt2 {
                 rope.apply(&mut queries);
                 rope.apply(&mut keys);
             }
-            let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, &keys, &values);
+            let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
+            let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, &keys, &values, scale, window);
             let mut attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
             if let Some([b_out, _, _]) = &block.out_up_down_bias {
                 add_row(&mut attn_out, b_out);
+            }
+            if let Some([post_attn, _]) = &block.post_norms {
+                attn_out = self.norm(&attn_out, post_attn);
             }
             add_in_place(&mut x, &attn_out);
 
@@ -768,8 +953,9 @@ impl Llama {
             match (&block.w_gate, &block.out_up_down_bias) {
                 (Some(w_gate), _) => {
                     let gate = matmul_t(&xn, w_gate, bytes); // [n, ffn_dim]
+                    let act = if c.family == Family::Gemma3 { gelu_tanh } else { silu };
                     for (u, g) in up.data_mut().iter_mut().zip(gate.data()) {
-                        *u *= silu(*g);
+                        *u *= act(*g);
                     }
                 }
                 (None, bias) => {
@@ -782,6 +968,9 @@ impl Llama {
             let mut ffn_out = matmul_t(&up, &block.w_down, bytes); // [n, hidden]
             if let Some([_, _, b_down]) = &block.out_up_down_bias {
                 add_row(&mut ffn_out, b_down);
+            }
+            if let Some([_, post_ffw]) = &block.post_norms {
+                ffn_out = self.norm(&ffn_out, post_ffw);
             }
             add_in_place(&mut x, &ffn_out);
 
@@ -1022,7 +1211,8 @@ struct Rope {
 }
 
 impl Rope {
-    fn new(n: usize, base: f32, head_dim: usize, style: RopeStyle) -> Rope {
+    /// `scale`: linear position scaling (positions divided by it; 1 for none).
+    fn new(n: usize, base: f32, head_dim: usize, style: RopeStyle, scale: f32) -> Rope {
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(n * half);
         let mut sin = Vec::with_capacity(n * half);
@@ -1030,7 +1220,7 @@ impl Rope {
         let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32)).collect();
         for p in 0..n {
             for &f in &inv_freq {
-                let angle = (p as f32 * f) as f64;
+                let angle = (p as f32 / scale * f) as f64;
                 cos.push(angle.cos() as f32);
                 sin.push(angle.sin() as f32);
             }
@@ -1069,11 +1259,18 @@ fn head_slice(m: &Matrix, h: usize, head_dim: usize) -> Vec<f32> {
 
 /// Causal grouped-query attention. Returns the attention weights (`num_heads` x `[n, n]`) and the context
 /// vectors `[n, num_heads * head_dim]` (heads concatenated, ready for W_out).
-fn causal_gqa_attention(c: &LlamaConfig, queries: &Matrix, keys: &Matrix, values: &Matrix) -> (Vec<Matrix>, Matrix) {
+/// `window`: a sliding-window layer's width (keys `i - window < j <= i`; the rest get exactly 0).
+fn causal_gqa_attention(
+    c: &LlamaConfig,
+    queries: &Matrix,
+    keys: &Matrix,
+    values: &Matrix,
+    scale: f32,
+    window: Option<usize>,
+) -> (Vec<Matrix>, Matrix) {
     let (hd, num_heads) = (c.head_dim, c.num_heads);
     let n = queries.rows();
     let group = num_heads / c.num_kv_heads; // query heads per KV head
-    let scale = 1.0 / (hd as f32).sqrt();
     let mut context_vec = Matrix::zeros(n, c.q_dim());
     let mut all_weights = Vec::with_capacity(num_heads);
     // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
@@ -1085,15 +1282,19 @@ fn causal_gqa_attention(c: &LlamaConfig, queries: &Matrix, keys: &Matrix, values
         let mut attn_weights = Matrix::zeros(n, n);
         for i in 0..n {
             let qi = &q[i * hd..(i + 1) * hd];
-            // attn_scores for keys 0..=i only: the causal mask leaves later keys at exactly 0 weight.
-            let row = &mut attn_weights.row_mut(i)[..=i];
+            // attn_scores for keys first..=i only: the causal mask (and a sliding window) leave the other
+            // keys at exactly 0 weight.
+            let first = window.map_or(0, |w| (i + 1).saturating_sub(w));
+            let row = &mut attn_weights.row_mut(i)[first..=i];
             for (j, s) in row.iter_mut().enumerate() {
+                let j = first + j;
                 *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
             }
             softmax_in_place(row);
             // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j
             let ctx = &mut context_vec.row_mut(i)[h * hd..(h + 1) * hd];
             for (j, &w) in row.iter().enumerate() {
+                let j = first + j;
                 for (o, &vv) in ctx.iter_mut().zip(&v[j * hd..(j + 1) * hd]) {
                     *o += w * vv;
                 }
@@ -1130,6 +1331,7 @@ mod tests {
             qkv_bias: false,
             qk_norm: false,
             family: Family::Llama,
+            gemma: None,
         }
     }
 
@@ -1155,7 +1357,7 @@ mod tests {
         // HF: out[i] = q[i] cos_i - q[i+32] sin_i, out[i+32] = q[i+32] cos_i + q[i] sin_i.
         // GGUF layout puts HF dim i at 2i and dim i+32 at 2i+1.
         let n = 5;
-        let rope = Rope::new(n, 100000.0, HEAD_DIM, RopeStyle::Adjacent);
+        let rope = Rope::new(n, 100000.0, HEAD_DIM, RopeStyle::Adjacent, 1.0);
         let hf: Vec<f32> = (0..HEAD_DIM).map(|d| (d as f32 * 0.37).sin()).collect();
         let mut gguf = Matrix::zeros(n, HEAD_DIM);
         for p in 0..n {
@@ -1180,7 +1382,7 @@ mod tests {
     #[test]
     fn rope_halves_is_hf_rotate_half_as_is() {
         let (n, hd) = (4, 6);
-        let rope = Rope::new(n, 10000.0, hd, RopeStyle::Halves);
+        let rope = Rope::new(n, 10000.0, hd, RopeStyle::Halves, 1.0);
         let q: Vec<f32> = (0..hd).map(|d| (d as f32 * 0.9).cos()).collect();
         let mut m = Matrix::zeros(n, 2 * hd); // two heads, rotated alike
         for p in 0..n {
@@ -1221,7 +1423,17 @@ mod tests {
         };
         let c = smol_config();
         let (q, k, v) = (mk(c.q_dim(), 0.7), mk(c.kv_dim(), 1.3), mk(c.kv_dim(), 0.9));
-        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v);
+        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v, 1.0 / (HEAD_DIM as f32).sqrt(), None);
+        // A sliding window of 2: each query sees itself and the token before, the rest exactly 0.
+        let (windowed, _) = causal_gqa_attention(&c, &q, &k, &v, 0.125, Some(2));
+        for wh in &windowed {
+            for i in 0..n {
+                for j in 0..n {
+                    assert_eq!(wh.get(i, j) == 0.0, j > i || j + 2 <= i, "({i}, {j})");
+                }
+                assert!((wh.row(i).iter().sum::<f32>() - 1.0).abs() < 1e-6);
+            }
+        }
         assert_eq!(w.len(), c.num_heads);
         for (h, wh) in w.iter().enumerate() {
             for i in 0..n {

@@ -84,6 +84,27 @@ fn load(model: &str, args: &CliArgs) -> Result<(Loaded, ModelKind, String), Stri
                 files.push(ModelFile { name: f.to_string(), bytes: read_path(&p)? });
             }
         }
+        // Sharded weights: the files the index names.
+        if let Some(index) = files.iter().find(|f| f.name == "model.safetensors.index.json") {
+            let map: serde_json::Value = serde_json::from_slice(&index.bytes).unwrap_or_default();
+            let mut shards: Vec<String> = map
+                .get("weight_map")
+                .and_then(|m| m.as_object())
+                .map(|m| m.values().filter_map(|v| v.as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            shards.sort();
+            shards.dedup();
+            for shard in shards {
+                // Only plain file names: an index cannot send the loader elsewhere.
+                if shard.contains(['/', '\\']) || shard.starts_with('.') {
+                    return Err(format!("{model}: the index names an unsafe file {shard:?}"));
+                }
+                let p = path.join(&shard);
+                if p.is_file() {
+                    files.push(ModelFile { bytes: read_path(&p)?, name: shard });
+                }
+            }
+        }
         if files.is_empty() {
             // A folder holding a GGUF file: that file (several are refused by name).
             let entries = std::fs::read_dir(path).map_err(|e| format!("cannot list {model} ({e})"))?;

@@ -82,15 +82,50 @@ impl OpenedModel {
     }
 }
 
-/// Whether `name` is part `-0000k-of-0000N` of a split GGUF.
+/// `(model, k, n)` when `name` is part `-0000k-of-0000N` of a split GGUF.
+fn split_part(name: &str) -> Option<(&str, usize, usize)> {
+    let stem = name.strip_suffix(".gguf")?;
+    let (head, total) = stem.rsplit_once("-of-")?;
+    let (model, k) = head.rsplit_once('-')?;
+    let digits = |s: &str| s.len() == 5 && s.bytes().all(|b| b.is_ascii_digit());
+    if model.is_empty() || !digits(k) || !digits(total) {
+        return None;
+    }
+    Some((model, k.parse().ok()?, total.parse().ok()?))
+}
+
 fn is_split_gguf(name: &str) -> bool {
-    let stem = name.trim_end_matches(".gguf");
-    stem.rsplit_once("-of-").is_some_and(|(head, total)| {
-        total.len() == 5 && total.bytes().all(|b| b.is_ascii_digit()) && head.len() > 6 && {
-            let part = &head[head.len() - 6..];
-            part.starts_with('-') && part[1..].bytes().all(|b| b.is_ascii_digit())
-        }
-    })
+    split_part(name).is_some()
+}
+
+/// llama.cpp's split files of one model, all parts present, laid end to end in part order.
+fn open_split(files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
+    let err = |m: String| Err(ModelError::Open(m));
+    let mut parts = Vec::with_capacity(files.len());
+    for f in files {
+        let Some((stem, k, n)) = split_part(&f.name) else {
+            return err(format!("{} is not a part of a split GGUF; open the parts alone, together", f.name));
+        };
+        parts.push((stem.to_string(), k, n, f.bytes));
+    }
+    let (stem, n) = (parts[0].0.clone(), parts[0].2);
+    if parts.iter().any(|p| p.0 != stem || p.2 != n) {
+        return err("these split files belong to different models; open the parts of one".into());
+    }
+    parts.sort_by_key(|p| p.1);
+    let missing: Vec<String> =
+        (1..=n).filter(|k| !parts.iter().any(|p| p.1 == *k)).map(|k| format!("{stem}-{k:05}-of-{n:05}.gguf")).collect();
+    if !missing.is_empty() || parts.len() != n {
+        return err(format!("a split model needs all its {n} parts; missing: {}", missing.join(", ")));
+    }
+    let total: usize = parts.iter().map(|p| p.3.len()).sum();
+    let mut bytes = Vec::with_capacity(total);
+    let mut ranges = Vec::with_capacity(n);
+    for (_, _, _, part) in parts {
+        ranges.push(bytes.len()..bytes.len() + part.len());
+        bytes.extend_from_slice(&part);
+    }
+    Ok(OpenedModel::Llama(Box::new(Llama::from_gguf_split(bytes, &ranges)?)))
 }
 
 /// Open a model from the files the user gave (all files of one choice or drop).
@@ -102,11 +137,7 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
     let ggufs = files.iter().filter(|f| f.name.to_ascii_lowercase().ends_with(".gguf")).count();
     if ggufs > 0 {
         if files.iter().any(|f| is_split_gguf(&f.name)) {
-            return open_err(
-                "split GGUF files (-00001-of-0000N.gguf) cannot be opened yet; merge them into one file first \
-                 (llama.cpp: llama-gguf-split --merge)"
-                    .into(),
-            );
+            return open_split(files);
         }
         if files.len() > 1 {
             let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
@@ -147,23 +178,27 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
         String::from_utf8(bytes).map_err(|_| ModelError::Open(format!("{what} is not UTF-8 text")))
     };
     let config = text(config.unwrap_or_default(), "config.json")?;
-    let Some(weights) = weights else {
-        return open_err(
-            "sharded safetensors (model-0000x-of-0000y.safetensors) cannot be opened yet; open the GGUF of the \
-             model, or a folder with one model.safetensors"
-                .into(),
-        );
-    };
     let model_type = serde_json::from_str::<serde_json::Value>(&config)
         .ok()
         .and_then(|v| v.get("model_type").and_then(|t| t.as_str()).map(String::from))
         .unwrap_or_default();
+    // The weights: one model.safetensors, or the shards its index names, laid end to end.
+    let (weights, parts) = match weights {
+        Some(w) => {
+            let whole = 0..w.len();
+            (w, vec![whole])
+        }
+        None => shards(&mut files)?,
+    };
     if crate::arch::llama::ARCHITECTURES.contains(&model_type.as_str()) || model_type == "gemma3_text" {
         let Some(tokenizer) = tokenizer_json else {
             return open_err(format!("a {model_type} folder needs its tokenizer.json (vocab.txt is BERT's)"));
         };
         let tokenizer = text(tokenizer, "tokenizer.json")?;
-        return Ok(OpenedModel::Llama(Box::new(Llama::from_hf(&config, weights, &tokenizer)?)));
+        return Ok(OpenedModel::Llama(Box::new(Llama::from_hf_shards(&config, weights, &parts, &tokenizer)?)));
+    }
+    if parts.len() > 1 {
+        return open_err("sharded safetensors of an encoder cannot be opened yet (one model.safetensors can)".into());
     }
     let tokenizer = match model_type.as_str() {
         "bert" | "distilbert" => {
@@ -189,6 +224,40 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
         }
     };
     Ok(OpenedModel::Bert(Box::new(Bert::from_hf(&config, &weights, tokenizer)?)))
+}
+
+/// The shards `model.safetensors.index.json` names, in the order it first names them, laid end to end;
+/// a missing shard is named.
+fn shards(files: &mut Vec<ModelFile>) -> Result<(Vec<u8>, Vec<std::ops::Range<usize>>), ModelError> {
+    let bad = |m: String| ModelError::Open(m);
+    let i =
+        files.iter().position(|f| f.name == "model.safetensors.index.json").ok_or_else(|| bad("no weights".into()))?;
+    let index: serde_json::Value = serde_json::from_slice(&files.swap_remove(i).bytes)
+        .map_err(|e| bad(format!("model.safetensors.index.json is not JSON ({e})")))?;
+    let map = index
+        .get("weight_map")
+        .and_then(|m| m.as_object())
+        .ok_or_else(|| bad("model.safetensors.index.json has no weight_map".into()))?;
+    let mut names: Vec<&str> = Vec::new();
+    for shard in map.values().filter_map(|v| v.as_str()) {
+        if !names.contains(&shard) {
+            names.push(shard);
+        }
+    }
+    let missing: Vec<&str> = names.iter().copied().filter(|n| !files.iter().any(|f| f.name == *n)).collect();
+    if !missing.is_empty() {
+        return Err(bad(format!("the index names shards that were not given: {}", missing.join(", "))));
+    }
+    let total: usize = files.iter().filter(|f| names.contains(&f.name.as_str())).map(|f| f.bytes.len()).sum();
+    let (mut bytes, mut parts) = (Vec::with_capacity(total), Vec::with_capacity(names.len()));
+    for name in names {
+        if let Some(i) = files.iter().position(|f| f.name == name) {
+            let f = files.swap_remove(i);
+            parts.push(bytes.len()..bytes.len() + f.bytes.len());
+            bytes.extend_from_slice(&f.bytes);
+        }
+    }
+    Ok((bytes, parts))
 }
 
 /// RoBERTa's byte-level BPE with the `<s>` and `</s>` its `RobertaProcessing` puts around the text.
@@ -247,6 +316,7 @@ mod tests {
     #[test]
     fn split_gguf_names_are_recognised() {
         assert!(is_split_gguf("Llama-3.1-8B-Q4_K_M-00001-of-00003.gguf"));
+        assert_eq!(split_part("a-b-00002-of-00003.gguf"), Some(("a-b", 2, 3)));
         assert!(!is_split_gguf("SmolLM2-135M-Instruct.Q4_1.gguf"));
         assert!(!is_split_gguf("-of-00003.gguf"));
     }
@@ -267,7 +337,9 @@ mod tests {
         let e = open(vec![file("a.gguf", b"GGUF"), file("b.gguf", b"GGUF")]).unwrap_err().to_string();
         assert!(e.contains("one model at a time") && e.contains("a.gguf") && e.contains("b.gguf"), "{e}");
         let e = open(vec![file("m-00001-of-00002.gguf", b"GGUF")]).unwrap_err().to_string();
-        assert!(e.contains("split"), "{e}");
+        assert!(e.contains("all its 2 parts") && e.contains("m-00002-of-00002.gguf"), "{e}");
+        let e = open(vec![file("m-00001-of-00002.gguf", b""), file("n-00002-of-00002.gguf", b"")]).unwrap_err();
+        assert!(e.to_string().contains("different models"), "{e}");
     }
 
     #[test]

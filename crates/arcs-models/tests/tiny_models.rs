@@ -302,3 +302,86 @@ fn roberta_and_distilbert_folders_match_hugging_face() {
         }
     }
 }
+
+#[test]
+fn split_gguf_files_give_the_single_files_numbers() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let single =
+        Llama::from_gguf(std::fs::read(tiny_dir().join("gpt2-tiny.Q8_0.gguf")).expect("fixture")).expect("loads");
+    let part = |k: usize| {
+        let name = format!("gpt2-split.Q8_0-{k:05}-of-00003.gguf");
+        ModelFile { bytes: std::fs::read(tiny_dir().join(&name)).expect("split fixture"), name }
+    };
+    // Given in any order.
+    let OpenedModel::Llama(split) = open(vec![part(3), part(1), part(2)]).expect("opens") else { panic!("a decoder") };
+    let ids = ids_of(&reference()["sequences"][1]["ids"]);
+    let (a, b) = (single.forward(&ids).expect("forward"), split.forward(&ids).expect("forward"));
+    assert_eq!(a.layers[0].attn_weights, b.layers[0].attn_weights, "bit for bit");
+    assert_eq!(a.top5_next, b.top5_next);
+    let e = open(vec![part(1), part(3)]).unwrap_err().to_string();
+    assert!(e.contains("gpt2-split.Q8_0-00002-of-00003.gguf"), "the missing part is named: {e}");
+}
+
+/// `bytes` (one safetensors file) as two shards and their index, as `save_pretrained` writes them.
+fn shard(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let n = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Map<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).expect("header");
+    let data = &bytes[8 + n..];
+    let mut names: Vec<&String> = header.keys().filter(|k| *k != "__metadata__").collect();
+    names.sort();
+    let mut files = Vec::new();
+    let mut weight_map = serde_json::Map::new();
+    for (k, chunk) in names.chunks(names.len().div_ceil(2)).enumerate() {
+        let file = format!("model-{:05}-of-00002.safetensors", k + 1);
+        let (mut head, mut body) = (serde_json::Map::new(), Vec::new());
+        for name in chunk {
+            let t = &header[name.as_str()];
+            let off = t["data_offsets"].as_array().expect("offsets");
+            let (s, e) = (off[0].as_u64().expect("s") as usize, off[1].as_u64().expect("e") as usize);
+            let start = body.len();
+            body.extend_from_slice(&data[s..e]);
+            let mut entry = t.clone();
+            entry["data_offsets"] = serde_json::json!([start, body.len()]);
+            head.insert((*name).clone(), entry);
+            weight_map.insert((*name).clone(), Value::from(file.clone()));
+        }
+        let head = serde_json::to_vec(&head).expect("json");
+        let mut out = (head.len() as u64).to_le_bytes().to_vec();
+        out.extend_from_slice(&head);
+        out.extend_from_slice(&body);
+        files.push((file, out));
+    }
+    let index = serde_json::json!({ "metadata": {}, "weight_map": weight_map });
+    files.push(("model.safetensors.index.json".into(), index.to_string().into_bytes()));
+    files
+}
+
+#[test]
+fn sharded_safetensors_give_the_single_files_numbers() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    for folder_name in ["qwen3-gqa4-hf", "gpt2-tiny-hf"] {
+        let folder = tiny_dir().join(folder_name);
+        let file =
+            |name: &str| ModelFile { name: name.into(), bytes: std::fs::read(folder.join(name)).expect("fixture") };
+        let OpenedModel::Llama(single) =
+            open(vec![file("config.json"), file("model.safetensors"), file("tokenizer.json")]).expect("opens")
+        else {
+            panic!("a decoder")
+        };
+        let mut files: Vec<ModelFile> = shard(&file("model.safetensors").bytes)
+            .into_iter()
+            .map(|(name, bytes)| ModelFile { name, bytes })
+            .collect();
+        files.extend([file("config.json"), file("tokenizer.json")]);
+        let missing_one: Vec<ModelFile> =
+            files.iter().filter(|f| !f.name.starts_with("model-00002")).cloned().collect();
+        let OpenedModel::Llama(sharded) = open(files).unwrap_or_else(|e| panic!("{folder_name}: {e}")) else {
+            panic!("a decoder")
+        };
+        let ids = ids_of(&reference()["sequences"][0]["ids"]);
+        let (a, b) = (single.forward(&ids).expect("forward"), sharded.forward(&ids).expect("forward"));
+        assert_eq!(a.layers.last().map(|l| &l.attn_weights), b.layers.last().map(|l| &l.attn_weights), "{folder_name}");
+        let e = open(missing_one).unwrap_err().to_string();
+        assert!(e.contains("model-00002-of-00002.safetensors"), "{e}");
+    }
+}

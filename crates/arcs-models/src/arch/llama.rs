@@ -654,6 +654,17 @@ impl Llama {
     /// weight storage. Every tensor is checked against the shape the metadata gives.
     pub fn from_gguf(bytes: Vec<u8>) -> Result<Self, ModelError> {
         let g = Gguf::parse(&bytes)?;
+        Llama::from_parsed_gguf(g, bytes)
+    }
+
+    /// Load from llama.cpp's split files (`-0000k-of-0000N.gguf`) laid end to end in `bytes`, `parts` being
+    /// each file's range, first part first.
+    pub fn from_gguf_split(bytes: Vec<u8>, parts: &[std::ops::Range<usize>]) -> Result<Self, ModelError> {
+        let g = Gguf::parse_split(&bytes, parts)?;
+        Llama::from_parsed_gguf(g, bytes)
+    }
+
+    fn from_parsed_gguf(g: Gguf, bytes: Vec<u8>) -> Result<Self, ModelError> {
         architecture(&g)?;
         let tokenizer = build_tokenizer(&g)?;
         let c = LlamaConfig::from_gguf(&g, tokenizer.vocab_size())?;
@@ -664,6 +675,17 @@ impl Llama {
     /// Load from a Hugging Face folder's `config.json`, `model.safetensors` (F32, F16 or BF16, kept as the
     /// weight storage) and `tokenizer.json` (byte-level BPE).
     pub fn from_hf(config_json: &str, safetensors: Vec<u8>, tokenizer_json: &str) -> Result<Self, ModelError> {
+        let whole = 0..safetensors.len();
+        Llama::from_hf_shards(config_json, safetensors, &[whole], tokenizer_json)
+    }
+
+    /// The same from sharded safetensors laid end to end in `safetensors` (`parts`: each shard's range).
+    pub fn from_hf_shards(
+        config_json: &str,
+        safetensors: Vec<u8>,
+        parts: &[std::ops::Range<usize>],
+        tokenizer_json: &str,
+    ) -> Result<Self, ModelError> {
         let c = LlamaConfig::from_hf_json(config_json)?;
         let (tokenizer, bos) = Tokenizer::from_hf_json(tokenizer_json)?;
         if tokenizer.vocab_size() > c.vocab_size {
@@ -671,19 +693,19 @@ impl Llama {
         }
         if c.family == Family::Gpt2 {
             let mut bytes = safetensors;
-            let dir = SafetensorsDir::parse(&bytes, |n| gpt2_hf_to_gguf_name(n).map(|(g, _)| g))?;
+            let dir = SafetensorsDir::parse_parts(&bytes, parts, |n| gpt2_hf_to_gguf_name(n).map(|(g, _)| g))?;
             let conv: Vec<String> = dir.names().filter(|n| gpt2_is_conv1d(n)).map(String::from).collect();
             let dir = dir.transpose(&mut bytes, &conv)?;
             return Llama::assemble(c, &dir, bytes, tokenizer, bos);
         }
         if c.family == Family::Gemma3 {
-            let dir = SafetensorsDir::parse(&safetensors, gemma_hf_to_gguf_name)?;
+            let dir = SafetensorsDir::parse_parts(&safetensors, parts, gemma_hf_to_gguf_name)?;
             let mut model = Llama::assemble(c, &dir, safetensors, tokenizer, bos)?;
             // HF's Gemma norms multiply by (1 + weight); llama.cpp's converter stores 1 + weight.
             model.for_each_norm(|w| w.iter_mut().for_each(|x| *x += 1.0));
             return Ok(model);
         }
-        let dir = SafetensorsDir::parse(&safetensors, hf_to_gguf_name)?;
+        let dir = SafetensorsDir::parse_parts(&safetensors, parts, hf_to_gguf_name)?;
         Llama::assemble(c, &dir, safetensors, tokenizer, bos)
     }
 

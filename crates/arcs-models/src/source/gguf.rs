@@ -525,6 +525,33 @@ impl Gguf {
         })
     }
 
+    /// llama.cpp's split files laid end to end in `bytes` (`parts`: each file's byte range, first part
+    /// first): the first part's metadata and every part's tensors, their ranges in `bytes`.
+    pub fn parse_split(bytes: &[u8], parts: &[std::ops::Range<usize>]) -> Result<Gguf, GgufError> {
+        let mut merged: Option<Gguf> = None;
+        for range in parts {
+            let part =
+                bytes.get(range.clone()).ok_or(GgufError::Truncated { what: "split part", offset: range.end })?;
+            let mut g = Gguf::parse(part)?;
+            for t in &mut g.tensors {
+                t.start += range.start;
+            }
+            match &mut merged {
+                None => merged = Some(g),
+                Some(m) => {
+                    for t in g.tensors {
+                        if m.tensor_index.contains_key(&t.name) {
+                            return Err(GgufError::DuplicateTensor(t.name));
+                        }
+                        m.tensor_index.insert(t.name.clone(), m.tensors.len());
+                        m.tensors.push(t);
+                    }
+                }
+            }
+        }
+        merged.ok_or(GgufError::Truncated { what: "split files", offset: 0 })
+    }
+
     /// A metadata value by key.
     pub fn get(&self, key: &str) -> Option<&GgufValue> {
         self.meta_index.get(key).map(|&i| &self.metadata[i].1)

@@ -60,6 +60,27 @@ impl SafetensorsDir {
         Ok(self)
     }
 
+    /// Shards laid end to end in `bytes` (`parts`: each file's range): every shard's tensors, their
+    /// ranges in `bytes`. A tensor in two shards is an error.
+    pub fn parse_parts(
+        bytes: &[u8],
+        parts: &[std::ops::Range<usize>],
+        rename: impl Fn(&str) -> Option<String>,
+    ) -> Result<SafetensorsDir, ModelError> {
+        let mut all = SafetensorsDir::default();
+        for range in parts {
+            let part =
+                bytes.get(range.clone()).ok_or_else(|| ModelError::SafeTensors("a shard out of range".into()))?;
+            for (name, mut t) in SafetensorsDir::parse(part, &rename)?.tensors {
+                t.start += range.start;
+                if all.tensors.insert(name.clone(), t).is_some() {
+                    return Err(ModelError::SafeTensors(format!("tensor `{name}` is in two shards")));
+                }
+            }
+        }
+        Ok(all)
+    }
+
     /// Reads the header of `bytes`; `rename` maps a Hugging Face name to the name the model asks for
     /// (`None`: not needed). Only F32, F16 and BF16 tensors are accepted.
     pub fn parse(bytes: &[u8], rename: impl Fn(&str) -> Option<String>) -> Result<SafetensorsDir, ModelError> {

@@ -117,6 +117,24 @@ pub struct OpenedInfo {
     pub identity: FileIdentity,
 }
 
+/// WebAssembly's address space: all a page's worker can hold.
+pub const WASM_MEMORY_BYTES: u64 = 4 << 30;
+
+/// Room an opened model needs besides its weights: every layer's attention at 256 tokens and the
+/// activations of a pass, generously (SmolLM2-135M peaks at 264 MB with 98 MB of weights).
+pub const OPEN_OVERHEAD_BYTES: u64 = 400_000_000;
+
+/// Whether files of `total` bytes can be opened in a worker that already uses `in_use` bytes; else the
+/// message with the numbers (file size, memory needed, memory available).
+pub fn check_open_size(total: u64, in_use: u64) -> Result<(), String> {
+    let needed = total.saturating_add(OPEN_OVERHEAD_BYTES);
+    let available = WASM_MEMORY_BYTES.saturating_sub(in_use);
+    if needed > available {
+        return Err(crate::text::model_too_large(total, needed, available));
+    }
+    Ok(())
+}
+
 /// A next-token guess.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Guess {
@@ -679,6 +697,14 @@ mod tests {
         assert_eq!(ranked[0], (7 / heads, 7 % heads, 2.0));
         assert_eq!(ranked.len(), cells - 1, "a missing score is left out");
         assert!(ranked.windows(2).all(|p| p[0].2 >= p[1].2));
+    }
+
+    #[test]
+    fn files_too_large_for_the_page_are_refused_with_the_numbers() {
+        assert!(check_open_size(1_500_000_000, 100_000_000).is_ok(), "1.5 GB must open");
+        let e = check_open_size(4_000_000_000, 50_000_000).expect_err("4 GB cannot fit");
+        assert!(e.contains("4.00 GB") && e.contains("4.40 GB") && e.contains("4.24 GB"), "{e}");
+        assert!(check_open_size(u64::MAX, u64::MAX).is_err());
     }
 
     #[test]

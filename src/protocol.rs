@@ -20,6 +20,8 @@ pub enum WorkerIn {
     /// Open a model from the user's files (replacing any opened before). `expect`: the identity a share
     /// link recorded; a file whose SHA-256 differs is refused with both hashes.
     Open { files: Vec<OpenFile>, expect: Option<FileIdentity> },
+    /// Stop reading the files of the last `Open`.
+    CancelOpen,
 }
 
 /// A file the user chose or dropped, as the worker reads it: a `blob:` URL of this page's origin made

@@ -503,15 +503,19 @@ pub fn opened_in(ms: f64) -> String {
     format!("Opened in {:.1} s", ms / 1000.0)
 }
 
+pub const OPEN_CANCELLED: &str = "Reading the file was cancelled.";
+pub const CANCEL: &str = "Cancel";
 pub const OPEN_A_FILE_FIRST: &str = "Open a model file first (\"Open a model…\" or drop it on the page).";
 
 /// A file too large for the page's memory, refused before reading it.
-pub fn model_too_large(bytes: u64, max: u64) -> String {
+pub fn model_too_large(bytes: u64, needed: u64, available: u64) -> String {
     format!(
-        "This model is {:.2} GB; the page can hold models up to {:.2} GB (WebAssembly has 4 GB, and every \
-         layer's attention needs room too). Try a smaller quantisation of it (Q4_K_M, Q4_0).",
+        "This model's files are {:.2} GB; opening it needs about {:.2} GB of the page's memory (the weights \
+         once, every layer's attention for 256 tokens, the work in between) and {:.2} GB are available \
+         (WebAssembly gives a page 4 GB). Try a smaller quantisation of it (Q4_K_M, Q4_0).",
         bytes as f64 / 1e9,
-        max as f64 / 1e9
+        needed as f64 / 1e9,
+        available as f64 / 1e9
     )
 }
 

@@ -16,7 +16,7 @@ use crate::web::helper_worker::Helper;
 use arcs_models::open::{ModelFile, OpenedModel};
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, ReadableStreamDefaultReader, Response, WorkerGlobalScope};
@@ -77,12 +77,29 @@ struct Progress<'a> {
     scope: &'a mut ReactorScope<WorkerIn, WorkerOut>,
     model: ModelKind,
     total: u64,
+    /// Messages that arrived while reading the user's files (kept for the main loop), and whether one
+    /// of them asked to stop.
+    pending: Option<&'a mut VecDeque<WorkerIn>>,
+    cancelled: bool,
 }
 
 impl Progress<'_> {
     async fn report(&mut self, loaded: u64, stage: &str) {
         let msg = WorkerOut::Progress { model: self.model, stage: stage.to_string(), loaded, total: self.total };
         let _ = self.scope.send(msg).await;
+        // While the user's files are read, look at what came in: "cancel" (or another file) stops the read.
+        if let Some(pending) = self.pending.as_deref_mut() {
+            while let Some(Some(msg)) = self.scope.next().now_or_never() {
+                match msg {
+                    WorkerIn::CancelOpen => self.cancelled = true,
+                    open @ WorkerIn::Open { .. } => {
+                        self.cancelled = true;
+                        pending.push_back(open);
+                    }
+                    other => pending.push_back(other),
+                }
+            }
+        }
     }
 }
 
@@ -117,7 +134,10 @@ async fn read_body(
         if out.len() as u64 - last > 1 << 20 {
             last = out.len() as u64;
             if let Some(p) = progress.as_deref_mut() {
-                p.report(before + last, "downloading").await;
+                p.report(before + last, "reading").await;
+                if p.cancelled {
+                    return Err(crate::text::OPEN_CANCELLED.to_string());
+                }
             }
         }
     }
@@ -217,7 +237,7 @@ async fn load(
         prune_cache(c, base, &manifest).await;
     }
     let total: u64 = entry.files.iter().map(|f| f.bytes).sum();
-    let mut progress = Progress { scope, model: kind, total };
+    let mut progress = Progress { scope, model: kind, total, pending: None, cancelled: false };
     let mut bytes: Vec<u8> = Vec::with_capacity(total as usize);
     let mut all_cached = true;
     for f in &entry.files {
@@ -251,24 +271,19 @@ async fn forward_minilm_split(
     Ok((bert_forward_from(model, ModelKind::MiniLm, text, enc, out), helped))
 }
 
-/// Largest model the page opens from the user's files: with every layer's attention kept for 256
-/// tokens it still fits in wasm32's 4 GB.
-pub const MAX_OPEN_BYTES: u64 = 1_600_000_000;
-
 /// Reads the user's files (this page's `blob:` URLs of their File objects), checks a link's expected
 /// hash, and opens the model.
 async fn open_files(
     files: Vec<OpenFile>,
     expect: Option<FileIdentity>,
     scope: &mut ReactorScope<WorkerIn, WorkerOut>,
+    pending: &mut VecDeque<WorkerIn>,
 ) -> Result<(OpenedModel, OpenedInfo), String> {
     let total: u64 = files.iter().map(|f| f.bytes).sum();
-    if total > MAX_OPEN_BYTES {
-        return Err(crate::text::model_too_large(total, MAX_OPEN_BYTES));
-    }
+    crate::models::check_open_size(total, wasm_memory_bytes())?;
     // The identity is the weights file's: the one GGUF, or a folder's largest file.
     let main = files.iter().enumerate().max_by_key(|(_, f)| f.bytes).map_or(0, |(i, _)| i);
-    let mut progress = Progress { scope, model: ModelKind::File, total };
+    let mut progress = Progress { scope, model: ModelKind::File, total, pending: Some(pending), cancelled: false };
     let mut read = Vec::with_capacity(files.len());
     let mut before = 0;
     for f in &files {
@@ -320,6 +335,8 @@ fn newest(msg: WorkerIn, open: &mut Option<(Vec<OpenFile>, Option<FileIdentity>)
     match msg {
         WorkerIn::Open { files, expect } => *open = Some((files, expect)),
         r @ WorkerIn::Run { .. } => *run = Some(r),
+        // Nothing is being read between messages.
+        WorkerIn::CancelOpen => {}
     }
 }
 
@@ -336,16 +353,28 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut induction: HashMap<ModelKind, Result<Vec<f32>, String>> = HashMap::new();
     // The model opened from the user's files.
     let mut opened: Option<OpenedModel> = None;
-    while let Some(first) = scope.next().await {
+    // Messages that arrived while the user's files were read.
+    let mut pending: VecDeque<WorkerIn> = VecDeque::new();
+    loop {
+        let first = match pending.pop_front() {
+            Some(m) => m,
+            None => match scope.next().await {
+                Some(m) => m,
+                None => break,
+            },
+        };
         // Requests that queued up during the last pass: a file to open, then only the newest pass.
         let (mut open, mut run) = (None, None);
         newest(first, &mut open, &mut run);
+        while let Some(newer) = pending.pop_front() {
+            newest(newer, &mut open, &mut run);
+        }
         while let Some(Some(newer)) = scope.next().now_or_never() {
             newest(newer, &mut open, &mut run);
         }
         if let Some((files, expect)) = open {
             let t0 = now();
-            let out = match open_files(files, expect, &mut scope).await {
+            let out = match open_files(files, expect, &mut scope, &mut pending).await {
                 Ok((model, info)) => {
                     opened = Some(model);
                     induction.remove(&ModelKind::File);

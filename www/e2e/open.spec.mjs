@@ -150,3 +150,31 @@ test('bad files get a clear message and the page stays usable', async ({ page })
   await page.getByTestId('sentence-input').fill('Still works after a bad file');
   await expect(page.locator('[data-token-index]')).toHaveCount(6);
 });
+
+test('a file too large for the page is refused up front with the numbers; a long read can be cancelled', async ({ page }) => {
+  await page.goto('./#m=self');
+  const input = page.locator('[data-testid="open-model-input"]').first();
+  // Sparse files: nothing is written to disk, and the browser reads zeros.
+  const huge = path.resolve('test-results/huge-model.gguf');
+  fs.closeSync(fs.openSync(huge, 'w'));
+  fs.truncateSync(huge, 5 * 1024 ** 3);
+  await input.setInputFiles(huge);
+  const err = page.locator('[data-testid="model-error"]');
+  await expect(err).toContainText('5.37 GB');
+  await expect(err).toContainText('GB are available');
+  await page.click('[data-testid="continue-toy"]');
+
+  const big = path.resolve('test-results/big-model.gguf');
+  fs.closeSync(fs.openSync(big, 'w'));
+  fs.truncateSync(big, 900 * 1024 ** 2);
+  await input.setInputFiles(big);
+  await page.click('[data-testid="cancel-open"]');
+  await expect(err).toContainText('cancelled');
+  await page.click('[data-testid="continue-toy"]');
+  await expect(page.locator('path[data-from]').first()).toBeVisible();
+  // The worker still opens a model afterwards.
+  await page.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
+  await cardReady(page);
+  fs.rmSync(huge);
+  fs.rmSync(big);
+});

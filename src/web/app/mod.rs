@@ -108,7 +108,7 @@ fn Main(props: &MainProps) -> Html {
         arcs_core::Source::Book => arcs_core::book::SENTENCE.to_string(),
     };
     let roles = v.display.roles.is_some();
-    let (models_handle, on_retry, open_files) =
+    let (models_handle, on_retry, open_files, on_cancel_open) =
         worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles);
     let on_continue = {
         let (d, m) = (dispatch.clone(), models_handle.clone());
@@ -215,7 +215,7 @@ fn Main(props: &MainProps) -> Html {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
             <model::ModelBar view={v.without_focus()} {status} {run_error} forward_ms={models.forward_ms()} shape={models.run.as_ref().map(|r| r.shape)} {stalled}
                              ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart}
-                             opened={models.opened.clone()} onopen={on_open.clone()} oncontinue={on_continue}
+                             opened={models.opened.clone()} onopen={on_open.clone()} oncontinue={on_continue} oncancel={on_cancel_open}
                              file_status={models.status.get(&ModelKind::File).cloned().unwrap_or(Status::Idle)} />
             if dragging {
                 <div class="drop-hint" data-testid="drop-hint" aria-hidden="true">{ text::DROP_HERE }</div>

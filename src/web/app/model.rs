@@ -34,6 +34,8 @@ pub struct ModelBarProps {
     /// elsewhere.
     pub file_status: Status,
     pub oncontinue: Callback<()>,
+    /// Stop reading the files being opened.
+    pub oncancel: Callback<()>,
 }
 
 fn select_value(e: &Event) -> Option<String> {
@@ -103,7 +105,7 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
     let status = if v.model.kind == Some(ModelKind::File) || file_busy {
         html! {
             <FileStatus status={props.file_status.clone()} opened={props.opened.clone()} wanted={v.model.file.clone()}
-                        forward_ms={props.forward_ms} onopen={props.onopen.clone()} oncontinue={props.oncontinue.clone()} />
+                        forward_ms={props.forward_ms} onopen={props.onopen.clone()} oncontinue={props.oncontinue.clone()} oncancel={props.oncancel.clone()} />
         }
     } else {
         match (&v.model.kind, &props.status) {

@@ -66,6 +66,7 @@ pub struct FileStatusProps {
     pub onopen: Callback<Vec<web_sys::File>>,
     /// "Continue with the toy model".
     pub oncontinue: Callback<()>,
+    pub oncancel: Callback<()>,
 }
 
 /// What the model bar shows for a model opened from the user's files.
@@ -86,6 +87,7 @@ pub fn FileStatus(props: &FileStatusProps) -> Html {
                 <div class="model-status" data-testid="model-status" role="status" aria-live="polite">
                     <progress class="load-bar" max="100" value={format!("{pct:.0}")} aria-label={text::READING_YOUR_MODEL}></progress>
                     <span>{ text::model_loading(text::YOUR_MODEL, stage, *loaded, *total) }<span class="note">{ text::NOTHING_UPLOADED }</span></span>
+                    <button data-testid="cancel-open" onclick={let c = props.oncancel.clone(); move |_: MouseEvent| c.emit(())}>{ text::CANCEL }</button>
                 </div>
             }
         }

@@ -62,7 +62,7 @@ pub fn use_model_worker(
     text: String,
     layer: usize,
     roles: bool,
-) -> (UseReducerHandle<Models>, Callback<()>, Callback<OpenRequest>) {
+) -> (UseReducerHandle<Models>, Callback<()>, Callback<OpenRequest>, Callback<()>) {
     let models = use_reducer(|| Models(ModelState::default()));
     let bridge = {
         let models = models.clone();
@@ -86,6 +86,10 @@ pub fn use_model_worker(
     // An opened model's passes wait for its file, and start again when another file is opened.
     let opened = models.0.opened.as_ref().map(|o| o.identity.sha256.clone());
     let blob_urls = use_mut_ref(Vec::<String>::new);
+    let on_cancel = {
+        let bridge = bridge.clone();
+        Callback::from(move |_| bridge.send(WorkerIn::CancelOpen))
+    };
     let on_open = {
         let (models, bridge) = (models.clone(), bridge.clone());
         Callback::from(move |(files, expect): OpenRequest| {
@@ -126,5 +130,5 @@ pub fn use_model_worker(
         );
     }
     let on_retry = Callback::from(move |_| retry_tick.set(*retry_tick + 1));
-    (models, on_retry, on_open)
+    (models, on_retry, on_open, on_cancel)
 }

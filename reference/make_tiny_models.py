@@ -238,15 +238,16 @@ def gemma3_body(w, rng, spec, vocab, qtype, path):
     return path, model
 
 
-def build(spec, tok_meta, qtype, seed, spm=None):
+def build(spec, tok_meta, qtype, seed, spm=None, split_name=None):
     name, arch, hidden, heads, kv, hd, ffn, layers, tied, _ = spec
     rng = np.random.default_rng(seed)
     tokens, merges, types = tok_meta
     if spm is not None:
         tokens, types = spm["tokens"], spm["token_types"]
     vocab = len(tokens)
-    path = os.path.join(OUT, f"{name}.{qtype}.gguf")
-    w = gguf.GGUFWriter(path, arch)
+    path = os.path.join(OUT, f"{split_name or name}.{qtype}.gguf")
+    # `split_name`: the same model written as llama.cpp's split files (-0000k-of-0000N.gguf).
+    w = gguf.GGUFWriter(path, arch, split_max_tensors=6 if split_name else 0)
     w.add_name(f"tiny-{name}")
     w.add_context_length(64)
     w.add_embedding_length(hidden)
@@ -587,7 +588,67 @@ def build_bert():
             r = model(torch.tensor([enc["input_ids"]]), output_attentions=True)
         runs.append({"text": text, "ids": enc["input_ids"], "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
                      "attentions": [a[0].tolist() for a in r.attentions]})
-    return {"arch": "bert", "hidden": 60, "heads": 5, "layers": 3, "vocab": len(vocab), "runs": runs}
+    gguf_runs = write_bert_gguf(model, vocab, tok)
+    return {"arch": "bert", "hidden": 60, "heads": 5, "layers": 3, "vocab": len(vocab), "runs": runs,
+            "gguf_runs": gguf_runs}
+
+
+def write_bert_gguf(model, vocab, tok):
+    """The same BERT as llama.cpp's converter writes it (arch `bert`, F16 matrices, WordPiece vocabulary
+    with '▁' before word starts and no '##')."""
+    path = os.path.join(OUT, "bert-tiny.F16.gguf")
+    c = model.config
+    w = gguf.GGUFWriter(path, "bert")
+    w.add_name("tiny-bert")
+    w.add_context_length(c.max_position_embeddings)
+    w.add_embedding_length(c.hidden_size)
+    w.add_feed_forward_length(c.intermediate_size)
+    w.add_block_count(c.num_hidden_layers)
+    w.add_head_count(c.num_attention_heads)
+    w.add_layer_norm_eps(c.layer_norm_eps)
+    w.add_causal_attention(False)
+    w.add_tokenizer_model("bert")
+    phantom = [t if (t.startswith("[") and t.endswith("]")) else (t[2:] if t.startswith("##") else "\u2581" + t)
+               for t in vocab]
+    w.add_token_list(phantom)
+    w.add_token_types([3 if t.startswith("[") else 1 for t in vocab])
+    sd = {k: v.detach().float().numpy() for k, v in model.state_dict().items()}
+    names = {"embeddings.word_embeddings.weight": "token_embd.weight",
+             "embeddings.position_embeddings.weight": "position_embd.weight",
+             "embeddings.token_type_embeddings.weight": "token_types.weight",
+             "embeddings.LayerNorm.weight": "token_embd_norm.weight", "embeddings.LayerNorm.bias": "token_embd_norm.bias"}
+    layer = {"attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
+             "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
+             "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm"}
+    for hf_name, v in sd.items():
+        if hf_name.startswith("encoder.layer."):
+            l, rest = hf_name[len("encoder.layer."):].split(".", 1)
+            module, kind = rest.rsplit(".", 1)
+            name = f"blk.{l}.{layer[module]}.{kind}"
+        elif hf_name in names:
+            name = names[hf_name]
+        else:
+            continue
+        # Matrices in F16 (norms and biases stay F32, as llama.cpp keeps 1-D tensors).
+        w.add_tensor(name, v.astype(np.float16) if v.ndim == 2 else v.astype(np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    # HF on the values the file holds: matrices rounded to float16.
+    import copy
+    rounded = copy.deepcopy(model)
+    with torch.no_grad():
+        for prm in rounded.parameters():
+            if prm.ndim == 2:
+                prm.copy_(prm.half().float())
+    runs = []
+    for text in SEQUENCES:
+        ids = tok(text)["input_ids"]
+        with torch.no_grad():
+            r = rounded(torch.tensor([ids]), output_attentions=True)
+        runs.append({"text": text, "ids": ids, "attentions": [a[0].tolist() for a in r.attentions]})
+    return runs
 
 
 def main():
@@ -629,6 +690,9 @@ def main():
                 "arch": arch, "type": qtype, "hidden": hidden, "heads": heads, "kv_heads": kv, "head_dim": hd,
                 "ffn": ffn, "layers": layers, "tied": tied, "vocab": len(meta[0]), "runs": runs,
             }
+            if spec[0] == "gpt2-tiny":
+                # The same bytes (same seed) as three split files.
+                build(spec, meta, qtype, seed, None, split_name="gpt2-split")
             if os.path.basename(path) in HF_FOLDERS:
                 save_hf_folder(model, tok, os.path.basename(path), out.setdefault("hf_folders", {}))
             print(f"{os.path.basename(path)}: {os.path.getsize(path)} bytes", file=sys.stderr)
@@ -636,9 +700,9 @@ def main():
     out["encoder_folders"] = {"roberta-tiny": build_roberta(tok), "distilbert-tiny": build_distilbert()}
     out["pre_tokenizers"] = tokenizer_ids()
     def rounded(v):
-        # 7 significant digits: far below every tolerance, and half the bytes of float64 reprs.
+        # 5 significant digits: at most 5e-6 off for weights up to 1, far below every tolerance.
         if isinstance(v, float):
-            return float(f"{v:.7g}")
+            return float(f"{v:.5g}")
         if isinstance(v, list):
             return [rounded(x) for x in v]
         if isinstance(v, dict):

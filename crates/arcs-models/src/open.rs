@@ -144,6 +144,14 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
             return open_err(format!("open one model at a time: {} were given ({})", files.len(), names.join(", ")));
         }
         let file = files.remove(0);
+        // An encoder (llama.cpp's `bert`) or a decoder.
+        let is_bert = crate::source::gguf::Gguf::parse(&file.bytes)?
+            .get("general.architecture")
+            .and_then(|v| v.as_str())
+            .is_some_and(|a| a == "bert");
+        if is_bert {
+            return Ok(OpenedModel::Bert(Box::new(Bert::from_gguf(&file.bytes)?)));
+        }
         return Ok(OpenedModel::Llama(Box::new(Llama::from_gguf(file.bytes)?)));
     }
     // A Hugging Face folder, or its files picked together.

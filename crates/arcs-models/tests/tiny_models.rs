@@ -385,3 +385,31 @@ fn sharded_safetensors_give_the_single_files_numbers() {
         assert!(e.contains("model-00002-of-00002.safetensors"), "{e}");
     }
 }
+
+#[test]
+fn a_bert_gguf_matches_hugging_face_on_its_float16_weights() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let r = reference();
+    let name = "bert-tiny.F16.gguf";
+    let bytes = std::fs::read(tiny_dir().join(name)).expect("fixture");
+    let opened = open(vec![ModelFile { name: name.into(), bytes }]).expect("opens");
+    assert_eq!(opened.info(name).architecture, "bert");
+    let OpenedModel::Bert(model) = opened else { panic!("an encoder") };
+    for run in r["bert_folder"]["gguf_runs"].as_array().expect("runs") {
+        let text = run["text"].as_str().expect("text");
+        let enc = model.tokenizer().encode(text);
+        assert_eq!(enc.ids, ids_of(&run["ids"]), "the vocabulary read back from '▁' pieces: {text:?}");
+        let out = model.forward(&enc.ids).expect("forward");
+        let mut worst = 0f32;
+        for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
+            for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
+                for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
+                    for (j, w) in row.as_array().expect("row").iter().enumerate() {
+                        worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
+                    }
+                }
+            }
+        }
+        assert!(worst < 1e-4, "attention differs from HF by {worst:.2e}");
+    }
+}

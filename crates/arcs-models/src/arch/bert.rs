@@ -524,6 +524,144 @@ impl Bert {
         }
     }
 
+    /// Loads a BERT encoder from a GGUF file as llama.cpp's converter writes it (arch `bert`, tokenizer
+    /// `bert`: WordPiece tokens with '▁' before word starts and no `##`). Quantised matrices are decoded
+    /// to f32 once.
+    pub fn from_gguf(bytes: &[u8]) -> Result<Bert, ModelError> {
+        use crate::numeric::quant::{dequantize_row, row_bytes};
+        use crate::source::gguf::Gguf;
+        let g = Gguf::parse(bytes)?;
+        let arch = g.get("general.architecture").and_then(|v| v.as_str()).unwrap_or("");
+        if arch != "bert" {
+            return Err(ModelError::Metadata(format!("architecture '{arch}' is not a BERT encoder")));
+        }
+        let tokenizer_model = g.get("tokenizer.ggml.model").and_then(|v| v.as_str()).unwrap_or("");
+        if tokenizer_model != "bert" {
+            return Err(ModelError::Metadata(format!(
+                "a BERT GGUF with tokenizer '{tokenizer_model}'; WordPiece ('bert') is supported"
+            )));
+        }
+        let int = |key: &str| -> Result<usize, ModelError> {
+            g.get(&format!("bert.{key}"))
+                .and_then(|v| v.as_u64())
+                .and_then(|v| usize::try_from(v).ok())
+                .filter(|&v| v > 0 && v <= 1 << 24)
+                .ok_or_else(|| ModelError::Metadata(format!("missing or bad 'bert.{key}'")))
+        };
+        // The vocabulary back in vocab.txt's spelling: '▁x' starts a word ("x"), a bare piece continues one
+        // ("##x"), "[...]" are specials.
+        let tokens = g
+            .get("tokenizer.ggml.tokens")
+            .and_then(|v| v.as_array())
+            .ok_or_else(|| ModelError::Metadata("missing 'tokenizer.ggml.tokens'".into()))?;
+        let mut vocab_txt = String::new();
+        for t in tokens {
+            let t = t.as_str().ok_or_else(|| ModelError::Metadata("a token that is not text".into()))?;
+            match t.strip_prefix('\u{2581}') {
+                Some(word) => vocab_txt.push_str(word),
+                None if t.starts_with('[') && t.ends_with(']') => vocab_txt.push_str(t),
+                None => {
+                    vocab_txt.push_str("##");
+                    vocab_txt.push_str(t);
+                }
+            }
+            vocab_txt.push('\n');
+        }
+        let (hidden_size, num_heads) = (int("embedding_length")?, int("attention.head_count")?);
+        if hidden_size % num_heads != 0 {
+            return Err(ModelError::Metadata(format!("width {hidden_size} is not a multiple of {num_heads} heads")));
+        }
+        let config = Config {
+            vocab_size: tokens.len(),
+            hidden_size,
+            num_layers: int("block_count")?,
+            num_heads,
+            head_dim: hidden_size / num_heads,
+            intermediate_size: int("feed_forward_length")?,
+            max_position_embeddings: int("context_length")?,
+            layer_norm_eps: g.get("bert.attention.layer_norm_epsilon").and_then(|v| v.as_f64()).unwrap_or(1e-12) as f32,
+        };
+        // GGUF name of each tensor this loader keeps.
+        let gguf_name = |bert: &str| -> String {
+            let fixed = match bert {
+                "embeddings.word_embeddings.weight" => Some("token_embd.weight"),
+                "embeddings.LayerNorm.weight" => Some("token_embd_norm.weight"),
+                "embeddings.LayerNorm.bias" => Some("token_embd_norm.bias"),
+                _ => None,
+            };
+            if let Some(f) = fixed {
+                return f.to_string();
+            }
+            let Some((layer, rest)) = bert.strip_prefix("encoder.layer.").and_then(|r| r.split_once('.')) else {
+                return bert.to_string();
+            };
+            let (module, kind) = rest.rsplit_once('.').unwrap_or((rest, ""));
+            let m = match module {
+                "attention.self.query" => "attn_q",
+                "attention.self.key" => "attn_k",
+                "attention.self.value" => "attn_v",
+                "attention.output.dense" => "attn_output",
+                "attention.output.LayerNorm" => "attn_output_norm",
+                "intermediate.dense" => "ffn_up",
+                "output.dense" => "ffn_down",
+                "output.LayerNorm" => "layer_output_norm",
+                other => other,
+            };
+            format!("blk.{layer}.{m}.{kind}")
+        };
+        let read = |name: &str, rows: usize, cols: usize| -> Result<Vec<f32>, ModelError> {
+            let t = g.tensor(name).ok_or_else(|| ModelError::MissingTensor(name.to_string()))?;
+            let dims_ok = if rows == 1 { t.dims == [cols as u64] } else { t.dims == [cols as u64, rows as u64] };
+            if !dims_ok || !t.ggml_type.has_kernel() {
+                return Err(ModelError::BadTensor {
+                    name: name.into(),
+                    reason: format!("{:?} of {}, expected {rows} x {cols}", t.dims, t.ggml_type.name()),
+                });
+            }
+            let rb = row_bytes(t.ggml_type, cols).ok_or_else(|| ModelError::BadTensor {
+                name: name.into(),
+                reason: "rows are not whole blocks".into(),
+            })?;
+            let mut out = vec![0.0; rows * cols];
+            for (r, row) in out.chunks_exact_mut(cols).enumerate() {
+                dequantize_row(t.ggml_type, &bytes[t.start + r * rb..t.start + (r + 1) * rb], row);
+            }
+            if out.iter().any(|v| !v.is_finite()) {
+                return Err(ModelError::NonFinite(name.to_string()));
+            }
+            Ok(out)
+        };
+        let d = config.hidden_size;
+        let mut loaded = HashMap::new();
+        for (name, kind) in tensor_layout(&config) {
+            let (rows, cols) = match kind {
+                TensorKind::Matrix { rows, cols } => (rows, cols),
+                TensorKind::Vector { len } => (1, len),
+            };
+            let tensor = if name == POSITION_AND_TYPE0 {
+                let mut pos = read("position_embd.weight", config.max_position_embeddings, d)?;
+                let type_rows =
+                    g.tensor("token_types.weight").and_then(|t| t.dims.get(1).copied()).unwrap_or(2) as usize;
+                let types = read("token_types.weight", type_rows.max(1), d)?;
+                for row in pos.chunks_exact_mut(d) {
+                    for (p, t) in row.iter_mut().zip(&types[..d]) {
+                        *p += t;
+                    }
+                }
+                Loaded::Matrix(matrix_from(&name, pos, &kind)?)
+            } else {
+                let values = read(&gguf_name(&name), rows, cols)?;
+                match kind {
+                    TensorKind::Matrix { .. } => Loaded::Matrix(matrix_from(&name, values, &kind)?),
+                    TensorKind::Vector { .. } => Loaded::Vector(values),
+                }
+            };
+            loaded.insert(name, tensor);
+        }
+        let tokenizer = EncoderTokenizer::WordPiece(WordPiece::from_vocab(&vocab_txt)?);
+        Bert::assemble(config, tokenizer, loaded)
+    }
+
     /// Number of weights the encoder uses (embeddings, every layer; the pooler and token types other
     /// than 0 are not used and not counted).
     pub fn parameter_count(&self) -> u64 {

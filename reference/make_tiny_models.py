@@ -7,6 +7,7 @@ Output (committed as test fixtures, `reference/tiny/`):
                              tokenizer.json), their references under "hf_folders"
   tiny/spm-tokenizer.json    a Llama 2-style SentencePiece BPE tokenizer.json; as GGUF metadata and with HF's ids
                              under "sentencepiece"
+  tiny/bert-cased-tokenizer.json  a cased BertNormalizer on bert-tiny's vocabulary ("cased" ids)
   tiny/bert-tiny/            a tiny uncased BERT as a Hugging Face folder (config.json, model.safetensors,
                              vocab.txt, tokenizer.json), its reference under "bert_folder"
   tiny/tiny_reference.json   ("pre_tokenizers") HF's token ids of hard strings under each GGUF pre-tokenizer;
@@ -589,8 +590,12 @@ def build_bert():
         runs.append({"text": text, "ids": enc["input_ids"], "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
                      "attentions": [a[0].tolist() for a in r.attentions]})
     gguf_runs = write_bert_gguf(model, vocab, tok)
+    # A cased BERT's tokenizer.json on the same vocabulary: no lower-casing, accents kept.
+    cased = tf.BertTokenizerFast(os.path.join(folder, "vocab.txt"), do_lower_case=False, strip_accents=False)
+    cased.backend_tokenizer.save(os.path.join(OUT, "bert-cased-tokenizer.json"))
+    cased_cases = [{"text": h, "ids": cased(h)["input_ids"]} for h in HARD]
     return {"arch": "bert", "hidden": 60, "heads": 5, "layers": 3, "vocab": len(vocab), "runs": runs,
-            "gguf_runs": gguf_runs}
+            "gguf_runs": gguf_runs, "cased": cased_cases}
 
 
 def write_bert_gguf(model, vocab, tok):

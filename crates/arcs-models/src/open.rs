@@ -210,12 +210,13 @@ pub fn open(mut files: Vec<ModelFile>) -> Result<OpenedModel, ModelError> {
     }
     let tokenizer = match model_type.as_str() {
         "bert" | "distilbert" => {
-            let vocab_txt = match (vocab, tokenizer_json) {
-                (Some(v), _) => text(v, "vocab.txt")?,
-                (None, Some(t)) => wordpiece_vocab_from_tokenizer_json(&text(t, "tokenizer.json")?)?,
+            // tokenizer.json says whether the model is cased; vocab.txt alone is taken as uncased.
+            let (vocab_txt, lowercase, strip_accents) = match (tokenizer_json, vocab) {
+                (Some(t), _) => wordpiece_vocab_from_tokenizer_json(&text(t, "tokenizer.json")?)?,
+                (None, Some(v)) => (text(v, "vocab.txt")?, true, true),
                 (None, None) => return open_err("no tokenizer".into()),
             };
-            EncoderTokenizer::WordPiece(WordPiece::from_vocab(&vocab_txt)?)
+            EncoderTokenizer::WordPiece(WordPiece::from_vocab(&vocab_txt)?.with_case(lowercase, strip_accents))
         }
         "roberta" => {
             let Some(t) = tokenizer_json else {
@@ -284,9 +285,9 @@ fn roberta_tokenizer(json: &str) -> Result<EncoderTokenizer, ModelError> {
     Ok(EncoderTokenizer::Bpe { tokenizer: Box::new(tokenizer), cls: id("cls")?, sep: id("sep")? })
 }
 
-/// The vocabulary of a `tokenizer.json` whose model is WordPiece with an uncased BERT normalizer, one
-/// token a line in id order (what `vocab.txt` holds).
-fn wordpiece_vocab_from_tokenizer_json(text: &str) -> Result<String, ModelError> {
+/// The vocabulary of a `tokenizer.json` whose model is WordPiece, one token a line in id order (what
+/// `vocab.txt` holds), and its BertNormalizer's `lowercase` and `strip_accents`.
+fn wordpiece_vocab_from_tokenizer_json(text: &str) -> Result<(String, bool, bool), ModelError> {
     let bad = |m: &str| ModelError::Vocab(format!("tokenizer.json: {m}"));
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| bad(&format!("not JSON ({e})")))?;
     let model = v.get("model").ok_or_else(|| bad("no 'model'"))?;
@@ -294,10 +295,16 @@ fn wordpiece_vocab_from_tokenizer_json(text: &str) -> Result<String, ModelError>
     if kind != "WordPiece" {
         return Err(bad(&format!("a '{kind}' tokenizer with a BERT model; WordPiece is expected")));
     }
-    let lowercase = v.get("normalizer").and_then(|n| n.get("lowercase")).and_then(|l| l.as_bool()).unwrap_or(true);
-    if !lowercase {
-        return Err(bad("cased WordPiece (lowercase: false) is not supported yet; uncased models are"));
+    let normalizer = v.get("normalizer").filter(|n| !n.is_null());
+    if let Some(n) = normalizer {
+        let ty = n.get("type").and_then(|t| t.as_str()).unwrap_or("");
+        if ty != "BertNormalizer" {
+            return Err(bad(&format!("a '{ty}' normalizer with WordPiece; BERT's is supported")));
+        }
     }
+    let lowercase = normalizer.and_then(|n| n.get("lowercase")).and_then(|l| l.as_bool()).unwrap_or(true);
+    // HF: strip_accents unset follows lowercase.
+    let strip_accents = normalizer.and_then(|n| n.get("strip_accents")).and_then(|l| l.as_bool()).unwrap_or(lowercase);
     let vocab = model.get("vocab").and_then(|m| m.as_object()).ok_or_else(|| bad("no 'model.vocab'"))?;
     let mut by_id: Vec<Option<&str>> = vec![None; vocab.len()];
     for (token, id) in vocab {
@@ -310,7 +317,7 @@ fn wordpiece_vocab_from_tokenizer_json(text: &str) -> Result<String, ModelError>
         out.push_str(t.ok_or_else(|| bad(&format!("no token has id {i}")))?);
         out.push('\n');
     }
-    Ok(out)
+    Ok((out, lowercase, strip_accents))
 }
 
 #[cfg(test)]
@@ -371,11 +378,13 @@ mod tests {
     fn wordpiece_vocab_comes_from_tokenizer_json_in_id_order() {
         let t = r#"{"normalizer": {"type": "BertNormalizer", "lowercase": true},
                     "model": {"type": "WordPiece", "vocab": {"[UNK]": 1, "[PAD]": 0, "a": 2}}}"#;
-        assert_eq!(wordpiece_vocab_from_tokenizer_json(t).expect("vocab"), "[PAD]\n[UNK]\na\n");
+        assert_eq!(wordpiece_vocab_from_tokenizer_json(t).expect("vocab"), ("[PAD]\n[UNK]\na\n".into(), true, true));
         let gap = r#"{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "a": 2}}}"#;
         assert!(wordpiece_vocab_from_tokenizer_json(gap).is_err());
-        let cased = r#"{"normalizer": {"lowercase": false}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#;
-        assert!(wordpiece_vocab_from_tokenizer_json(cased).unwrap_err().to_string().contains("cased"));
+        let cased = r#"{"normalizer": {"type": "BertNormalizer", "lowercase": false}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#;
+        assert_eq!(wordpiece_vocab_from_tokenizer_json(cased).expect("cased").1, false);
+        let nfc = r#"{"normalizer": {"type": "NFC"}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#;
+        assert!(wordpiece_vocab_from_tokenizer_json(nfc).unwrap_err().to_string().contains("'NFC'"));
         let bpe = r#"{"model": {"type": "BPE", "vocab": {}}}"#;
         assert!(wordpiece_vocab_from_tokenizer_json(bpe).unwrap_err().to_string().contains("'BPE'"));
     }

@@ -413,3 +413,34 @@ fn a_bert_gguf_matches_hugging_face_on_its_float16_weights() {
         assert!(worst < 1e-4, "attention differs from HF by {worst:.2e}");
     }
 }
+
+#[test]
+fn a_cased_wordpiece_tokenizer_json_keeps_case_and_accents_as_hugging_face_does() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let r = reference();
+    let folder = tiny_dir().join("bert-tiny");
+    let file = |name: &str| ModelFile { name: name.into(), bytes: std::fs::read(folder.join(name)).expect("fixture") };
+    let cased = ModelFile {
+        name: "tokenizer.json".into(),
+        bytes: std::fs::read(tiny_dir().join("bert-cased-tokenizer.json")).expect("fixture"),
+    };
+    let OpenedModel::Bert(model) = open(vec![file("config.json"), file("model.safetensors"), cased]).expect("opens")
+    else {
+        panic!("an encoder")
+    };
+    let (mut differs, uncased) = (0, {
+        let OpenedModel::Bert(m) =
+            open(vec![file("config.json"), file("model.safetensors"), file("vocab.txt")]).expect("opens")
+        else {
+            panic!("an encoder")
+        };
+        m
+    });
+    for case in r["bert_folder"]["cased"].as_array().expect("cases") {
+        let text = case["text"].as_str().expect("text");
+        let ids = model.tokenizer().encode(text).ids;
+        assert_eq!(ids, ids_of(&case["ids"]), "{text:?}");
+        differs += usize::from(ids != uncased.tokenizer().encode(text).ids);
+    }
+    assert!(differs >= 2, "casing and accents change the ids ({differs})");
+}

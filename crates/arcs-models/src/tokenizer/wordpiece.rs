@@ -55,6 +55,9 @@ pub struct WordPiece {
     unk_id: u32,
     cls_id: u32,
     sep_id: u32,
+    /// BertNormalizer's switches: uncased models (the default) lower-case and strip accents.
+    lowercase: bool,
+    strip_accents: bool,
 }
 
 /// A normalised character and the byte span of the original character it came from.
@@ -86,7 +89,15 @@ impl WordPiece {
             token_to_id.get(name).copied().ok_or_else(|| ModelError::Vocab(format!("special token {name} is missing")))
         };
         let (unk_id, cls_id, sep_id) = (special(UNK)?, special(CLS)?, special(SEP)?);
-        Ok(WordPiece { token_to_id, id_to_token, unk_id, cls_id, sep_id })
+        Ok(WordPiece { token_to_id, id_to_token, unk_id, cls_id, sep_id, lowercase: true, strip_accents: true })
+    }
+
+    /// The same vocabulary with BertNormalizer's `lowercase` and `strip_accents` as a cased model sets
+    /// them (HF: `strip_accents` unset follows `lowercase`).
+    pub fn with_case(mut self, lowercase: bool, strip_accents: bool) -> Self {
+        self.lowercase = lowercase;
+        self.strip_accents = strip_accents;
+        self
     }
 
     /// Number of tokens (lines of vocab.txt).
@@ -115,7 +126,7 @@ impl WordPiece {
     /// Tokenizes `text` into `[CLS] pieces... [SEP]`. Never fails: unknown words become `[UNK]`.
     /// No truncation happens here; [`crate::minilm::MiniLm::forward`] rejects more than 512 tokens.
     pub fn encode(&self, text: &str) -> Encoding {
-        let normalized = normalize(text);
+        let normalized = normalize(text, self.lowercase, self.strip_accents);
         let mut enc = Encoding::default();
         self.push_special(&mut enc, CLS, self.cls_id);
         let mut piece = String::new();
@@ -182,7 +193,7 @@ impl WordPiece {
 
 /// BertNormalizer, in `tokenizers`' order: clean text, space out CJK ideographs, strip accents
 /// (NFD, then drop non-spacing marks), lower-case.
-fn normalize(text: &str) -> Vec<NormChar> {
+fn normalize(text: &str, lowercase: bool, strip_accents: bool) -> Vec<NormChar> {
     let mut decomposed = Vec::with_capacity(text.len());
     for (start, c) in text.char_indices() {
         let end = start + c.len_utf8();
@@ -194,19 +205,29 @@ fn normalize(text: &str) -> Vec<NormChar> {
         if chinese {
             decomposed.push(NormChar { c: ' ', start, end });
         }
-        decompose_canonical(c, |d| decomposed.push(NormChar { c: d, start, end }));
+        if strip_accents {
+            decompose_canonical(c, |d| decomposed.push(NormChar { c: d, start, end }));
+        } else {
+            decomposed.push(NormChar { c, start, end });
+        }
         if chinese {
             decomposed.push(NormChar { c: ' ', start, end });
         }
     }
-    canonical_reorder(&mut decomposed);
+    if strip_accents {
+        canonical_reorder(&mut decomposed);
+    }
     let mut out = Vec::with_capacity(decomposed.len());
     for nc in decomposed {
-        if get_general_category(nc.c) == Gc::NonspacingMark {
+        if strip_accents && get_general_category(nc.c) == Gc::NonspacingMark {
             continue;
         }
-        for lc in nc.c.to_lowercase() {
-            out.push(NormChar { c: lc, ..nc });
+        if lowercase {
+            for lc in nc.c.to_lowercase() {
+                out.push(NormChar { c: lc, ..nc });
+            }
+        } else {
+            out.push(nc);
         }
     }
     out

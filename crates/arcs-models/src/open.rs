@@ -382,7 +382,7 @@ mod tests {
         let gap = r#"{"model": {"type": "WordPiece", "vocab": {"[PAD]": 0, "a": 2}}}"#;
         assert!(wordpiece_vocab_from_tokenizer_json(gap).is_err());
         let cased = r#"{"normalizer": {"type": "BertNormalizer", "lowercase": false}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#;
-        assert_eq!(wordpiece_vocab_from_tokenizer_json(cased).expect("cased").1, false);
+        assert!(!wordpiece_vocab_from_tokenizer_json(cased).expect("cased").1, "cased");
         let nfc = r#"{"normalizer": {"type": "NFC"}, "model": {"type": "WordPiece", "vocab": {"a": 0}}}"#;
         assert!(wordpiece_vocab_from_tokenizer_json(nfc).unwrap_err().to_string().contains("'NFC'"));
         let bpe = r#"{"model": {"type": "BPE", "vocab": {}}}"#;

@@ -22,6 +22,23 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot read {} ({e}); run ./x models to fetch the model files", path.display()))
 }
 
+/// The real models `--model` takes, for `attn --help`.
+pub const MODELS_HELP: &str = "
+real models (--model):
+  minilm                  all-MiniLM-L6-v2, f32 from models/minilm (--weights bundle: the browser's weights)
+  smollm2                 SmolLM2-135M-Instruct, Q4_1 GGUF from models/smollm2
+  PATH                    a .gguf file (llama, mistral, qwen2, qwen3, gemma3, gpt2, bert), a folder
+                          holding one model's .gguf (or all its split parts), or a Hugging Face
+                          folder (config.json, model.safetensors or its shards, tokenizer.json or
+                          vocab.txt)
+";
+
+/// Whether `--model` names a file or folder rather than a built-in model: a `.gguf` name, or anything
+/// with a path separator (`./my-bert`, `/models/x`).
+pub fn is_model_path(value: &str) -> bool {
+    value.to_ascii_lowercase().ends_with(".gguf") || value.contains('/') || value.contains('\\')
+}
+
 /// Options that only make sense for the toy engine.
 const TOY_ONLY: [&str; 9] =
     ["--preset", "--seed", "--d-in", "--d-out", "--heads", "--dropout", "--mask", "--no-scale", "--normalization"];
@@ -136,6 +153,13 @@ fn load(model: &str, args: &CliArgs) -> Result<(Loaded, ModelKind, String), Stri
 
 /// Runs a real model for the CLI: every layer (or `--layer L`) and every head, in the report's shape.
 pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
+    if ModelKind::parse(model).is_none() && !is_model_path(model) {
+        let names: Vec<&str> = ModelKind::BUILT_IN.iter().map(|k| k.as_str()).collect();
+        return Err(format!(
+            "unknown model {model:?}: use toy, {}, or a path to a .gguf file or a Hugging Face folder",
+            names.join(", ")
+        ));
+    }
     if let Some(flag) = args.given.iter().find(|g| TOY_ONLY.contains(&g.as_str())) {
         return Err(format!("{flag} applies to the toy model only; {model} has its own trained weights"));
     }

@@ -25,10 +25,10 @@ fn main() -> ExitCode {
 fn run(args: &[String]) -> Result<String, String> {
     let parsed = cli::parse(args).map_err(|e| format!("{e}\n(attn --help lists the options)"))?;
     if parsed.help {
-        return Ok(cli::USAGE.trim_end().to_string());
+        return Ok(format!("{}\n{}", cli::USAGE.trim_end(), attention_arcs::cli_models::MODELS_HELP.trim_end()));
     }
     let report = match parsed.model.as_str() {
-        "toy" => toy(&parsed)?,
+        cli::TOY => toy(&parsed)?,
         other => attention_arcs::cli_models::run(other, &parsed)?,
     };
     Ok(if parsed.json { report.to_json() } else { attention_arcs::cli_models::text_summary(&report) })

@@ -444,3 +444,19 @@ fn a_cased_wordpiece_tokenizer_json_keeps_case_and_accents_as_hugging_face_does(
     }
     assert!(differs >= 2, "casing and accents change the ids ({differs})");
 }
+
+#[test]
+fn an_nfc_normalizer_makes_decomposed_text_tokenize_as_composed() {
+    use arcs_models::tokenizer::bpe::Tokenizer;
+    let json = std::fs::read_to_string(tiny_dir().join("gpt2-tiny-hf/tokenizer.json")).expect("fixture");
+    let mut v: Value = serde_json::from_str(&json).expect("JSON");
+    let (plain, _) = Tokenizer::from_hf_json(&json).expect("tokenizer");
+    v["normalizer"] = serde_json::json!({ "type": "NFC" });
+    let (nfc, _) = Tokenizer::from_hf_json(&v.to_string()).expect("tokenizer with NFC");
+    let (composed, decomposed) = ("caf\u{e9} na\u{ef}ve", "cafe\u{301} nai\u{308}ve");
+    assert_ne!(plain.encode(composed).ids, plain.encode(decomposed).ids, "bytes differ without NFC");
+    assert_eq!(nfc.encode(decomposed).ids, plain.encode(composed).ids);
+    assert_eq!(nfc.encode(composed).offsets, plain.encode(composed).offsets, "NFC text keeps its offsets");
+    v["normalizer"] = serde_json::json!({ "type": "Lowercase" });
+    assert!(Tokenizer::from_hf_json(&v.to_string()).unwrap_err().to_string().contains("'Lowercase'"));
+}

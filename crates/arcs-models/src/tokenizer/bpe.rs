@@ -136,6 +136,8 @@ pub struct Tokenizer {
     whole: Option<HashMap<String, u32>>,
     /// SentencePiece-style BPE (Llama 2, TinyLlama, Mistral v0.1) instead of byte-level.
     spm: Option<Spm>,
+    /// Unicode NFC first (Qwen2.5's `tokenizer.json` normalizer).
+    nfc: bool,
 }
 
 /// SentencePiece-style BPE: symbols are characters with spaces as '▁' (U+2581), one '▁' put before the
@@ -206,6 +208,7 @@ impl Tokenizer {
             pre: PreTokenizer::default(),
             whole: None,
             spm: None,
+            nfc: false,
         })
     }
 
@@ -303,11 +306,13 @@ impl Tokenizer {
                     .map_err(bad)?,
             )
         } else {
-            if !v.get("normalizer").is_none_or(|n| n.is_null()) {
-                return Err(bad("a normalizer is not supported yet (byte-level BPE without one is)".into()));
+            let n = v.get("normalizer").filter(|n| !n.is_null());
+            if let Some(ty) = n.map(|n| n.get("type").and_then(|t| t.as_str()).unwrap_or("")).filter(|t| *t != "NFC") {
+                return Err(bad(format!("a '{ty}' normalizer is not supported yet (none, or NFC, is)")));
             }
             None
         };
+        let nfc = v.get("normalizer").and_then(|n| n.get("type")).and_then(|t| t.as_str()) == Some("NFC");
         let pre = match spm_prefix {
             Some(_) => PreTokenizer::default(),
             None => pre_tokenizer_of(v.get("pre_tokenizer").unwrap_or(&null)).map_err(bad)?,
@@ -360,6 +365,7 @@ impl Tokenizer {
         if let Some(prefix) = spm_prefix {
             tok.enable_spm(&types, prefix);
         }
+        tok.nfc = nfc;
         let bos = v
             .get("post_processor")
             .and_then(template_bos)
@@ -423,6 +429,19 @@ impl Tokenizer {
     }
 
     pub fn encode(&self, text: &str) -> Encoding {
+        // NFC first where the tokenizer asks for it; text that is already NFC (nearly all) keeps its
+        // offsets, other text is tokenised as normalised and its offsets point into that form.
+        if self.nfc {
+            use unicode_normalization::UnicodeNormalization;
+            let normal: String = text.nfc().collect();
+            if normal != text {
+                return self.encode_plain(&normal);
+            }
+        }
+        self.encode_plain(text)
+    }
+
+    fn encode_plain(&self, text: &str) -> Encoding {
         let mut enc = Encoding::default();
         let mut pos = 0;
         while pos < text.len() {

@@ -81,7 +81,61 @@ fn main() -> Result<(), String> {
             serde_json::json!({"median": med, "samples": samples, "tokens": toks}),
         );
     }
+    open_as_user_files(&mut out, root)?;
     let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("native-models.json"), text).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// "Open your own model" on the built-in models' own files: time to ready from the bytes (MiniLM's HF
+/// folder, SmolLM2's GGUF) and forward passes at 32 and 128 words, through `arcs_models::open`, plus this
+/// process's peak memory (Linux VmHWM).
+fn open_as_user_files(
+    out: &mut serde_json::Map<String, serde_json::Value>,
+    root: &std::path::Path,
+) -> Result<(), String> {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let file = |dir: &str, name: &str| -> Result<ModelFile, String> {
+        let bytes = std::fs::read(root.join(dir).join(name)).map_err(|e| format!("{dir}/{name}: {e}"))?;
+        Ok(ModelFile { name: name.into(), bytes })
+    };
+    let cases = [
+        (
+            "minilm_folder",
+            vec![
+                file("models/minilm", "config.json")?,
+                file("models/minilm", "model.safetensors")?,
+                file("models/minilm", "tokenizer.json")?,
+            ],
+        ),
+        ("smollm2_gguf", vec![file("models/smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")?]),
+    ];
+    for (name, files) in cases {
+        let t = Instant::now();
+        let model = open(files).map_err(|e| e.to_string())?;
+        let ready_ms = t.elapsed().as_secs_f64() * 1000.0;
+        eprintln!("{name}: ready in {ready_ms:.1} ms");
+        out.insert(format!("open_{name}_ready_ms"), ready_ms.into());
+        for n in [32usize, 128] {
+            let text = sentence(n);
+            let (med, samples, toks) = time(if n >= 128 { 3 } else { 5 }, || match &model {
+                OpenedModel::Bert(m) => forward_bert(m, ModelKind::File, &text).map(|f| f.tokens.len()).unwrap_or(0),
+                OpenedModel::Llama(m) => forward_llama(m, ModelKind::File, &text).map(|f| f.tokens.len()).unwrap_or(0),
+            });
+            eprintln!("{name} {toks:4} tokens: median {med:8.1} ms");
+            out.insert(
+                format!("open_{name}_forward_ms_{n}"),
+                serde_json::json!({"median": med, "samples": samples, "tokens": toks}),
+            );
+        }
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(kb) = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+    {
+        out.insert("peak_memory_bytes".into(), (kb * 1024).into());
+    }
     Ok(())
 }

@@ -300,6 +300,28 @@ def build(spec, tok_meta, qtype, seed, spm=None, split_name=None):
         hf[hf_name] = v
 
     q_dim, kv_dim = heads * hd, kv * hd
+    # The multi-query llama also carries Llama 3.1's RoPE scaling (rope_freqs.weight, as llama.cpp's
+    # converter computes it); a short original context makes it move the frequencies these tokens use.
+    llama3_scaling = {"rope_type": "llama3", "rope_theta": 10000.0, "factor": 8.0, "low_freq_factor": 1.0,
+                      "high_freq_factor": 4.0, "original_max_position_embeddings": 32} if name == "llama-mqa" else None
+    if llama3_scaling:
+        import math
+        sc = llama3_scaling
+        low_w = sc["original_max_position_embeddings"] / sc["low_freq_factor"]
+        high_w = sc["original_max_position_embeddings"] / sc["high_freq_factor"]
+        factors = []
+        for i in range(hd // 2):
+            freq = 1.0 / (rope_base ** (2 * i / hd))
+            wavelen = 2 * math.pi / freq
+            if wavelen < high_w:
+                factors.append(1.0)
+            elif wavelen > low_w:
+                factors.append(sc["factor"])
+            else:
+                smooth = (sc["original_max_position_embeddings"] / wavelen - sc["low_freq_factor"]) / (
+                    sc["high_freq_factor"] - sc["low_freq_factor"])
+                factors.append(1.0 / ((1 - smooth) / sc["factor"] + smooth))
+        w.add_tensor("rope_freqs.weight", np.array(factors, dtype=np.float32))
     if arch == "gpt2":
         return gpt2_body(w, rng, spec, vocab, qtype, path)
     if arch == "gemma3":
@@ -337,7 +359,7 @@ def build(spec, tok_meta, qtype, seed, spm=None, split_name=None):
     common = dict(vocab_size=vocab, hidden_size=hidden, intermediate_size=ffn, num_hidden_layers=layers,
                   num_attention_heads=heads, num_key_value_heads=kv, head_dim=hd, rms_norm_eps=eps,
                   max_position_embeddings=64, tie_word_embeddings=tied,
-                  rope_parameters={"rope_type": "default", "rope_theta": rope_base})
+                  rope_parameters=llama3_scaling or {"rope_type": "default", "rope_theta": rope_base})
     cls = {"llama": (tf.LlamaConfig, tf.LlamaForCausalLM), "qwen2": (tf.Qwen2Config, tf.Qwen2ForCausalLM),
            "qwen3": (tf.Qwen3Config, tf.Qwen3ForCausalLM)}[arch]
     config = cls[0](**common, attn_implementation="eager")

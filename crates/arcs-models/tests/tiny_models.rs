@@ -460,3 +460,29 @@ fn an_nfc_normalizer_makes_decomposed_text_tokenize_as_composed() {
     v["normalizer"] = serde_json::json!({ "type": "Lowercase" });
     assert!(Tokenizer::from_hf_json(&v.to_string()).unwrap_err().to_string().contains("'Lowercase'"));
 }
+
+#[test]
+fn llama3_rope_scaling_from_config_json_equals_the_gguf_rope_freqs() {
+    use arcs_models::arch::llama::LlamaConfig;
+    let gguf =
+        Llama::from_gguf(std::fs::read(tiny_dir().join("llama-mqa.Q8_0.gguf")).expect("fixture")).expect("loads");
+    let from_file = gguf.config().rope_factors.clone().expect("rope_freqs.weight");
+    let config = serde_json::json!({
+        "model_type": "llama", "hidden_size": 96, "num_attention_heads": 3, "num_key_value_heads": 1,
+        "head_dim": 32, "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 558,
+        "max_position_embeddings": 64, "rope_theta": 10000.0,
+        "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 32}
+    });
+    let c = LlamaConfig::from_hf_json(&config.to_string()).expect("config");
+    let computed = c.rope_factors.expect("llama3 factors");
+    assert_eq!(computed.len(), from_file.len());
+    for (a, b) in computed.iter().zip(&from_file) {
+        assert!((a - b).abs() <= 1e-5 * b, "{a} vs {b}");
+    }
+    assert!(computed.contains(&1.0) && computed.contains(&8.0), "kept, scaled and blended");
+    let mut other = config.clone();
+    other["rope_scaling"] = serde_json::json!({"rope_type": "yarn", "factor": 4.0});
+    let e = LlamaConfig::from_hf_json(&other.to_string()).unwrap_err().to_string();
+    assert!(e.contains("'yarn'"), "{e}");
+}

@@ -80,6 +80,9 @@ pub struct LlamaConfig {
     pub rope_base: f32,
     pub rms_eps: f32,
     pub rope_style: RopeStyle,
+    /// Llama 3.1's RoPE scaling: each frequency divided by its factor (GGUF `rope_freqs.weight`, or
+    /// computed from `config.json`'s `rope_scaling` of type llama3).
+    pub rope_factors: Option<Vec<f32>>,
     /// Biases on W_query, W_key, W_value (qwen2).
     pub qkv_bias: bool,
     /// Per-head RMSNorm of queries and keys before RoPE (qwen3).
@@ -175,6 +178,27 @@ fn hf_name(hf: &str, gemma: bool) -> Option<String> {
     Some(format!("blk.{layer}.{gguf}.{kind}"))
 }
 
+/// Llama 3.1's per-frequency RoPE divisors, as llama.cpp's converter writes them to `rope_freqs.weight`
+/// and HF's `llama3` rope type applies them: short wavelengths kept, long ones divided by `factor`, a
+/// smooth blend between.
+fn llama3_rope_factors(base: f32, head_dim: usize, factor: f32, low: f32, high: f32, old_context: f32) -> Vec<f32> {
+    let (low_wavelen, high_wavelen) = (old_context / low, old_context / high);
+    (0..head_dim / 2)
+        .map(|i| {
+            let freq = 1.0 / base.powf((2 * i) as f32 / head_dim as f32);
+            let wavelen = 2.0 * std::f32::consts::PI / freq;
+            if wavelen < high_wavelen {
+                1.0
+            } else if wavelen > low_wavelen {
+                factor
+            } else {
+                let smooth = (old_context / wavelen - low) / (high - low);
+                1.0 / ((1.0 - smooth) / factor + smooth)
+            }
+        })
+        .collect()
+}
+
 /// `general.architecture` if this decoder runs it.
 pub fn architecture(g: &Gguf) -> Result<&str, ModelError> {
     let arch = g.get("general.architecture").and_then(|v| v.as_str()).unwrap_or("");
@@ -226,9 +250,22 @@ impl LlamaConfig {
                 })
         };
         let present = |key: &str| v.get(key).is_some_and(|x| !x.is_null());
-        if let Some(kind) = v.get("rope_scaling").and_then(|r| r.get("rope_type").or_else(|| r.get("type"))) {
-            return Err(ModelError::Metadata(format!("config.json: rope_scaling {kind} is not supported yet")));
-        }
+        // Llama 3.1's scaling; any other kind is refused rather than computed wrongly.
+        let scaling = v.get("rope_scaling").filter(|r| !r.is_null()).or_else(|| {
+            v.get("rope_parameters").filter(|r| r.get("rope_type").and_then(|t| t.as_str()) != Some("default"))
+        });
+        let scaling = match scaling {
+            None => None,
+            Some(r) => match r.get("rope_type").or_else(|| r.get("type")).and_then(|t| t.as_str()) {
+                Some("default") | None => None,
+                Some("llama3") => Some(r.clone()),
+                Some(kind) => {
+                    return Err(ModelError::Metadata(format!(
+                        "config.json: rope scaling '{kind}' is not supported yet"
+                    )))
+                }
+            },
+        };
         let act = v.get("hidden_act").and_then(|t| t.as_str()).unwrap_or("silu");
         if act != "silu" {
             return Err(ModelError::Metadata(format!("config.json: hidden_act '{act}' is not supported (silu is)")));
@@ -253,6 +290,17 @@ impl LlamaConfig {
         if !(rope_base.is_finite() && rope_base > 1.0 && rms_eps.is_finite() && rms_eps >= 0.0) {
             return Err(ModelError::Metadata(format!("bad RoPE base {rope_base} or RMSNorm eps {rms_eps}")));
         }
+        let rope_factors = scaling.map(|r| {
+            let f = |k: &str, d: f64| r.get(k).and_then(|x| x.as_f64()).unwrap_or(d);
+            llama3_rope_factors(
+                rope_base,
+                head_dim,
+                f("factor", 8.0) as f32,
+                f("low_freq_factor", 1.0) as f32,
+                f("high_freq_factor", 4.0) as f32,
+                f("original_max_position_embeddings", 8192.0) as f32,
+            )
+        });
         let bias = v.get("attention_bias").and_then(|b| b.as_bool()).unwrap_or(false);
         let mlp_bias = v.get("mlp_bias").and_then(|b| b.as_bool()).unwrap_or(false);
         if (bias && arch != "qwen2") || mlp_bias {
@@ -273,6 +321,7 @@ impl LlamaConfig {
             rope_base,
             rms_eps,
             rope_style: RopeStyle::Halves,
+            rope_factors,
             qkv_bias: arch == "qwen2" || bias,
             qk_norm: arch == "qwen3",
             family: Family::Llama,
@@ -345,6 +394,7 @@ impl LlamaConfig {
             rope_base: theta("full_attention", 1_000_000.0),
             rms_eps: v.get("rms_norm_eps").and_then(|x| x.as_f64()).unwrap_or(1e-6) as f32,
             rope_style: RopeStyle::Halves,
+            rope_factors: None,
             qkv_bias: false,
             qk_norm: true,
             family: Family::Gemma3,
@@ -394,6 +444,7 @@ impl LlamaConfig {
             rope_base: 10000.0,
             rms_eps: v.get("layer_norm_epsilon").and_then(|x| x.as_f64()).unwrap_or(1e-5) as f32,
             rope_style: RopeStyle::Halves,
+            rope_factors: None,
             qkv_bias: true,
             qk_norm: false,
             family: Family::Gpt2,
@@ -501,6 +552,7 @@ impl LlamaConfig {
             rope_base,
             rms_eps,
             rope_style,
+            rope_factors: None,
             qkv_bias,
             qk_norm,
             family,
@@ -667,7 +719,14 @@ impl Llama {
     fn from_parsed_gguf(g: Gguf, bytes: Vec<u8>) -> Result<Self, ModelError> {
         architecture(&g)?;
         let tokenizer = build_tokenizer(&g)?;
-        let c = LlamaConfig::from_gguf(&g, tokenizer.vocab_size())?;
+        let mut c = LlamaConfig::from_gguf(&g, tokenizer.vocab_size())?;
+        if g.tensor("rope_freqs.weight").is_some() {
+            let factors = vector(&g, &bytes, "rope_freqs.weight", c.head_dim / 2)?;
+            if factors.iter().any(|&f| !(f.is_finite() && f > 0.0)) {
+                return Err(ModelError::NonFinite("rope_freqs.weight".into()));
+            }
+            c.rope_factors = Some(factors);
+        }
         let bos = bos_token(&g, c.vocab_size);
         Llama::assemble(c, &g, bytes, tokenizer, bos)
     }
@@ -925,10 +984,16 @@ impl Llama {
             }
         }
 
-        let rope =
-            Rope::new(n, c.rope_base, c.head_dim, c.rope_style, c.gemma.as_ref().map_or(1.0, |g| g.global_rope_scale));
+        let rope = Rope::new(
+            n,
+            c.rope_base,
+            c.head_dim,
+            c.rope_style,
+            c.gemma.as_ref().map_or(1.0, |g| g.global_rope_scale),
+            c.rope_factors.as_deref(),
+        );
         // Gemma's sliding-window layers rotate with their own base, unscaled.
-        let rope_local = c.gemma.as_ref().map(|g| Rope::new(n, g.rope_base_local, c.head_dim, c.rope_style, 1.0));
+        let rope_local = c.gemma.as_ref().map(|g| Rope::new(n, g.rope_base_local, c.head_dim, c.rope_style, 1.0, None));
         let mut layers = Vec::with_capacity(c.num_layers);
         for (l, block) in self.blocks.iter().enumerate() {
             let window =
@@ -1234,12 +1299,17 @@ struct Rope {
 
 impl Rope {
     /// `scale`: linear position scaling (positions divided by it; 1 for none).
-    fn new(n: usize, base: f32, head_dim: usize, style: RopeStyle, scale: f32) -> Rope {
+    fn new(n: usize, base: f32, head_dim: usize, style: RopeStyle, scale: f32, factors: Option<&[f32]>) -> Rope {
         let half = head_dim / 2;
         let mut cos = Vec::with_capacity(n * half);
         let mut sin = Vec::with_capacity(n * half);
         // HF computes inv_freq and pos * inv_freq in f32; doing the same keeps long positions in step with it.
-        let inv_freq: Vec<f32> = (0..half).map(|i| 1.0 / base.powf((2 * i) as f32 / head_dim as f32)).collect();
+        let inv_freq: Vec<f32> = (0..half)
+            .map(|i| {
+                let f = 1.0 / base.powf((2 * i) as f32 / head_dim as f32);
+                factors.and_then(|d| d.get(i)).map_or(f, |d| f / d)
+            })
+            .collect();
         for p in 0..n {
             for &f in &inv_freq {
                 let angle = (p as f32 / scale * f) as f64;
@@ -1350,6 +1420,7 @@ mod tests {
             rope_base: 100000.0,
             rms_eps: 1e-5,
             rope_style: RopeStyle::Adjacent,
+            rope_factors: None,
             qkv_bias: false,
             qk_norm: false,
             family: Family::Llama,
@@ -1379,7 +1450,7 @@ mod tests {
         // HF: out[i] = q[i] cos_i - q[i+32] sin_i, out[i+32] = q[i+32] cos_i + q[i] sin_i.
         // GGUF layout puts HF dim i at 2i and dim i+32 at 2i+1.
         let n = 5;
-        let rope = Rope::new(n, 100000.0, HEAD_DIM, RopeStyle::Adjacent, 1.0);
+        let rope = Rope::new(n, 100000.0, HEAD_DIM, RopeStyle::Adjacent, 1.0, None);
         let hf: Vec<f32> = (0..HEAD_DIM).map(|d| (d as f32 * 0.37).sin()).collect();
         let mut gguf = Matrix::zeros(n, HEAD_DIM);
         for p in 0..n {
@@ -1404,7 +1475,7 @@ mod tests {
     #[test]
     fn rope_halves_is_hf_rotate_half_as_is() {
         let (n, hd) = (4, 6);
-        let rope = Rope::new(n, 10000.0, hd, RopeStyle::Halves, 1.0);
+        let rope = Rope::new(n, 10000.0, hd, RopeStyle::Halves, 1.0, None);
         let q: Vec<f32> = (0..hd).map(|d| (d as f32 * 0.9).cos()).collect();
         let mut m = Matrix::zeros(n, 2 * hd); // two heads, rotated alike
         for p in 0..n {

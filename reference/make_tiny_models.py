@@ -501,7 +501,12 @@ def sentencepiece_tokenizer():
     t.post_processor = processors.TemplateProcessing(single="<s> $A", special_tokens=[("<s>", 1)])
     t.save(os.path.join(OUT, "spm-tokenizer.json"))
     cases = [{"text": h, "ids": t.encode(h, add_special_tokens=False).ids} for h in HARD if "<|" not in h]
-    return {"tokens": tokens, "scores": scores, "token_types": types, "cases": cases}
+    # The same model with a Metaspace pre-tokenizer instead of the Prepend + Replace normalizer (newer
+    # Llama / Mistral tokenizer.json files); the Rust test makes the same edit to spm-tokenizer.json.
+    t.normalizer = None
+    t.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="first", split=False)
+    metaspace = [{"text": h, "ids": t.encode(h, add_special_tokens=False).ids} for h in HARD if "<|" not in h]
+    return {"tokens": tokens, "scores": scores, "token_types": types, "cases": cases, "metaspace": metaspace}
 
 
 def encoder_runs(model, tok, texts):
@@ -616,8 +621,9 @@ def build_bert():
     cased = tf.BertTokenizerFast(os.path.join(folder, "vocab.txt"), do_lower_case=False, strip_accents=False)
     cased.backend_tokenizer.save(os.path.join(OUT, "bert-cased-tokenizer.json"))
     cased_cases = [{"text": h, "ids": cased(h)["input_ids"]} for h in HARD]
+    uncased_cases = [{"text": h, "ids": tok(h)["input_ids"]} for h in HARD]
     return {"arch": "bert", "hidden": 60, "heads": 5, "layers": 3, "vocab": len(vocab), "runs": runs,
-            "gguf_runs": gguf_runs, "cased": cased_cases}
+            "gguf_runs": gguf_runs, "cased": cased_cases, "uncased": uncased_cases}
 
 
 def write_bert_gguf(model, vocab, tok):

@@ -486,3 +486,28 @@ fn llama3_rope_scaling_from_config_json_equals_the_gguf_rope_freqs() {
     let e = LlamaConfig::from_hf_json(&other.to_string()).unwrap_err().to_string();
     assert!(e.contains("'yarn'"), "{e}");
 }
+
+#[test]
+fn uncased_wordpiece_and_metaspace_tokenizers_give_hugging_face_ids_on_hard_strings() {
+    use arcs_models::tokenizer::bpe::Tokenizer;
+    use arcs_models::tokenizer::wordpiece::WordPiece;
+    let r = reference();
+    let vocab = std::fs::read_to_string(tiny_dir().join("bert-tiny/vocab.txt")).expect("fixture");
+    let wp = WordPiece::from_vocab(&vocab).expect("vocab");
+    for case in r["bert_folder"]["uncased"].as_array().expect("cases") {
+        let text = case["text"].as_str().expect("text");
+        assert_eq!(wp.encode(text).ids, ids_of(&case["ids"]), "{text:?}");
+    }
+    // spm-tokenizer.json with a Metaspace pre-tokenizer in place of its normalizer.
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(tiny_dir().join("spm-tokenizer.json")).expect("fixture"))
+            .expect("JSON");
+    v["normalizer"] = Value::Null;
+    v["pre_tokenizer"] =
+        serde_json::json!({"type": "Metaspace", "replacement": "\u{2581}", "prepend_scheme": "first", "split": false});
+    let (tok, _) = Tokenizer::from_hf_json(&v.to_string()).expect("Metaspace tokenizer");
+    for case in r["sentencepiece"]["metaspace"].as_array().expect("cases") {
+        let text = case["text"].as_str().expect("text");
+        assert_eq!(tok.encode(text).ids, ids_of(&case["ids"]), "{text:?}");
+    }
+}

@@ -150,6 +150,8 @@ struct Spm {
     byte_tokens: [Option<u32>; 256],
     /// Put '▁' before the text (`add_space_prefix`, HF's `Prepend("▁")`).
     space_prefix: bool,
+    /// ... but not when the text already starts with a space (HF's `Metaspace` pre-tokenizer).
+    prefix_unless_space: bool,
 }
 
 /// SentencePiece's stand-in for a space.
@@ -272,7 +274,7 @@ impl Tokenizer {
             }
         }
         // Control and user-defined pieces print as themselves; byte tokens as their byte.
-        self.spm = Some(Spm { char_ids, byte_tokens, space_prefix });
+        self.spm = Some(Spm { char_ids, byte_tokens, space_prefix, prefix_unless_space: false });
     }
 
     /// Take a pre-token that is in the vocabulary whole, before any merge (HF's `ignore_merges`, which
@@ -362,8 +364,11 @@ impl Tokenizer {
         let ignore_merges = model.get("ignore_merges").and_then(|b| b.as_bool()).unwrap_or(false);
         let mut tok =
             Tokenizer::new(tokens, &merges, Some(&types))?.with_pre_tokenizer(pre).with_ignore_merges(ignore_merges);
-        if let Some(prefix) = spm_prefix {
+        if let Some((prefix, unless_space)) = spm_prefix {
             tok.enable_spm(&types, prefix);
+            if let Some(spm) = tok.spm.as_mut() {
+                spm.prefix_unless_space = unless_space;
+            }
         }
         tok.nfc = nfc;
         let bos = v
@@ -481,7 +486,7 @@ impl Tokenizer {
     fn spm_encode(&self, spm: &Spm, text: &str, start: usize, end: usize, first: bool, enc: &mut Encoding) {
         let mut ids = Vec::with_capacity(end - start + 1);
         let mut spans = Vec::with_capacity(end - start + 1);
-        if first && spm.space_prefix {
+        if first && spm.space_prefix && !(spm.prefix_unless_space && text[start..end].starts_with(' ')) {
             if let Some(&id) = spm.char_ids.get(&SPM_SPACE) {
                 ids.push(id);
                 spans.push((start, start));
@@ -709,7 +714,7 @@ fn pre_tokenizer_of(p: &serde_json::Value) -> Result<PreTokenizer, String> {
 /// Whether a SentencePiece-style `tokenizer.json` puts '▁' before the text: Llama 2's
 /// `Sequence[Prepend("▁"), Replace(" ", "▁")]` normalizer, or a `Metaspace` pre-tokenizer that does not
 /// split; `Replace` alone (Gemma) puts none.
-fn sentencepiece_prefix(normalizer: &serde_json::Value, pre: &serde_json::Value) -> Result<bool, String> {
+fn sentencepiece_prefix(normalizer: &serde_json::Value, pre: &serde_json::Value) -> Result<(bool, bool), String> {
     let ty = |v: &serde_json::Value| v.get("type").and_then(|t| t.as_str()).unwrap_or("").to_string();
     let is_replace = |v: &serde_json::Value| {
         ty(v) == "Replace"
@@ -724,10 +729,10 @@ fn sentencepiece_prefix(normalizer: &serde_json::Value, pre: &serde_json::Value)
         None => vec![normalizer],
     };
     match (parts.as_slice(), pre.is_null()) {
-        ([p, r], true) if is_prepend(p) && is_replace(r) => Ok(true),
-        ([r], true) if is_replace(r) => Ok(false),
+        ([p, r], true) if is_prepend(p) && is_replace(r) => Ok((true, false)),
+        ([r], true) if is_replace(r) => Ok((false, false)),
         ([], false) if ty(pre) == "Metaspace" && !pre.get("split").and_then(|s| s.as_bool()).unwrap_or(true) => {
-            Ok(pre.get("prepend_scheme").and_then(|s| s.as_str()).unwrap_or("always") != "never")
+            Ok((pre.get("prepend_scheme").and_then(|s| s.as_str()).unwrap_or("always") != "never", true))
         }
         _ => Err(format!(
             "this SentencePiece-style normalizer / pre-tokenizer is not supported yet: {} / {}",

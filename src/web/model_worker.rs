@@ -404,18 +404,13 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                     OpenedModel::Llama(l) => forward_llama(l, model, &text),
                 }),
             };
-            match fresh {
-                Some(Ok(f)) => last = Some(f),
-                Some(Err(message)) => {
-                    let _ = scope.send(WorkerOut::Failed { id, message }).await;
-                    continue;
-                }
-                None => {}
+            if let Err(message) = keep(&mut last, fresh) {
+                let _ = scope.send(WorkerOut::Failed { id, message }).await;
+                continue;
             }
             if roles && !induction.contains_key(&model) {
                 if let OpenedModel::Llama(l) = m {
-                    let ids = induction_tokens(l.config().vocab_size);
-                    induction.insert(model, induction_scores(l, &ids).map(|s| s.into_iter().flatten().collect()));
+                    induction.insert(model, induction_of(l));
                 }
             }
             let out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, false);
@@ -464,18 +459,13 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                 None => Err("the model is not loaded".into()),
             }),
         };
-        match fresh {
-            Some(Ok(f)) => last = Some(f),
-            Some(Err(message)) => {
-                let _ = scope.send(WorkerOut::Failed { id, message }).await;
-                continue;
-            }
-            None => {}
+        if let Err(message) = keep(&mut last, fresh) {
+            let _ = scope.send(WorkerOut::Failed { id, message }).await;
+            continue;
         }
         if roles && !induction.contains_key(&model) {
             if let Some(Loaded::SmolLm2(m)) = slot.as_ref() {
-                let ids = induction_tokens(m.config().vocab_size);
-                induction.insert(model, induction_scores(m, &ids).map(|s| s.into_iter().flatten().collect()));
+                induction.insert(model, induction_of(m));
             }
         }
         let out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, helped);
@@ -483,6 +473,20 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             break;
         }
     }
+}
+
+/// Keeps a new pass as the last one; `None`: the last one is still the sentence's.
+fn keep(last: &mut Option<Forward>, fresh: Option<Result<Forward, String>>) -> Result<(), String> {
+    if let Some(f) = fresh {
+        *last = Some(f?);
+    }
+    Ok(())
+}
+
+/// A decoder's induction scores on the app's seeded tokens, flattened `[layer * heads + head]`.
+fn induction_of(model: &arcs_models::arch::llama::Llama) -> Result<Vec<f32>, String> {
+    let ids = induction_tokens(model.config().vocab_size);
+    induction_scores(model, &ids).map(|s| s.into_iter().flatten().collect())
 }
 
 /// The answer to a run request from the kept pass: `layer`'s details, and the head roles if asked.

@@ -14,6 +14,25 @@ fn reference() -> Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// Largest |ours - HF| over every layer, head and weight; `want` is HF's `[layer][head][query][key]`.
+fn max_attention_diff<'a>(layers: impl Iterator<Item = &'a [arcs_models::Matrix]>, want: &Value) -> f32 {
+    let want = want.as_array().expect("layers");
+    let mut worst = 0f32;
+    let mut seen = 0;
+    for (heads, wl) in layers.zip(want) {
+        seen += 1;
+        for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
+            for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
+                for (j, w) in row.as_array().expect("row").iter().enumerate() {
+                    worst = worst.max((heads[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
+                }
+            }
+        }
+    }
+    assert_eq!(seen, want.len(), "as many layers as HF");
+    worst
+}
+
 fn ids_of(v: &Value) -> Vec<u32> {
     v.as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect()
 }
@@ -42,19 +61,7 @@ fn every_family_and_tensor_type_matches_hugging_face() {
         for (seq, run) in sequences.iter().zip(spec["runs"].as_array().expect("runs")) {
             let ids = ids_of(&seq["ids"]);
             let out = model.forward(&ids).unwrap_or_else(|e| panic!("{file}: {e}"));
-            let want = run["attentions"].as_array().expect("attentions");
-            assert_eq!(out.layers.len(), want.len(), "{file}");
-            let mut worst = 0f32;
-            for (layer, wl) in out.layers.iter().zip(want) {
-                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
-                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
-                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
-                            let d = (layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs();
-                            worst = worst.max(d);
-                        }
-                    }
-                }
-            }
+            let worst = max_attention_diff(out.layers.iter().map(|l| l.attn_weights.as_slice()), &run["attentions"]);
             assert!(worst <= tol, "{file}: attention differs from HF by {worst:.2e} (tolerance {tol:.0e})");
             let argmax: Vec<u32> = out.argmax_next_per_position.iter().map(|t| t.id).collect();
             assert_eq!(argmax, ids_of(&run["argmax_next"]), "{file}: the next token at every position");
@@ -118,16 +125,7 @@ fn a_hugging_face_bert_folder_matches_hugging_face() {
             let enc = model.tokenizer().encode(text);
             assert_eq!(enc.ids, ids_of(&run["ids"]), "{tokenizer}: ids of {text:?}");
             let out = model.forward(&enc.ids).expect("forward");
-            let mut worst = 0f32;
-            for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
-                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
-                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
-                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
-                            worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
-                        }
-                    }
-                }
-            }
+            let worst = max_attention_diff(out.layers.iter().map(|l| l.attn_weights.as_slice()), &run["attentions"]);
             assert!(worst < 1e-4, "{tokenizer}: attention differs from HF by {worst:.2e}");
         }
     }
@@ -205,16 +203,7 @@ fn hugging_face_decoder_folders_match_hugging_face() {
             let ids = model.tokenize(text).expect("tokenizes").ids;
             assert_eq!(ids, ids_of(&run["ids"]), "{folder_name}: ids of {text:?} (BOS and pre-tokenizer included)");
             let out = model.forward(&ids).expect("forward");
-            let mut worst = 0f32;
-            for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
-                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
-                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
-                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
-                            worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
-                        }
-                    }
-                }
-            }
+            let worst = max_attention_diff(out.layers.iter().map(|l| l.attn_weights.as_slice()), &run["attentions"]);
             assert!(worst < 1e-4, "{folder_name}: attention differs from HF by {worst:.2e}");
             let argmax: Vec<u32> = out.argmax_next_per_position.iter().map(|t| t.id).collect();
             assert_eq!(argmax, ids_of(&run["argmax_next"]), "{folder_name}: the next token at every position");
@@ -288,16 +277,7 @@ fn roberta_and_distilbert_folders_match_hugging_face() {
             assert_eq!(enc.ids, ids_of(&run["ids"]), "{name}: ids of {text:?}");
             assert!(enc.offsets[0].is_none() && enc.offsets.last().is_some_and(|o| o.is_none()), "added tokens");
             let out = model.forward(&enc.ids).expect("forward");
-            let mut worst = 0f32;
-            for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
-                for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
-                    for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
-                        for (j, w) in row.as_array().expect("row").iter().enumerate() {
-                            worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
-                        }
-                    }
-                }
-            }
+            let worst = max_attention_diff(out.layers.iter().map(|l| l.attn_weights.as_slice()), &run["attentions"]);
             assert!(worst < 1e-4, "{name}: attention differs from HF by {worst:.2e}");
         }
     }
@@ -400,16 +380,7 @@ fn a_bert_gguf_matches_hugging_face_on_its_float16_weights() {
         let enc = model.tokenizer().encode(text);
         assert_eq!(enc.ids, ids_of(&run["ids"]), "the vocabulary read back from '▁' pieces: {text:?}");
         let out = model.forward(&enc.ids).expect("forward");
-        let mut worst = 0f32;
-        for (layer, wl) in out.layers.iter().zip(run["attentions"].as_array().expect("layers")) {
-            for (h, wh) in wl.as_array().expect("heads").iter().enumerate() {
-                for (i, row) in wh.as_array().expect("rows").iter().enumerate() {
-                    for (j, w) in row.as_array().expect("row").iter().enumerate() {
-                        worst = worst.max((layer.attn_weights[h].get(i, j) - w.as_f64().expect("w") as f32).abs());
-                    }
-                }
-            }
-        }
+        let worst = max_attention_diff(out.layers.iter().map(|l| l.attn_weights.as_slice()), &run["attentions"]);
         assert!(worst < 1e-4, "attention differs from HF by {worst:.2e}");
     }
 }

@@ -55,15 +55,7 @@ impl Config {
                 crate::arch::llama::ARCHITECTURES.join(", ")
             )));
         }
-        let int = |key: &str| -> Result<usize, ModelError> {
-            v.get(key)
-                .and_then(|x| x.as_u64())
-                .and_then(|x| usize::try_from(x).ok())
-                .filter(|&x| x > 0 && x <= 1 << 24)
-                .ok_or_else(|| {
-                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
-                })
-        };
+        let int = |key: &str| crate::arch::config_int(&v, key);
         let act = v.get("hidden_act").and_then(|t| t.as_str()).unwrap_or("gelu");
         if act != "gelu" {
             return Err(ModelError::Metadata(format!("config.json: hidden_act '{act}' is not supported (gelu is)")));
@@ -90,15 +82,7 @@ impl Config {
 
     /// DistilBERT's `config.json` (`dim`, `n_layers`, `n_heads`, `hidden_dim`).
     fn distilbert_from_hf(v: &serde_json::Value) -> Result<(Config, EncoderFamily), ModelError> {
-        let int = |key: &str| -> Result<usize, ModelError> {
-            v.get(key)
-                .and_then(|x| x.as_u64())
-                .and_then(|x| usize::try_from(x).ok())
-                .filter(|&x| x > 0 && x <= 1 << 24)
-                .ok_or_else(|| {
-                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
-                })
-        };
+        let int = |key: &str| crate::arch::config_int(v, key);
         let act = v.get("activation").and_then(|t| t.as_str()).unwrap_or("gelu");
         if act != "gelu" {
             return Err(ModelError::Metadata(format!("config.json: activation '{act}' is not supported (gelu is)")));
@@ -179,22 +163,8 @@ pub enum WeightFormat {
     Quantized,
 }
 
-/// What [`Bert::forward`] computed inside one encoder layer. `n` = number of tokens.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerOutput {
-    /// `n x 384`: the hidden state entering the layer (for layer 0, the LayerNorm-ed embeddings).
-    pub layer_input: Matrix,
-    /// `n x 384`: `layer_input @ W_query^T + b`, all heads side by side; head `h` is columns
-    /// `h * HEAD_DIM .. (h + 1) * HEAD_DIM` (see [`Matrix::column_block`]).
-    pub queries: Matrix,
-    /// `n x 384`, laid out like `queries`.
-    pub keys: Matrix,
-    /// `n x 384`, laid out like `queries`.
-    pub values: Matrix,
-    /// `[head]` -> `n x n` post-softmax attention: row = query token, column = key token, each
-    /// row sums to 1.
-    pub attn_weights: Vec<Matrix>,
-}
+/// What [`Bert::forward`] computed inside one encoder layer (the same record as a decoder's).
+pub type LayerOutput = crate::arch::LayerTrace;
 
 /// Everything [`Bert::forward`] exposes for one input.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,6 +9,7 @@
 //! then a final RMSNorm and logits against `output.weight` (or the tied token embedding).
 //! The shape comes from the file's metadata ([`LlamaConfig`]); nothing is assumed about sizes.
 
+pub use crate::arch::LayerTrace;
 use crate::numeric::float_kernels::{layer_norm_in_place, softmax_in_place};
 use crate::numeric::quant::{self, dequantize_row, matmul_t, matmul_t_rows, QMatrix};
 use crate::source::gguf::{GgmlType, Gguf};
@@ -240,15 +241,7 @@ impl LlamaConfig {
                 ARCHITECTURES.join(", ")
             )));
         }
-        let int = |key: &str| -> Result<usize, ModelError> {
-            v.get(key)
-                .and_then(|x| x.as_u64())
-                .and_then(|x| usize::try_from(x).ok())
-                .filter(|&x| x > 0 && x <= 1 << 24)
-                .ok_or_else(|| {
-                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
-                })
-        };
+        let int = |key: &str| crate::arch::config_int(&v, key);
         let present = |key: &str| v.get(key).is_some_and(|x| !x.is_null());
         // Llama 3.1's scaling; any other kind is refused rather than computed wrongly.
         let scaling = v.get("rope_scaling").filter(|r| !r.is_null()).or_else(|| {
@@ -333,15 +326,7 @@ impl LlamaConfig {
     /// Gemma 3's `config.json` (`model_type` gemma3_text; a multimodal gemma3 folder's `text_config`).
     fn gemma3_from_hf(v: &serde_json::Value) -> Result<Self, ModelError> {
         let v = v.get("text_config").unwrap_or(v);
-        let int = |key: &str| -> Result<usize, ModelError> {
-            v.get(key)
-                .and_then(|x| x.as_u64())
-                .and_then(|x| usize::try_from(x).ok())
-                .filter(|&x| x > 0 && x <= 1 << 24)
-                .ok_or_else(|| {
-                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
-                })
-        };
+        let int = |key: &str| crate::arch::config_int(v, key);
         let act = v.get("hidden_activation").and_then(|t| t.as_str()).unwrap_or("gelu_pytorch_tanh");
         if act != "gelu_pytorch_tanh" {
             return Err(ModelError::Metadata(format!("config.json: hidden_activation '{act}' is not supported")));
@@ -410,15 +395,7 @@ impl LlamaConfig {
 
     /// GPT-2's `config.json` (`n_embd`, `n_layer`, `n_head`, `n_positions`, `n_inner`).
     fn gpt2_from_hf(v: &serde_json::Value) -> Result<Self, ModelError> {
-        let int = |key: &str| -> Result<usize, ModelError> {
-            v.get(key)
-                .and_then(|x| x.as_u64())
-                .and_then(|x| usize::try_from(x).ok())
-                .filter(|&x| x > 0 && x <= 1 << 24)
-                .ok_or_else(|| {
-                    ModelError::Metadata(format!("config.json: '{key}' is missing or not a positive integer"))
-                })
-        };
+        let int = |key: &str| crate::arch::config_int(v, key);
         let act = v.get("activation_function").and_then(|t| t.as_str()).unwrap_or("gelu_new");
         if !matches!(act, "gelu_new" | "gelu_pytorch_tanh") {
             return Err(ModelError::Metadata(format!(
@@ -559,25 +536,6 @@ impl LlamaConfig {
             gemma,
         })
     }
-}
-
-/// What one transformer block saw and computed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LayerTrace {
-    /// `[n, hidden]` residual stream entering the block.
-    pub layer_input: Matrix,
-    /// `[n, num_heads * head_dim]` queries after RoPE; head `h` is columns `h*head_dim..(h+1)*head_dim`.
-    /// Within a head the dimensions are in the GGUF order: for llama, llama.cpp's permuted order, where
-    /// RoPE rotates adjacent pairs (2i, 2i+1) and HF's puts pair i at (i, i + head_dim/2). Dot
-    /// products, and so attention, are the same in both.
-    pub queries: Matrix,
-    /// `[n, num_kv_heads * head_dim]` keys after RoPE, same layout as `queries`.
-    pub keys: Matrix,
-    /// `[n, num_kv_heads * head_dim]` values.
-    pub values: Matrix,
-    /// `num_heads` matrices `[n, n]`: `attn_weights[h].get(i, j)` is how much query token i attends to key
-    /// token j (softmax probability; each row sums to 1; `j > i` is exactly 0).
-    pub attn_weights: Vec<Matrix>,
 }
 
 /// A token with its probability.
@@ -862,6 +820,17 @@ impl Llama {
         }
     }
 
+    /// A sub-block's output before the residual add: its bias (GPT-2), then its norm (Gemma 3).
+    fn finish(&self, mut out: Matrix, bias: Option<&[f32]>, post_norm: Option<&Norm>) -> Matrix {
+        if let Some(b) = bias {
+            add_row(&mut out, b);
+        }
+        match post_norm {
+            Some(n) => self.norm(&out, n),
+            None => out,
+        }
+    }
+
     /// RMSNorm, or LayerNorm where the norm has a bias (GPT-2).
     fn norm(&self, x: &Matrix, n: &Norm) -> Matrix {
         match &n.bias {
@@ -1025,13 +994,9 @@ impl Llama {
             }
             let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
             let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, &keys, &values, scale, window);
-            let mut attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
-            if let Some([b_out, _, _]) = &block.out_up_down_bias {
-                add_row(&mut attn_out, b_out);
-            }
-            if let Some([post_attn, _]) = &block.post_norms {
-                attn_out = self.norm(&attn_out, post_attn);
-            }
+            let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
+            let bias = block.out_up_down_bias.as_ref().map(|[b, _, _]| b.as_slice());
+            let attn_out = self.finish(attn_out, bias, block.post_norms.as_ref().map(|[n, _]| n));
             add_in_place(&mut x, &attn_out);
 
             // --- feed-forward sub-block: SwiGLU, or GPT-2's GELU MLP ---
@@ -1052,13 +1017,9 @@ impl Llama {
                     up.data_mut().iter_mut().for_each(|v| *v = gelu_tanh(*v));
                 }
             }
-            let mut ffn_out = matmul_t(&up, &block.w_down, bytes); // [n, hidden]
-            if let Some([_, _, b_down]) = &block.out_up_down_bias {
-                add_row(&mut ffn_out, b_down);
-            }
-            if let Some([_, post_ffw]) = &block.post_norms {
-                ffn_out = self.norm(&ffn_out, post_ffw);
-            }
+            let ffn_out = matmul_t(&up, &block.w_down, bytes); // [n, hidden]
+            let bias = block.out_up_down_bias.as_ref().map(|[_, _, b]| b.as_slice());
+            let ffn_out = self.finish(ffn_out, bias, block.post_norms.as_ref().map(|[_, n]| n));
             add_in_place(&mut x, &ffn_out);
 
             layers.push(LayerTrace { layer_input, queries, keys, values, attn_weights });

@@ -189,6 +189,7 @@ mod tests {
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
             roles: None,
+            value_norms: None,
         })
     }
 

@@ -3,7 +3,7 @@
 //! Platform-agnostic: the web worker and the native CLI both call [`run_minilm`] / [`run_smollm2`], and
 //! the app turns a [`ModelRun`] into the book's steps with `arcs_core::attention::attend`.
 
-use crate::state::Role;
+use crate::state::{Role, Weighting};
 use arcs_core::analysis;
 use arcs_core::attention::{attend, simplified, Attention, HeadOptions, HeadSteps, Mode, Normalization};
 use arcs_core::tensor::{matmul, Mat};
@@ -236,6 +236,10 @@ pub struct ModelRun {
     /// Every head's role scores, when the page asked for them.
     #[serde(default)]
     pub roles: Option<Roles>,
+    /// `||v_j W_O^h||` of every head h and token j at `layer`, `[head * n + token]`, when the page asked
+    /// for value-weighted arcs (`arcs_core::analysis::value_norms`).
+    #[serde(default)]
+    pub value_norms: Option<Floats>,
 }
 
 impl ModelRun {
@@ -317,13 +321,26 @@ pub fn special_positions(run: &ModelRun) -> Vec<usize> {
 ///   it computes: it was trained to look both ways);
 /// - simplified: softmax(X Xᵀ) on the layer's input.
 ///
-/// `hide` removes [`special_positions`] from every row and renormalises what is left.
-pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Attention {
+/// `hide` removes [`special_positions`] from every row and renormalises what is left. `weighting` (not for
+/// simplified): the model's weights as they are, each weight times its value's norm with rows
+/// renormalised (so arcs stay on one scale), or attention rolled out through layers 0..=layer (one matrix
+/// for every head: shown as a single head).
+pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool, weighting: Weighting) -> Attention {
     let shape = run.shape;
     let (hd, group) = (shape.head_dim, shape.group_size());
     let layer = run.layer;
     let inputs = run.layer_input.to_mat();
     let hidden = if hide { special_positions(run) } else { Vec::new() };
+    let n = run.num_tokens();
+    // Rollout through layers 0..=layer, one matrix (computed only when shown).
+    let rolled = match weighting {
+        Weighting::Rollout => {
+            let layers: Vec<Vec<Mat>> =
+                (0..=layer).map(|l| (0..shape.heads).map(|h| run.attention(l, h)).collect()).collect();
+            analysis::rollout(&layers).pop().unwrap_or_else(|| Mat::zeros(n, n))
+        }
+        _ => Mat::zeros(0, 0),
+    };
     let head_steps = |h: usize, causal: bool, model_weights: bool| {
         let q = run.queries.columns(h * hd, hd); // (n, heads*head_dim) -> (n, head_dim) of head h
         let k = run.keys.columns((h / group) * hd, hd);
@@ -333,6 +350,18 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
         if model_weights {
             // Show the model's own numbers (equal to ours within float rounding).
             steps.attn_weights = run.attention(layer, h);
+            match weighting {
+                Weighting::ValueNorm => {
+                    if let Some(norms) = run.value_norms.as_ref().and_then(|v| v.0.get(h * n..(h + 1) * n)) {
+                        steps.attn_weights = value_weighted_rows(&steps.attn_weights, norms);
+                    }
+                }
+                Weighting::Rollout => steps.attn_weights = rolled.clone(),
+                Weighting::Attention => {}
+            }
+            if weighting != Weighting::Attention {
+                steps.context_vec = matmul(&steps.attn_weights, &steps.values); // (n, n) @ (n, head_dim)
+            }
         }
         if !hidden.is_empty() {
             steps.attn_weights = hide_and_renormalize(&steps.attn_weights, &hidden);
@@ -352,6 +381,8 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
         }
         Mode::SelfAttention => (vec![head_steps(head, shape.causal, true)], None),
         Mode::Causal => (vec![head_steps(head, true, shape.causal)], None),
+        // Rollout is one matrix for the whole layer: one head's worth of arcs.
+        Mode::MultiHead if weighting == Weighting::Rollout => (vec![head_steps(0, shape.causal, true)], None),
         Mode::MultiHead => {
             let heads: Vec<HeadSteps> = (0..shape.heads).map(|h| head_steps(h, shape.causal, true)).collect();
             let n = run.num_tokens();
@@ -373,6 +404,29 @@ pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool) -> Atte
         sum_normalized: None,
         naive_softmax: None,
     }
+}
+
+/// `||v_j W_O^h||` of every head and token of the run's layer, `[head * n + token]`, from the layer's output
+/// projection (torch layout `(rows, cols, row-major data)`); `None` without one.
+pub fn value_norms_of(run: &ModelRun, out_proj: Option<(usize, usize, Vec<f32>)>) -> Option<Floats> {
+    let (rows, cols, data) = out_proj?;
+    let w_out = Mat::from_row_slice(rows, cols, &data);
+    let norms = analysis::value_norms(&run.values.to_mat(), &w_out, run.shape.heads, run.shape.head_dim);
+    Some(Floats(norms.into_iter().flatten().collect()))
+}
+
+/// `A[i][j] * norms[j]`, each row renormalised to sum 1 (a row of zeros stays zeros).
+fn value_weighted_rows(a: &Mat, norms: &[f32]) -> Mat {
+    let mut out = Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] * norms.get(j).copied().unwrap_or(0.0));
+    for i in 0..out.nrows() {
+        let sum: f32 = out.row(i).iter().sum();
+        if sum > 0.0 {
+            for j in 0..out.ncols() {
+                out[(i, j)] /= sum;
+            }
+        }
+    }
+    out
 }
 
 /// One layer's hidden input and Q, K, V.
@@ -421,6 +475,7 @@ impl Forward {
             top5_next: self.top5_next.clone(),
             next_per_position: self.next_per_position.clone(),
             roles: None,
+            value_norms: None,
         }
     }
 
@@ -758,23 +813,49 @@ mod tests {
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
             roles: None,
+            value_norms: None,
+        }
+    }
+
+    #[test]
+    fn value_weighted_and_rolled_out_arcs() {
+        let mut run = fake_run();
+        let n = run.num_tokens();
+        // Norms 1, 2, 3 for every head: row i of head 0 (uniform over 0..=i) becomes (j + 1) / sum.
+        run.value_norms = Some(Floats((0..run.shape.heads * n).map(|k| (k % n + 1) as f32).collect()));
+        let v = to_attention(&run, Mode::MultiHead, 0, false, Weighting::ValueNorm);
+        assert_eq!(v.heads.len(), run.shape.heads);
+        let w = &v.heads[0].attn_weights;
+        assert!((w[(2, 2)] - 3.0 / 6.0).abs() < 1e-6 && (w[(1, 0)] - 1.0 / 3.0).abs() < 1e-6);
+        assert_eq!(w[(0, 1)], 0.0, "the causal mask stays");
+        // Without norms (not asked for yet) the weights are shown as they are.
+        run.value_norms = None;
+        let plain = to_attention(&run, Mode::MultiHead, 0, false, Weighting::ValueNorm);
+        assert_eq!(plain.heads[0].attn_weights, run.attention(run.layer, 0));
+        let r = to_attention(&run, Mode::MultiHead, 0, false, Weighting::Rollout);
+        assert_eq!(r.heads.len(), 1, "one matrix for the layer");
+        let layers: Vec<Vec<Mat>> =
+            (0..=run.layer).map(|l| (0..run.shape.heads).map(|h| run.attention(l, h)).collect()).collect();
+        assert_eq!(r.heads[0].attn_weights, analysis::rollout(&layers)[run.layer]);
+        for i in 0..n {
+            assert!((r.heads[0].attn_weights.row(i).sum() - 1.0).abs() < 1e-5, "rolled-out rows sum to 1");
         }
     }
 
     #[test]
     fn modes_on_a_model_run() {
         let run = fake_run();
-        let mh = to_attention(&run, Mode::MultiHead, 0, false);
+        let mh = to_attention(&run, Mode::MultiHead, 0, false, Weighting::Attention);
         assert_eq!(mh.heads.len(), 9);
         assert_eq!(mh.heads[4].attn_weights, run.attention(2, 4));
         assert_eq!(mh.context.shape(), (3, 9 * 64));
-        let one = to_attention(&run, Mode::SelfAttention, 5, false);
+        let one = to_attention(&run, Mode::SelfAttention, 5, false, Weighting::Attention);
         assert_eq!(one.heads.len(), 1);
         assert_eq!(one.heads[0].keys, run.keys.columns(64, 64), "query head 5 reads key/value head 1");
-        let hidden = to_attention(&run, Mode::SelfAttention, 5, true);
+        let hidden = to_attention(&run, Mode::SelfAttention, 5, true, Weighting::Attention);
         assert_eq!(hidden.heads[0].attn_weights[(0, 0)], 0.0, "the sink is hidden");
         assert!((hidden.heads[0].attn_weights.row(2).sum() - 1.0).abs() < 1e-6);
-        let simple = to_attention(&run, Mode::Simplified, 0, false);
+        let simple = to_attention(&run, Mode::Simplified, 0, false, Weighting::Attention);
         assert_eq!(simple.heads[0].attn_scores.shape(), (3, 3));
         assert_eq!(run.rank_heads(2, 0)[0].2, 1.0 / 3.0);
     }

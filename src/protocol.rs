@@ -16,7 +16,19 @@ pub enum WorkerIn {
     /// alone.
     ///
     /// `roles`: also send every head's role scores (the head-roles map is open).
-    Run { id: u64, model: ModelKind, base: String, text: String, layer: usize, helper: Option<String>, roles: bool },
+    ///
+    /// `value_norms`: also send the value norms of `layer`'s heads (value-weighted arcs).
+    Run {
+        id: u64,
+        model: ModelKind,
+        base: String,
+        text: String,
+        layer: usize,
+        helper: Option<String>,
+        roles: bool,
+        #[serde(default)]
+        value_norms: bool,
+    },
     /// Open a model from the user's files (replacing any opened before). `expect`: the identity a share
     /// link recorded; a file whose SHA-256 differs is refused with both hashes.
     Open { files: Vec<OpenFile>, expect: Option<FileIdentity> },

@@ -61,6 +61,33 @@ impl HeadView {
     }
 }
 
+/// What a real model's arcs show (research views): the attention weights, the weights scaled by how
+/// much each value moves the output (Kobayashi et al. 2020), or attention rolled out through the layers
+/// (Abnar & Zuidema 2020).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Weighting {
+    #[default]
+    Attention,
+    ValueNorm,
+    Rollout,
+}
+
+impl Weighting {
+    pub const ALL: [Weighting; 3] = [Weighting::Attention, Weighting::ValueNorm, Weighting::Rollout];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Weighting::Attention => "weights",
+            Weighting::ValueNorm => "value",
+            Weighting::Rollout => "rollout",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Weighting> {
+        Weighting::ALL.into_iter().find(|w| w.as_str() == s)
+    }
+}
+
 /// A head role the head-roles map colours by (definitions: `arcs_core::analysis`, text: `text::role_*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -160,6 +187,8 @@ pub struct Display {
     pub every_head: bool,
     /// Real models: the head-roles map is open, coloured by this role.
     pub roles: Option<Role>,
+    /// Real models: what the arcs show.
+    pub weighting: Weighting,
 }
 
 impl Default for Display {
@@ -173,6 +202,7 @@ impl Default for Display {
             join_pieces: false,
             every_head: false,
             roles: None,
+            weighting: Weighting::Attention,
         }
     }
 }
@@ -252,6 +282,7 @@ pub enum Action {
     SetEveryHead(bool),
     /// Open the head-roles map coloured by a role, or close it.
     SetRoles(Option<Role>),
+    SetWeighting(Weighting),
     /// Open lesson step n (clamped), with the view it comes with.
     OpenLesson(usize),
     CloseLesson,
@@ -422,6 +453,7 @@ impl ViewState {
             Action::SetJoinPieces(b) => d.join_pieces = b,
             Action::SetEveryHead(b) => d.every_head = b,
             Action::SetRoles(r) => d.roles = r,
+            Action::SetWeighting(w) => d.weighting = w,
             Action::OpenLesson(n) => {
                 let n = n.min(crate::lesson::STEPS.len() - 1);
                 s.lesson = Some(n);

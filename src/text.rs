@@ -503,6 +503,33 @@ pub fn opened_in(ms: f64) -> String {
     format!("Opened in {:.1} s", ms / 1000.0)
 }
 
+// Research views: what a real model's arcs show.
+pub const WEIGHTING_LABEL: &str = "What the arcs show";
+
+pub fn weighting_label(w: crate::state::Weighting) -> &'static str {
+    match w {
+        crate::state::Weighting::Attention => "attention weights",
+        crate::state::Weighting::ValueNorm => "weighted by value norm",
+        crate::state::Weighting::Rollout => "rolled out to this layer",
+    }
+}
+
+/// One sentence on what a weighting is (none for the plain weights).
+pub fn weighting_note(w: crate::state::Weighting) -> Option<&'static str> {
+    match w {
+        crate::state::Weighting::Attention => None,
+        crate::state::Weighting::ValueNorm => Some(
+            "Each weight times the size of what that token's value adds to the layer's output (Kobayashi et al. \
+             2020), each row rescaled to sum to 1: how much a token moves the output, not only how much it is \
+             looked at.",
+        ),
+        crate::state::Weighting::Rollout => Some(
+            "Attention rollout (Abnar & Zuidema 2020), an approximation: every layer up to this one, heads \
+             averaged and the residual added, multiplied through; one matrix for the whole layer.",
+        ),
+    }
+}
+
 pub const OPEN_CANCELLED: &str = "Reading the file was cancelled.";
 pub const CANCEL: &str = "Cancel";
 pub const OPEN_A_FILE_FIRST: &str = "Open a model file first (\"Open a model…\" or drop it on the page).";

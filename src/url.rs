@@ -5,7 +5,9 @@
 //! back to its default and yields a notice the page shows, so a mangled link still opens a working view.
 
 use crate::models::{FileIdentity, ModelKind};
-use crate::state::{Action, Display, EngineSettings, Focus, HeadView, ModelChoice, Role, View, ViewState, MAX_HEADS};
+use crate::state::{
+    Action, Display, EngineSettings, Focus, HeadView, ModelChoice, Role, View, ViewState, Weighting, MAX_HEADS,
+};
 use crate::text;
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
 
@@ -117,6 +119,7 @@ fn encode_display(s: &ViewState, p: &mut Parts) {
     p.put("pieces", v.join_pieces, false, || "join".into());
     p.put("arcs", v.every_head, false, || "every".into());
     p.put("roles", v.roles.is_some(), false, || v.roles.map_or("", |r| r.as_str()).to_string());
+    p.put("wt", v.weighting != d.weighting, false, || v.weighting.as_str().to_string());
 }
 
 fn encode_model(m: &ModelChoice, p: &mut Parts) {
@@ -278,6 +281,7 @@ fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<Strin
             set(&mut d.every_head, ok, "arcs setting", value, "one head's arcs", notes)
         }
         "roles" => set(&mut d.roles, Role::parse(value).map(Some), "head role", value, "no head-roles map", notes),
+        "wt" => set(&mut d.weighting, Weighting::parse(value), "arc weighting", value, "the attention weights", notes),
         _ => return false,
     }
     true
@@ -354,6 +358,7 @@ mod tests {
                 join_pieces: pick(2) == 1,
                 every_head: pick(2) == 1,
                 roles: [None, Some(Role::Induction), Some(Role::PreviousToken), Some(Role::Entropy)][pick(4)],
+                weighting: Weighting::ALL[pick(3)],
             },
             model: ModelChoice {
                 kind: models[pick(4)],

@@ -387,7 +387,8 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             };
             let _ = scope.send(out).await;
         }
-        let Some(WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles }) = run else {
+        let Some(WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles, value_norms }) = run
+        else {
             continue;
         };
         if model == ModelKind::File {
@@ -413,7 +414,13 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                     induction.insert(model, induction_of(l));
                 }
             }
-            let out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, false);
+            let mut out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, false);
+            if value_norms {
+                add_value_norms(&mut out, |l| match m {
+                    OpenedModel::Bert(b) => b.out_proj(l),
+                    OpenedModel::Llama(d) => d.out_proj(l),
+                });
+            }
             if scope.send(out).await.is_err() {
                 break;
             }
@@ -468,10 +475,25 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                 induction.insert(model, induction_of(m));
             }
         }
-        let out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, helped);
+        let mut out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, helped);
+        if value_norms {
+            add_value_norms(&mut out, |l| match slot.as_ref() {
+                Some(Loaded::MiniLm(m)) => m.out_proj(l),
+                Some(Loaded::SmolLm2(m)) => m.out_proj(l),
+                None => None,
+            });
+        }
         if scope.send(out).await.is_err() {
             break;
         }
+    }
+}
+
+/// Puts the value norms of the answer's layer into it (`out_proj`: the model's output projection of a
+/// layer).
+fn add_value_norms(out: &mut WorkerOut, out_proj: impl Fn(usize) -> Option<(usize, usize, Vec<f32>)>) {
+    if let WorkerOut::Done { run, .. } = out {
+        run.value_norms = crate::models::value_norms_of(run, out_proj(run.layer));
     }
 }
 

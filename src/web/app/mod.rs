@@ -108,8 +108,9 @@ fn Main(props: &MainProps) -> Html {
         arcs_core::Source::Book => arcs_core::book::SENTENCE.to_string(),
     };
     let roles = v.display.roles.is_some();
+    let value_norms = v.display.weighting == crate::state::Weighting::ValueNorm;
     let (models_handle, on_retry, open_files, on_cancel_open) =
-        worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles);
+        worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles, value_norms);
     let on_continue = {
         let (d, m) = (dispatch.clone(), models_handle.clone());
         Callback::from(move |_| {
@@ -148,9 +149,10 @@ fn Main(props: &MainProps) -> Html {
         _ => None,
     };
     let model_view = {
-        let key = (model_run.clone().map(Shared), v.engine.mode, v.model.head, v.model.hide_special);
-        use_memo(key, |(run, mode, head, hide)| {
-            run.as_ref().map(|r| Rc::new(real::to_attention(r, *mode, *head, *hide)))
+        let key =
+            (model_run.clone().map(Shared), v.engine.mode, v.model.head, v.model.hide_special, v.display.weighting);
+        use_memo(key, |(run, mode, head, hide, weighting)| {
+            run.as_ref().map(|r| Rc::new(real::to_attention(r, *mode, *head, *hide, *weighting)))
         })
     };
 

@@ -1,7 +1,7 @@
 //! The controls above the arc view: arcs or heatmap, which heads (multi-head), and pruning on long inputs.
 
 use crate::layout::head_colour;
-use crate::state::{Action, HeadView, View, ViewState};
+use crate::state::{Action, HeadView, View, ViewState, Weighting};
 use crate::text;
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
@@ -92,11 +92,30 @@ pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
     } else {
         Html::default()
     };
+    // Real models: the weights as they are, weighted by what each value moves, or rolled out.
+    let weighting = if v.model.kind.is_some() && v.engine.mode != arcs_core::Mode::Simplified {
+        let button = |w: Weighting| {
+            let d = d.clone();
+            html! { <button class="chip" data-weighting={w.as_str()} aria-pressed={(v.display.weighting == w).to_string()}
+            onclick={move |_: MouseEvent| d.emit(Action::SetWeighting(w))}>{ text::weighting_label(w) }</button> }
+        };
+        html! {
+            <div class="weighting" role="group" aria-label={text::WEIGHTING_LABEL} data-testid="weighting">
+                { for Weighting::ALL.into_iter().map(button) }
+                if let Some(note) = text::weighting_note(v.display.weighting) {
+                    <p class="note" data-testid="weighting-note">{ note }</p>
+                }
+            </div>
+        }
+    } else {
+        Html::default()
+    };
     html! {
         <>
             <div class="view-switch" role="group" aria-label={text::VIEW_LABEL}>
                 { view_button(View::Arcs, text::ARCS) }{ view_button(View::Heatmap, text::HEATMAP) }
             </div>
+            { weighting }
             { head_chips }
             { many_heads }
             { prune_controls }

@@ -62,6 +62,7 @@ pub fn use_model_worker(
     text: String,
     layer: usize,
     roles: bool,
+    value_norms: bool,
 ) -> (UseReducerHandle<Models>, Callback<()>, Callback<OpenRequest>, Callback<()>) {
     let models = use_reducer(|| Models(ModelState::default()));
     let bridge = {
@@ -110,8 +111,8 @@ pub fn use_model_worker(
     {
         let models = models.clone();
         use_effect_with(
-            (model, text, layer, roles, *retry_tick, opened),
-            move |(model, text, layer, roles, _, opened)| {
+            (model, text, layer, (roles, value_norms), *retry_tick, opened),
+            move |(model, text, layer, (roles, value_norms), _, opened)| {
                 if model.is_some_and(|m| m == ModelKind::File) && opened.is_none() {
                     return;
                 }
@@ -123,8 +124,9 @@ pub fn use_model_worker(
                     };
                     models.dispatch(ModelMsg::Sent { id, model, now: dom::now_ms() });
                     let (base, helper) = (models_base_url(), helper_script_url());
-                    let (layer, roles) = (*layer, *roles);
-                    bridge.send(WorkerIn::Run { id, model, base, text: text.clone(), layer, helper, roles });
+                    let (layer, roles, value_norms) = (*layer, *roles, *value_norms);
+                    let text = text.clone();
+                    bridge.send(WorkerIn::Run { id, model, base, text, layer, helper, roles, value_norms });
                 }
             },
         );

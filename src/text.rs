@@ -505,6 +505,7 @@ pub fn opened_in(ms: f64) -> String {
 
 // Research views: what a real model's arcs show.
 pub const WEIGHTING_LABEL: &str = "What the arcs show";
+pub const ROLLOUT_CHIP: &str = "rollout";
 
 pub fn weighting_label(w: crate::state::Weighting) -> &'static str {
     match w {

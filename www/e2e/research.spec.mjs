@@ -29,6 +29,7 @@ test('MiniLM arcs rolled out and weighted by value norm equal the independent co
   await expect(page.locator('[data-token-index]')).toHaveCount(rolled.ids.length);
   await expect(page.getByTestId('weighting-note')).toContainText('approximation');
   await expect(page.locator('[data-weighting="rollout"]')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('head-toggle')).toHaveText('rollout');
   const i = rolled.ids.length - 3;
   const arcs = await focused(page, i);
   expect(arcs.length).toBeGreaterThan(3);

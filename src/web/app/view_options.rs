@@ -25,6 +25,8 @@ pub struct ViewOptionsProps {
 pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
     let v = &props.view;
     let d = props.ondispatch.clone();
+    // Rolled-out arcs are one matrix for the layer, not a head.
+    let rolled = v.model.kind.is_some() && v.display.weighting == Weighting::Rollout && props.heads == 1;
     let head_chips = if props.heads > 0 {
         let chips: Html = (0..props.heads)
             .map(|h| {
@@ -33,7 +35,8 @@ pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
                 html! {
                     <button class="chip" data-testid="head-toggle" data-head={h.to_string()} aria-pressed={on.to_string()}
                             onclick={move |_: MouseEvent| d.emit(Action::ToggleHead(h))}>
-                        <span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ text::head_chip(h) }
+                        <span class="swatch" style={format!("background:{}", head_colour(h))}></span>
+                        { if rolled { text::ROLLOUT_CHIP.to_string() } else { text::head_chip(h) } }
                     </button>
                 }
             })

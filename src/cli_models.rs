@@ -194,7 +194,7 @@ pub fn run(model: &str, args: &CliArgs) -> Result<Report, String> {
             let fwd = models::forward_llama(m, kind, text)?;
             let out_proj = wants(Analysis::ValueWeighted).then(|| (0..num_layers).map(|l| m.out_proj(l)).collect());
             let induction = if wants(Analysis::HeadRoles) { Some(models::induction_scores(m, &ids)?) } else { None };
-            let lens = if wants(Analysis::LogitLens) { Some(logit_lens(m, &ids)?) } else { None };
+            let lens = if wants(Analysis::LogitLens) { Some(logit_lens(m, &fwd)?) } else { None };
             (fwd, ids, out_proj, induction, lens)
         }
     };
@@ -239,19 +239,40 @@ fn value_weighted(
         .collect()
 }
 
-/// A decoder's logit lens, `[layer][position]` top-5, from one more pass over the same ids.
-fn logit_lens(m: &arcs_models::arch::llama::Llama, ids: &[u32]) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
-    let out = m.forward(ids).map_err(|e| e.to_string())?;
-    let lens = m.logit_lens(&out, ids);
-    Ok(lens
-        .into_iter()
+/// A decoder's logit lens, `[layer][position]` top-5, from the pass's kept hidden states.
+fn logit_lens(m: &arcs_models::arch::llama::Llama, fwd: &models::Forward) -> Result<Vec<Vec<Vec<NextToken>>>, String> {
+    Ok(lens_json(&models::logit_lens_of(m, fwd)?))
+}
+
+fn lens_json(lens: &models::Lens) -> Vec<Vec<Vec<NextToken>>> {
+    lens.iter()
         .map(|layer| {
             layer
-                .into_iter()
-                .map(|top| top.into_iter().map(|t| NextToken { id: t.id, token: t.token, prob: Num(t.prob) }).collect())
+                .iter()
+                .map(|top| {
+                    top.iter().map(|t| NextToken { id: t.id, token: t.token.clone(), prob: Num(t.prob) }).collect()
+                })
                 .collect()
         })
-        .collect())
+        .collect()
+}
+
+/// The page's JSON export of a real model's view: the CLI's report of the pass (with the logit lens when
+/// it is open), the view's share link (`view`), and when two sentences are compared, the second one's
+/// report and the token pairs `[a, b]` the compare view aligned (`compare`).
+pub fn export(run: &ModelRun, other: Option<&ModelRun>, link: &str) -> String {
+    let mut r = report(run, None);
+    r.logit_lens = run.logit_lens.as_ref().map(lens_json);
+    let mut v = serde_json::to_value(&r).unwrap_or_default();
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("view".into(), format!("#{link}").into());
+        if let Some(o) = other {
+            let aligned = crate::compare::align(&run.tokens, &o.tokens);
+            let b = serde_json::to_value(report(o, None)).unwrap_or_default();
+            obj.insert("compare".into(), serde_json::json!({ "report": b, "aligned": aligned }));
+        }
+    }
+    v.to_string()
 }
 
 /// The CLI report of a model run. `context[layer]` is the heads' context vectors side by side

@@ -160,6 +160,17 @@ pub fn heat_colour(weight: f32, dark: bool) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
+/// A diverging colour for a signed value scaled to [-1, 1] (B − A, a vector's coordinates): blue below
+/// zero, red above, the page's own neutral at zero, so a difference of nothing disappears.
+pub fn diverging_colour(t: f32, dark: bool) -> String {
+    let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
+    let mid: [f32; 3] = if dark { [28.0, 32.0, 44.0] } else { [247.0, 247.0, 247.0] };
+    let end: [f32; 3] = if t < 0.0 { [33.0, 102.0, 172.0] } else { [178.0, 24.0, 43.0] };
+    let a = t.abs().sqrt();
+    let c: Vec<u8> = (0..3).map(|k| (mid[k] + (end[k] - mid[k]) * a).round() as u8).collect();
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
 /// Text colour readable on [`heat_colour`] of the same weight.
 pub fn heat_text_colour(weight: f32, dark: bool) -> &'static str {
     let strong = weight.is_finite() && weight.clamp(0.0, 1.0).sqrt() > 0.55;
@@ -430,5 +441,14 @@ mod tests {
         let visible: usize = a.heads.iter().map(|h| h.attn_weights.row(5).iter().filter(|w| **w > 0.0).count()).sum();
         assert_eq!(every.len(), visible, "without a limit, every key of every head (causal heads: 6 a head)");
         assert!(focus_arcs(&refs, 99, 0.0, |_| None).is_empty(), "a focus past the end draws nothing");
+    }
+
+    #[test]
+    fn diverging_colours_have_a_neutral_middle_and_two_sides() {
+        assert_eq!(diverging_colour(0.0, false), "#f7f7f7");
+        assert_eq!(diverging_colour(f32::NAN, true), diverging_colour(0.0, true));
+        assert_eq!(diverging_colour(-1.0, false), "#2166ac");
+        assert_eq!(diverging_colour(5.0, false), "#b2182b", "clamped");
+        assert_ne!(diverging_colour(0.2, false), diverging_colour(-0.2, false));
     }
 }

@@ -5,6 +5,7 @@
 //! The Yew components (`app`) exist only on wasm32 and stay a thin layer over those.
 
 pub mod cli_models;
+pub mod compare;
 pub mod layout;
 pub mod lesson;
 pub mod model_state;

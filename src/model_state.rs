@@ -42,6 +42,9 @@ pub struct ModelState {
     pub status: HashMap<ModelKind, Status>,
     pub run: Option<Rc<ModelRun>>,
     pub run_error: Option<String>,
+    /// The compared sentence's pass of the newest answer, or why it has none.
+    pub compare: Option<Rc<ModelRun>>,
+    pub compare_error: Option<String>,
     /// The id of the newest request; answers to older ones are dropped (no stale result is drawn).
     pub latest: u64,
     /// A request is waiting for the worker, which was last heard from at `last_heard` (ms).
@@ -141,7 +144,7 @@ impl ModelState {
                     s.pending = false;
                     s.status.insert(model, Status::Failed(message));
                 }
-                WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes, helped } => {
+                WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes, helped, compare, compare_error } => {
                     if id == s.latest {
                         s.pending = false;
                         s.passes += 1;
@@ -154,6 +157,8 @@ impl ModelState {
                         });
                         s.run = Some(Rc::new(*run));
                         s.run_error = None;
+                        s.compare = compare.map(|c| Rc::new(*c));
+                        s.compare_error = compare_error;
                     }
                 }
                 WorkerOut::Failed { id, message } => {
@@ -190,6 +195,7 @@ mod tests {
             next_per_position: Vec::new(),
             roles: None,
             value_norms: None,
+            logit_lens: None,
         })
     }
 
@@ -200,6 +206,8 @@ mod tests {
             forward_ms: 12.5,
             wasm_memory_bytes: 1 << 20,
             helped: false,
+            compare: None,
+            compare_error: None,
         }
     }
 

@@ -240,7 +240,14 @@ pub struct ModelRun {
     /// for value-weighted arcs (`arcs_core::analysis::value_norms`).
     #[serde(default)]
     pub value_norms: Option<Floats>,
+    /// Decoders, when the page asked for it: the logit lens, `[layer][position]` top-5.
+    #[serde(default)]
+    pub logit_lens: Option<Lens>,
 }
+
+/// The logit lens of a pass: `[layer][position]`, the five likeliest next tokens if the residual stream
+/// after block `layer` went straight to the final norm and the unembedding.
+pub type Lens = Vec<Vec<Vec<Guess>>>;
 
 impl ModelRun {
     pub fn num_tokens(&self) -> usize {
@@ -453,6 +460,11 @@ pub struct Forward {
     pub layers: Vec<LayerBlocks>,
     pub top5_next: Vec<Guess>,
     pub next_per_position: Vec<Guess>,
+    /// Decoders: the last block's output through the final norm (`n x hidden`), what the next-word
+    /// guesses come from; the logit lens's last row is read from it.
+    pub final_hidden: Option<Block>,
+    /// The logit lens, once asked for (kept with the pass, so another layer does not recompute it).
+    pub logit_lens: Option<Lens>,
 }
 
 impl Forward {
@@ -476,6 +488,7 @@ impl Forward {
             next_per_position: self.next_per_position.clone(),
             roles: None,
             value_norms: None,
+            logit_lens: None,
         }
     }
 
@@ -633,7 +646,29 @@ pub fn forward_llama(model: &arcs_models::arch::llama::Llama, kind: ModelKind, t
     let mut f = assemble(kind, shape, text, enc.ids, enc.tokens, offsets, layers);
     f.top5_next = out.top5_next.iter().map(guess).collect();
     f.next_per_position = out.argmax_next_per_position.iter().map(guess).collect();
+    f.final_hidden = Some(block(&out.final_hidden));
     Ok(f)
+}
+
+/// A decoder's logit lens from its kept pass (no second pass): layer l reads the input of block l + 1,
+/// the last layer the model's own final hidden state, so its top-1 at every position is the pass's
+/// next-word guess bit for bit.
+pub fn logit_lens_of(model: &arcs_models::arch::llama::Llama, f: &Forward) -> Result<Lens, String> {
+    let matrix = |b: &Block| {
+        arcs_models::Matrix::from_vec(b.rows, b.cols, b.data.0.clone())
+            .ok_or_else(|| "a hidden state of the pass has the wrong size".to_string())
+    };
+    let last = f.final_hidden.as_ref().ok_or("the logit lens is for decoders")?;
+    let guess = |t: arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token, prob: t.prob };
+    (0..f.layers.len())
+        .map(|l| {
+            let top5 = match f.layers.get(l + 1) {
+                Some(next) => model.lens_top5(&matrix(&next.layer_input)?, false),
+                None => model.lens_top5(&matrix(last)?, true),
+            };
+            Ok(top5.into_iter().map(|p| p.into_iter().map(guess).collect()).collect())
+        })
+        .collect()
 }
 
 /// The shared tail of both forward functions: every layer's heads flattened into one block
@@ -665,6 +700,8 @@ fn assemble<'a>(
         layers: blocks,
         top5_next: Vec::new(),
         next_per_position: Vec::new(),
+        final_hidden: None,
+        logit_lens: None,
     }
 }
 
@@ -735,6 +772,8 @@ mod tests {
             layers: Vec::new(),
             top5_next: Vec::new(),
             next_per_position: Vec::new(),
+            final_hidden: None,
+            logit_lens: None,
         };
         let heads = run.shape.heads;
         let roles = f.roles(vec![0.25; run.shape.layers * heads]);
@@ -814,6 +853,7 @@ mod tests {
             next_per_position: Vec::new(),
             roles: None,
             value_norms: None,
+            logit_lens: None,
         }
     }
 
@@ -909,6 +949,8 @@ mod tests {
             forward_ms: 1.25,
             wasm_memory_bytes: 1 << 24,
             helped: true,
+            compare: Some(Box::new(run.clone())),
+            compare_error: Some("too long".into()),
         };
         let back: crate::protocol::WorkerOut = decode(&encode(&out)).expect("decode");
         assert_eq!(back, out);

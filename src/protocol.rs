@@ -18,6 +18,8 @@ pub enum WorkerIn {
     /// `roles`: also send every head's role scores (the head-roles map is open).
     ///
     /// `value_norms`: also send the value norms of `layer`'s heads (value-weighted arcs).
+    ///
+    /// `lens`: also send the logit lens (decoders; computed once per pass and kept).
     Run {
         id: u64,
         model: ModelKind,
@@ -28,6 +30,12 @@ pub enum WorkerIn {
         roles: bool,
         #[serde(default)]
         value_norms: bool,
+        #[serde(default)]
+        lens: bool,
+        /// A second sentence to run through the same model (the compare view); its pass comes back
+        /// as `WorkerOut::Done::compare`.
+        #[serde(default)]
+        compare: Option<String>,
     },
     /// Open a model from the user's files (replacing any opened before). `expect`: the identity a share
     /// link recorded; a file whose SHA-256 differs is refused with both hashes.
@@ -79,6 +87,12 @@ pub enum WorkerOut {
         forward_ms: f64,
         wasm_memory_bytes: u64,
         helped: bool,
+        /// The compared sentence's pass, at the same layer, when the request had one.
+        #[serde(default)]
+        compare: Option<Box<ModelRun>>,
+        /// Why the compared sentence has no pass (too long, no tokens, ...).
+        #[serde(default)]
+        compare_error: Option<String>,
     },
     Failed {
         id: u64,

@@ -149,6 +149,9 @@ pub struct EngineSettings {
     pub scale: bool,
     pub normalization: Normalization,
     pub causal_heads: bool,
+    /// Real models: a second sentence run through the same model, compared with the first (minimal
+    /// pairs); `None`: no comparison.
+    pub compare: Option<String>,
 }
 
 impl Default for EngineSettings {
@@ -165,6 +168,7 @@ impl Default for EngineSettings {
             scale: true,
             normalization: Normalization::Softmax,
             causal_heads: true,
+            compare: None,
         }
     }
 }
@@ -189,6 +193,16 @@ pub struct Display {
     pub roles: Option<Role>,
     /// Real models: what the arcs show.
     pub weighting: Weighting,
+    /// Decoders: the logit-lens grid is open.
+    pub lens: Option<LensView>,
+    /// The neuron view is open on this key token (its query is the focused token).
+    pub neuron: Option<usize>,
+}
+
+/// The logit-lens grid, and the cell a click pinned: `(layer, position)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct LensView {
+    pub pin: Option<(usize, usize)>,
 }
 
 impl Default for Display {
@@ -203,6 +217,8 @@ impl Default for Display {
             every_head: false,
             roles: None,
             weighting: Weighting::Attention,
+            lens: None,
+            neuron: None,
         }
     }
 }
@@ -283,6 +299,14 @@ pub enum Action {
     /// Open the head-roles map coloured by a role, or close it.
     SetRoles(Option<Role>),
     SetWeighting(Weighting),
+    /// Open the logit lens, or close it.
+    SetLens(bool),
+    /// Pin a cell of the logit lens `(layer, position)`, or unpin.
+    PinLens(Option<(usize, usize)>),
+    /// Open the neuron view on a key token, or close it.
+    SetNeuron(Option<usize>),
+    /// Compare with a second sentence, or stop comparing.
+    SetCompare(Option<String>),
     /// Open lesson step n (clamped), with the view it comes with.
     OpenLesson(usize),
     CloseLesson,
@@ -371,6 +395,8 @@ impl ViewState {
                 e.sentence = text;
                 // Token indices of the old sentence mean nothing in the new one.
                 s.focus = Focus::default();
+                d.neuron = d.neuron.map(|_| 0);
+                d.lens = d.lens.map(|_| LensView::default());
             }
             Action::UseBookExample => {
                 s.model = ModelChoice { hide_special: s.model.hide_special, ..ModelChoice::default() };
@@ -429,6 +455,8 @@ impl ViewState {
                     // Token indices differ between tokenizers.
                     s.focus = Focus::default();
                     d.hidden_heads = 0;
+                    d.neuron = d.neuron.map(|_| 0);
+                    d.lens = d.lens.map(|_| LensView::default());
                 }
                 if m != Some(ModelKind::File) {
                     s.model.file = None;
@@ -438,6 +466,8 @@ impl ViewState {
                 if s.model.kind != Some(ModelKind::File) || s.model.file.as_ref() != Some(&id) {
                     s.focus = Focus::default();
                     d.hidden_heads = 0;
+                    d.neuron = d.neuron.map(|_| 0);
+                    d.lens = d.lens.map(|_| LensView::default());
                     // Another model's layer and head mean nothing here (a link's own are kept).
                     if s.model.file.as_ref() != Some(&id) {
                         s.model.layer = 0;
@@ -454,6 +484,10 @@ impl ViewState {
             Action::SetEveryHead(b) => d.every_head = b,
             Action::SetRoles(r) => d.roles = r,
             Action::SetWeighting(w) => d.weighting = w,
+            Action::SetLens(open) => d.lens = open.then(|| d.lens.unwrap_or_default()),
+            Action::PinLens(pin) => d.lens = Some(LensView { pin }),
+            Action::SetNeuron(key) => d.neuron = key,
+            Action::SetCompare(text) => e.compare = text,
             Action::OpenLesson(n) => {
                 let n = n.min(crate::lesson::STEPS.len() - 1);
                 s.lesson = Some(n);
@@ -556,5 +590,23 @@ mod tests {
         assert_eq!((s.model.layer, s.model.head, s.engine.mode), (3, 1, Mode::SelfAttention));
         let s = s.apply(Action::SetModel(None));
         assert_eq!((s.model.layer, s.model.head), (0, 0));
+    }
+
+    #[test]
+    fn research_views_open_and_forget_token_indices_of_another_sentence() {
+        let s = ViewState::default()
+            .apply(Action::SetModel(Some(ModelKind::SmolLm2)))
+            .apply(Action::SetLens(true))
+            .apply(Action::PinLens(Some((3, 4))))
+            .apply(Action::SetNeuron(Some(2)))
+            .apply(Action::SetCompare(Some("The trophy is too small".into())));
+        assert_eq!(s.display.lens, Some(LensView { pin: Some((3, 4)) }));
+        assert_eq!(s.display.neuron, Some(2));
+        assert_eq!(s.apply(Action::SetLens(true)).display.lens, s.display.lens, "opening again keeps the pin");
+        let t = s.apply(Action::SetSentence("The trophy is too big".into()));
+        assert_eq!((t.display.lens, t.display.neuron), (Some(LensView::default()), Some(0)), "views stay open");
+        assert_eq!(t.engine.compare.as_deref(), Some("The trophy is too small"), "the comparison stays");
+        let u = t.apply(Action::SetLens(false)).apply(Action::SetNeuron(None)).apply(Action::SetCompare(None));
+        assert_eq!((u.display.lens, u.display.neuron, u.engine.compare), (None, None, None));
     }
 }

@@ -579,6 +579,126 @@ pub fn link_part_unknown(key: &str) -> String {
     format!("The link has an unknown part “{key}”; it was ignored.")
 }
 
+// Research views: the logit lens.
+pub const LENS_OPEN: &str = "Logit lens: what the model would say after each layer";
+pub const LENS_TITLE: &str = "Logit lens";
+pub const LENS_DEFINITION: &str =
+    "Each row takes the residual stream after one layer straight to the final norm and the \
+    unembedding: the token the model would predict next if it stopped there. The last row is the model's own \
+    output, the next-word guesses.";
+pub const LENS_WAIT: &str =
+    "The logit lens arrives with the next forward pass (one unembedding per layer: a few seconds).";
+pub const LENS_FOR_DECODERS: &str =
+    "The logit lens reads next-token guesses, so it is for causal LLMs; this model is an encoder.";
+pub const LENS_GRID_LABEL: &str = "Logit lens: layers down, positions across; arrow keys move, Enter pins";
+pub const LENS_HINT: &str = "Hover or move to a cell to see its five likeliest tokens; click or Enter pins it.";
+pub const LENS_OUTPUT_ROW: &str = "output";
+
+pub fn lens_cell(layer: usize, last: bool, token: &str, top: &str, prob: f32) -> String {
+    let row = if last { format!("layer {layer} (the output)") } else { format!("layer {layer}") };
+    format!("{row}, after “{token}”: {top:?} {:.1}%", prob * 100.0)
+}
+
+pub fn lens_top5_title(layer: usize, token: &str, pinned: bool) -> String {
+    let pin = if pinned { " (pinned)" } else { "" };
+    format!("Layer {layer}, after “{token}”{pin}")
+}
+
+// Research views: the neuron view.
+pub const NEURON_OPEN: &str = "Neuron view: one query · key, number by number";
+pub const NEURON_TITLE: &str = "Neuron view";
+pub const NEURON_CLOSE: &str = "close";
+pub const NEURON_KEY: &str = "key token";
+pub const NEURON_NEEDS_QUERY: &str = "Hover, tab to or pin a query token: the view follows it.";
+pub const NEURON_QUERY_ROW: &str = "q (query)";
+pub const NEURON_KEY_ROW: &str = "k (key)";
+pub const NEURON_PRODUCT_ROW: &str = "q × k";
+pub const NEURON_ROPE: &str =
+    "Queries and keys as the head uses them: after the rotary position embedding (RoPE), where the model has one.";
+pub const NEURON_SIMPLIFIED: &str =
+    "Simplified attention has no projections: q and k are the token embeddings themselves.";
+
+pub fn neuron_heading(query: &str, key: &str, head: &str) -> String {
+    format!("“{query}” → “{key}”, {head}")
+}
+
+pub fn neuron_score(score: f32) -> String {
+    format!("score = Σ q × k = {score:.4}")
+}
+
+pub fn neuron_scaled(scale: f32, scaled: f32) -> String {
+    format!("scaled: × {scale:.4} = {scaled:.4}")
+}
+
+pub fn neuron_masked(masked: bool) -> &'static str {
+    if masked {
+        "masked: the key comes after the query, so its score becomes −∞"
+    } else {
+        "mask: the key is visible to the query"
+    }
+}
+
+pub fn neuron_weight(weight: f32) -> String {
+    format!("softmax over the query's row: weight = {weight:.4}")
+}
+
+pub fn neuron_model_weight(weight: f32) -> String {
+    format!("the model's own weight: {weight:.4}")
+}
+
+pub fn neuron_dims(shown: usize, all: usize) -> String {
+    if shown < all {
+        format!("the first {shown} of {all} dimensions; the score sums all {all}")
+    } else {
+        format!("{all} dimensions")
+    }
+}
+
+// Research views: comparing two sentences.
+pub const COMPARE_OPEN: &str = "Compare with…";
+pub const COMPARE_LABEL: &str = "Sentence to compare with";
+pub const COMPARE_PLACEHOLDER: &str = "The same sentence with one word changed";
+pub const COMPARE_CLOSE: &str = "Stop comparing";
+pub const COMPARE_TITLE: &str = "Compare two sentences";
+pub const COMPARE_FOR_MODELS: &str = "Comparing two sentences needs a real model: pick MiniLM, SmolLM2 or your own.";
+pub const COMPARE_WAIT: &str = "The second sentence's pass arrives with the next answer.";
+pub const COMPARE_EMPTY: &str = "Type a second sentence, e.g. the same one with one word changed.";
+pub const COMPARE_DIFF_NOTE: &str =
+    "B − A on the tokens both sentences share (aligned from the start and from the end): \
+    red where B attends more, blue where it attends less.";
+pub const COMPARE_NO_SHARED: &str =
+    "The two sentences share no tokens at their start or end, so there is nothing to subtract.";
+pub const COMPARE_RANK_HINT: &str =
+    "Hover or pin a token both sentences share to rank the heads by how much its attention moves.";
+pub const COMPARE_CAUSAL_SAME: &str = "In a causal model a token before the first changed word sees exactly the same \
+    tokens in A and B, so its attention does not move at all; pick a token after the change.";
+pub const COMPARE_DIFF_LONG: &str =
+    "Too many shared tokens to draw every cell: the difference is shown for the focused token's row.";
+
+pub fn compare_side(side: &str, text: &str) -> String {
+    format!("{side}: {text}")
+}
+
+pub fn compare_head(layer: usize, head: usize) -> String {
+    format!("layer {layer}, head {head}")
+}
+
+pub fn compare_rank_title(token: &str) -> String {
+    format!("Heads where “{token}” moves most between A and B")
+}
+
+pub fn compare_rank_entry(layer: usize, head: usize, moved: f32) -> String {
+    format!("L{layer} H{head}: {moved:.3} moved")
+}
+
+pub fn compare_cell(query: &str, key: &str, a: f32, b: f32) -> String {
+    format!("{query} → {key}: B − A = {:+.4} (A {a:.4}, B {b:.4})", b - a)
+}
+
+pub fn compare_failed(why: &str) -> String {
+    format!("The second sentence could not be run: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

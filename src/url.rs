@@ -6,7 +6,8 @@
 
 use crate::models::{FileIdentity, ModelKind};
 use crate::state::{
-    Action, Display, EngineSettings, Focus, HeadView, ModelChoice, Role, View, ViewState, Weighting, MAX_HEADS,
+    Action, Display, EngineSettings, Focus, HeadView, LensView, ModelChoice, Role, View, ViewState, Weighting,
+    MAX_HEADS,
 };
 use crate::text;
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
@@ -99,6 +100,9 @@ fn encode_engine(e: &EngineSettings, p: &mut Parts) {
     p.put("scale", e.scale != d.scale, false, || u8::from(e.scale).to_string());
     p.put("norm", e.normalization != d.normalization, false, || e.normalization.as_str().to_string());
     p.put("causal", e.causal_heads != d.causal_heads, false, || u8::from(e.causal_heads).to_string());
+    if let Some(c) = &e.compare {
+        p.put("vs", true, false, || encode_component(c));
+    }
 }
 
 fn encode_focus(f: &Focus, p: &mut Parts) {
@@ -120,6 +124,12 @@ fn encode_display(s: &ViewState, p: &mut Parts) {
     p.put("arcs", v.every_head, false, || "every".into());
     p.put("roles", v.roles.is_some(), false, || v.roles.map_or("", |r| r.as_str()).to_string());
     p.put("wt", v.weighting != d.weighting, false, || v.weighting.as_str().to_string());
+    if let Some(lens) = v.lens {
+        p.put("lens", true, false, || lens.pin.map_or("open".to_string(), |(l, q)| format!("{l}.{q}")));
+    }
+    if let Some(k) = v.neuron {
+        p.put("nk", true, false, || k.to_string());
+    }
 }
 
 fn encode_model(m: &ModelChoice, p: &mut Parts) {
@@ -235,6 +245,13 @@ fn decode_engine(key: &str, value: &str, e: &mut EngineSettings, notes: &mut Vec
         "scale" => set(&mut e.scale, bit(value), "scale", value, "the default", notes),
         "causal" => set(&mut e.causal_heads, bit(value), "causal", value, "the default", notes),
         "norm" => set(&mut e.normalization, Normalization::parse(value), "normalization", value, "softmax", notes),
+        "vs" => {
+            let cut: String = value.chars().take(MAX_LINK_SENTENCE).collect();
+            if cut.len() < value.len() {
+                notes.push(text::link_sentence_cut(MAX_LINK_SENTENCE));
+            }
+            e.compare = Some(cut);
+        }
         _ => return false,
     }
     true
@@ -282,6 +299,19 @@ fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<Strin
         }
         "roles" => set(&mut d.roles, Role::parse(value).map(Some), "head role", value, "no head-roles map", notes),
         "wt" => set(&mut d.weighting, Weighting::parse(value), "arc weighting", value, "the attention weights", notes),
+        "lens" => {
+            let pin = |v: &str| -> Option<(usize, usize)> {
+                let (l, q) = v.split_once('.')?;
+                Some((number(l, |x| *x < 256)?, number(q, |x| *x < arcs_core::request::MAX_TOKENS)?))
+            };
+            let parsed =
+                if value == "open" { Some(LensView::default()) } else { pin(value).map(|p| LensView { pin: Some(p) }) };
+            set(&mut d.lens, parsed.map(Some), "logit-lens cell", value, "no logit lens", notes)
+        }
+        "nk" => {
+            let ok = number(value, |x| *x < arcs_core::request::MAX_TOKENS).map(Some);
+            set(&mut d.neuron, ok, "neuron-view key token", value, "no neuron view", notes)
+        }
         _ => return false,
     }
     true
@@ -348,6 +378,8 @@ mod tests {
                 normalization: [Normalization::Softmax, Normalization::NaiveSoftmax, Normalization::SumNormalized]
                     [pick(3)],
                 causal_heads: pick(2) == 1,
+                compare: [None, Some("The trophy is too small & 100% #2".to_string()), Some(String::new())][pick(3)]
+                    .clone(),
             },
             display: Display {
                 view: [View::Arcs, View::Heatmap][pick(2)],
@@ -359,6 +391,8 @@ mod tests {
                 every_head: pick(2) == 1,
                 roles: [None, Some(Role::Induction), Some(Role::PreviousToken), Some(Role::Entropy)][pick(4)],
                 weighting: Weighting::ALL[pick(3)],
+                lens: [None, Some(LensView::default()), Some(LensView { pin: Some((pick(30), pick(200))) })][pick(3)],
+                neuron: (pick(2) == 1).then(|| pick(200)),
             },
             model: ModelChoice {
                 kind: models[pick(4)],
@@ -405,6 +439,8 @@ mod tests {
         assert!(differs(&|v| v.display.view != d.display.view && v.display.top_k != d.display.top_k));
         assert!(differs(&|v| v.display.threshold > 0.0 && v.display.join_pieces && v.display.every_head));
         assert!(differs(&|v| v.display.roles.is_some()));
+        assert!(differs(&|v| v.engine.compare.is_some() && v.display.neuron.is_some()));
+        assert!(differs(&|v| v.display.lens.is_some_and(|l| l.pin.is_some())));
         assert!(differs(&|v| v.model.kind.is_some() && v.model.layer > 0 && v.model.head > 0 && v.model.hide_special));
         assert!(differs(&|v| v.focus.pinned && v.lesson.is_some()));
         assert!(differs(&|v| v.focus.token.is_none() && v.lesson.is_some()));

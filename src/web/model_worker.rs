@@ -346,8 +346,8 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut smollm2: Option<Loaded> = None;
     // The second worker for MiniLM, started once MiniLM has loaded (if the page asked for one).
     let mut helper: Option<Helper> = None;
-    // The last forward pass: another layer of the same sentence is sliced from it, not recomputed.
-    let mut last: Option<Forward> = None;
+    // The last forward passes: another layer of the same sentence is sliced from them, not recomputed.
+    let mut kept: Vec<Forward> = Vec::new();
     // SmolLM2's induction scores: the same seeded tokens every time, so one extra pass per worker (or
     // the reason it failed, shown instead).
     let mut induction: HashMap<ModelKind, Result<Vec<f32>, String>> = HashMap::new();
@@ -378,62 +378,35 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                 Ok((model, info)) => {
                     opened = Some(model);
                     induction.remove(&ModelKind::File);
-                    if last.as_ref().is_some_and(|f| f.model == ModelKind::File) {
-                        last = None;
-                    }
+                    kept.retain(|f| f.model != ModelKind::File);
                     WorkerOut::Opened { info: Box::new(info), load_ms: now() - t0 }
                 }
                 Err(message) => WorkerOut::LoadFailed { model: ModelKind::File, message },
             };
             let _ = scope.send(out).await;
         }
-        let Some(WorkerIn::Run { id, model, base, text, layer, helper: helper_script, roles, value_norms }) = run
+        let Some(WorkerIn::Run {
+            id,
+            model,
+            base,
+            text,
+            layer,
+            helper: helper_script,
+            roles,
+            value_norms,
+            lens,
+            compare,
+        }) = run
         else {
             continue;
         };
-        if model == ModelKind::File {
-            let Some(m) = &opened else {
-                let message = crate::text::OPEN_A_FILE_FIRST.to_string();
-                let _ = scope.send(WorkerOut::LoadFailed { model, message }).await;
-                continue;
-            };
-            let t0 = now();
-            let fresh = match &last {
-                Some(f) if f.model == model && f.text == text => None,
-                _ => Some(match m {
-                    OpenedModel::Bert(b) => forward_bert(b, model, &text),
-                    OpenedModel::Llama(l) => forward_llama(l, model, &text),
-                }),
-            };
-            if let Err(message) = keep(&mut last, fresh) {
-                let _ = scope.send(WorkerOut::Failed { id, message }).await;
-                continue;
-            }
-            if roles && !induction.contains_key(&model) {
-                if let OpenedModel::Llama(l) = m {
-                    induction.insert(model, induction_of(l));
-                }
-            }
-            let mut out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, false);
-            if value_norms {
-                add_value_norms(&mut out, |l| match m {
-                    OpenedModel::Bert(b) => b.out_proj(l),
-                    OpenedModel::Llama(d) => d.out_proj(l),
-                });
-            }
-            if scope.send(out).await.is_err() {
-                break;
-            }
-            continue;
-        }
         let slot = match model {
             ModelKind::MiniLm => &mut minilm,
             _ => &mut smollm2,
         };
-        if slot.is_none() {
+        if model != ModelKind::File && slot.is_none() {
             let t0 = now();
-            let result = load(model, &base, &mut scope).await;
-            match result {
+            match load(model, &base, &mut scope).await {
                 Ok((loaded, bytes, from_cache, bundle)) => {
                     *slot = Some(loaded);
                     if let (Some(script), Some(bundle)) = (&helper_script, &bundle) {
@@ -448,39 +421,54 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                 }
             }
         }
-        let t0 = now();
-        let mut helped = false;
-        let fresh = match &last {
-            Some(f) if f.model == model && f.text == text => None,
-            _ => Some(match slot.as_ref() {
-                Some(Loaded::MiniLm(m)) => {
-                    // A request that does without the helper leaves it untouched.
-                    let mut alone = None;
-                    let h = if helper_script.is_some() { &mut helper } else { &mut alone };
-                    forward_minilm_split(m, &text, h).await.map(|(f, h)| {
-                        helped = h;
-                        f
-                    })
-                }
-                Some(Loaded::SmolLm2(m)) => forward_llama(m, ModelKind::SmolLm2, &text),
-                None => Err("the model is not loaded".into()),
-            }),
+        let net = match (model, &*slot, &opened) {
+            (ModelKind::File, _, Some(OpenedModel::Bert(b))) => Net::Bert(b),
+            (ModelKind::File, _, Some(OpenedModel::Llama(l))) => Net::Llama(l),
+            (ModelKind::File, _, None) => {
+                let message = crate::text::OPEN_A_FILE_FIRST.to_string();
+                let _ = scope.send(WorkerOut::LoadFailed { model, message }).await;
+                continue;
+            }
+            (_, Some(Loaded::MiniLm(m)), _) => Net::Bert(m),
+            (_, Some(Loaded::SmolLm2(m)), _) => Net::Llama(m),
+            (_, None, _) => continue,
         };
-        if let Err(message) = keep(&mut last, fresh) {
-            let _ = scope.send(WorkerOut::Failed { id, message }).await;
-            continue;
-        }
-        if roles && !induction.contains_key(&model) {
-            if let Some(Loaded::SmolLm2(m)) = slot.as_ref() {
-                induction.insert(model, induction_of(m));
+        let t0 = now();
+        // A request that does without the helper leaves it untouched.
+        let mut alone = None;
+        let h = if helper_script.is_some() && model == ModelKind::MiniLm { &mut helper } else { &mut alone };
+        let helped = match ensure_pass(&mut kept, model, net, &text, h).await {
+            Ok(helped) => helped,
+            Err(message) => {
+                let _ = scope.send(WorkerOut::Failed { id, message }).await;
+                continue;
+            }
+        };
+        // The compared sentence's own trouble (too long, ...) is said in the compare view; the main
+        // view stays.
+        let compare_error = match &compare {
+            Some(t) => ensure_pass(&mut kept, model, net, t, h).await.err(),
+            None => None,
+        };
+        if let Net::Llama(l) = net {
+            if roles && !induction.contains_key(&model) {
+                induction.insert(model, induction_of(l));
+            }
+            if lens {
+                add_lens(kept_pass(&mut kept, model, &text), l);
             }
         }
-        let mut out = finished(&last, id, layer, roles, induction.get(&model), now() - t0, helped);
+        let asked = Asked { layer, roles, lens };
+        let mut out =
+            finished(kept_pass(&mut kept, model, &text), id, asked, induction.get(&model), now() - t0, helped);
+        if let (WorkerOut::Done { compare: slot, compare_error: e, .. }, Some(t)) = (&mut out, &compare) {
+            *slot = kept_pass(&mut kept, model, t).filter(|_| compare_error.is_none()).map(|f| Box::new(f.run(layer)));
+            *e = compare_error;
+        }
         if value_norms {
-            add_value_norms(&mut out, |l| match slot.as_ref() {
-                Some(Loaded::MiniLm(m)) => m.out_proj(l),
-                Some(Loaded::SmolLm2(m)) => m.out_proj(l),
-                None => None,
+            add_value_norms(&mut out, |l| match net {
+                Net::Bert(b) => b.out_proj(l),
+                Net::Llama(d) => d.out_proj(l),
             });
         }
         if scope.send(out).await.is_err() {
@@ -489,20 +477,63 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     }
 }
 
-/// Puts the value norms of the answer's layer into it (`out_proj`: the model's output projection of a
-/// layer).
+/// The model a request runs on, whichever way it came (downloaded or opened from files).
+#[derive(Clone, Copy)]
+enum Net<'a> {
+    Bert(&'a arcs_models::arch::bert::Bert),
+    Llama(&'a arcs_models::arch::llama::Llama),
+}
+
+/// Passes kept: the sentence and the one it is compared with, so another layer or another view of
+/// the same two sentences computes nothing again.
+const KEPT_PASSES: usize = 2;
+
+/// The kept pass of `model` on `text`, if there is one.
+fn kept_pass<'a>(kept: &'a mut [Forward], model: ModelKind, text: &str) -> Option<&'a mut Forward> {
+    kept.iter_mut().find(|f| f.model == model && f.text == text)
+}
+
+/// Makes sure a pass of `model` on `text` is kept (computing it if not); true when the helper worker
+/// computed half of it.
+async fn ensure_pass(
+    kept: &mut Vec<Forward>,
+    model: ModelKind,
+    net: Net<'_>,
+    text: &str,
+    helper: &mut Option<Helper>,
+) -> Result<bool, String> {
+    if let Some(i) = kept.iter().position(|f| f.model == model && f.text == text) {
+        let f = kept.remove(i);
+        kept.insert(0, f);
+        return Ok(false);
+    }
+    let (f, helped) = match net {
+        Net::Bert(m) if model == ModelKind::MiniLm => forward_minilm_split(m, text, helper).await?,
+        Net::Bert(b) => (forward_bert(b, model, text)?, false),
+        Net::Llama(l) => (forward_llama(l, model, text)?, false),
+    };
+    kept.insert(0, f);
+    kept.truncate(KEPT_PASSES);
+    Ok(helped)
+}
+
+/// Puts the value norms of the answer's layer into it and into its compared pass (`out_proj`: the
+/// model's output projection of a layer).
 fn add_value_norms(out: &mut WorkerOut, out_proj: impl Fn(usize) -> Option<(usize, usize, Vec<f32>)>) {
-    if let WorkerOut::Done { run, .. } = out {
-        run.value_norms = crate::models::value_norms_of(run, out_proj(run.layer));
+    if let WorkerOut::Done { run, compare, .. } = out {
+        let w = out_proj(run.layer);
+        run.value_norms = crate::models::value_norms_of(run, w.clone());
+        if let Some(c) = compare {
+            c.value_norms = crate::models::value_norms_of(c, w);
+        }
     }
 }
 
-/// Keeps a new pass as the last one; `None`: the last one is still the sentence's.
-fn keep(last: &mut Option<Forward>, fresh: Option<Result<Forward, String>>) -> Result<(), String> {
-    if let Some(f) = fresh {
-        *last = Some(f?);
+/// Computes a kept pass's logit lens once (a failure leaves it out: the page says it is missing).
+fn add_lens(pass: Option<&mut Forward>, model: &arcs_models::arch::llama::Llama) {
+    if let Some(f) = pass.filter(|f| f.logit_lens.is_none()) {
+        f.logit_lens = crate::models::logit_lens_of(model, f).ok();
     }
-    Ok(())
 }
 
 /// A decoder's induction scores on the app's seeded tokens, flattened `[layer * heads + head]`.
@@ -511,12 +542,18 @@ fn induction_of(model: &arcs_models::arch::llama::Llama) -> Result<Vec<f32>, Str
     induction_scores(model, &ids).map(|s| s.into_iter().flatten().collect())
 }
 
-/// The answer to a run request from the kept pass: `layer`'s details, and the head roles if asked.
-fn finished(
-    last: &Option<Forward>,
-    id: u64,
+/// What a run request asked for besides the attention: a layer's details, the head roles, the logit lens.
+struct Asked {
     layer: usize,
     roles: bool,
+    lens: bool,
+}
+
+/// The answer to a run request from the kept pass: `layer`'s details, and the head roles if asked.
+fn finished(
+    last: Option<&mut Forward>,
+    id: u64,
+    Asked { layer, roles, lens }: Asked,
     induction: Option<&Result<Vec<f32>, String>>,
     forward_ms: f64,
     helped: bool,
@@ -525,6 +562,9 @@ fn finished(
         return WorkerOut::Failed { id, message: "no forward pass".into() };
     };
     let mut run = f.run(layer);
+    if lens {
+        run.logit_lens = f.logit_lens.clone();
+    }
     if roles {
         let (scores, error) = match (induction, f.shape.causal) {
             (Some(Ok(s)), true) => (s.clone(), None),
@@ -535,5 +575,13 @@ fn finished(
         r.induction_error = error;
         run.roles = Some(r);
     }
-    WorkerOut::Done { id, run: Box::new(run), forward_ms, wasm_memory_bytes: wasm_memory_bytes(), helped }
+    WorkerOut::Done {
+        id,
+        run: Box::new(run),
+        forward_ms,
+        wasm_memory_bytes: wasm_memory_bytes(),
+        helped,
+        compare: None,
+        compare_error: None,
+    }
 }

@@ -143,6 +143,56 @@ impl HeadRoles {
     }
 }
 
+/// BertViz's neuron view of one query-key pair of one head: the query vector, the key vector, their
+/// elementwise product, its sum (the score), the score scaled, masked, and softmaxed over the query's
+/// row. Computed from the head's own Q and K (after RoPE where the model rotates them), so it is the
+/// number the head's attention weight came from, one step at a time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NeuronTrace {
+    pub query: Vec<f32>,
+    pub key: Vec<f32>,
+    /// `query[d] * key[d]`.
+    pub product: Vec<f32>,
+    /// The sum of `product`: q · k.
+    pub score: f32,
+    /// `score * scale` (1/sqrt(head_dim), or 1 where the view does not scale).
+    pub scale: f32,
+    pub scaled: f32,
+    /// The causal mask hides this key from this query (its weight is 0).
+    pub masked: bool,
+    /// softmax over the query's row of scaled, masked scores, at this key.
+    pub weight: f32,
+}
+
+/// The neuron view of query `i` and key `j` of a head with `queries` and `keys` (each `n x head_dim`);
+/// `None` when `i` or `j` is not a token.
+pub fn neuron(queries: &Mat, keys: &Mat, i: usize, j: usize, scale: f32, causal: bool) -> Option<NeuronTrace> {
+    let n = keys.nrows();
+    if i >= queries.nrows() || j >= n || queries.ncols() != keys.ncols() {
+        return None;
+    }
+    let q: Vec<f32> = queries.row(i).iter().copied().collect();
+    let dot = |k: usize| -> f32 { q.iter().zip(keys.row(k).iter()).map(|(a, b)| a * b).sum() };
+    let visible = |k: usize| !causal || k <= i;
+    // The whole row's scaled scores, for the softmax's denominator.
+    let row: Vec<f32> = (0..n).map(|k| if visible(k) { dot(k) * scale } else { f32::NEG_INFINITY }).collect();
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let total: f32 = row.iter().map(|&s| (s - max).exp()).sum();
+    let key: Vec<f32> = keys.row(j).iter().copied().collect();
+    let product: Vec<f32> = q.iter().zip(&key).map(|(a, b)| a * b).collect();
+    let score = product.iter().sum();
+    Some(NeuronTrace {
+        query: q,
+        key,
+        product,
+        score,
+        scale,
+        scaled: score * scale,
+        masked: !visible(j),
+        weight: if visible(j) { (row[j] - max).exp() / total } else { 0.0 },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,5 +277,23 @@ mod tests {
         assert_eq!(roles.entropy_bits[1].len(), 2);
         assert!((roles.duplicate_token[0][0].expect("5 repeats") - 1.0 / 3.0).abs() < 1e-6);
         assert_eq!(roles.induction, None);
+    }
+
+    #[test]
+    fn the_neuron_view_rebuilds_a_heads_weight_step_by_step() {
+        let q = Mat::from_row_slice(3, 2, &[1.0, 0.0, 0.5, 0.5, 0.0, 2.0]);
+        let k = Mat::from_row_slice(3, 2, &[1.0, 1.0, -1.0, 0.0, 0.0, 1.0]);
+        let scale = 1.0 / 2f32.sqrt();
+        let t = neuron(&q, &k, 2, 1, scale, false).expect("a pair");
+        assert_eq!((t.product.clone(), t.score), (vec![-0.0, 0.0], 0.0));
+        // Row 2's scaled scores are 2s, 0, 2s: the weights are e^(2s) / (2 e^(2s) + 1) and 1 / (...).
+        let e = (2.0 * scale).exp();
+        assert!((t.weight - 1.0 / (2.0 * e + 1.0)).abs() < 1e-6, "{}", t.weight);
+        let c = neuron(&q, &k, 1, 2, scale, true).expect("a pair");
+        assert!(c.masked && c.weight == 0.0, "the future is masked");
+        let seen = neuron(&q, &k, 1, 0, scale, true).expect("a pair");
+        let row: f32 = (0..=1).map(|j| neuron(&q, &k, 1, j, scale, true).map_or(0.0, |t| t.weight)).sum();
+        assert!((row - 1.0).abs() < 1e-6 && seen.scaled == seen.score * scale);
+        assert!(neuron(&q, &k, 3, 0, scale, false).is_none() && neuron(&q, &k, 0, 3, scale, false).is_none());
     }
 }

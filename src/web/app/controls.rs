@@ -47,6 +47,43 @@ fn number_field(
     }
 }
 
+/// The second sentence of the compare view: a button that opens it (real models), or its box.
+fn compare_row(v: &ViewState, d: &Callback<Action>) -> Html {
+    let close = {
+        let d = d.clone();
+        Callback::from(move |_: MouseEvent| d.emit(Action::SetCompare(None)))
+    };
+    match (&v.engine.compare, v.model.kind.is_some()) {
+        (None, false) => Html::default(),
+        (None, true) => {
+            let d = d.clone();
+            html! { <div class="sentence-row"><button class="link" data-testid="compare-open"
+            onclick={move |_: MouseEvent| d.emit(Action::SetCompare(Some(String::new())))}>{ text::COMPARE_OPEN }</button></div> }
+        }
+        (Some(_), false) => html! {
+            <div class="sentence-row"><p class="note">{ text::COMPARE_FOR_MODELS }</p>
+                <button class="link" data-testid="compare-close" onclick={close}>{ text::COMPARE_CLOSE }</button></div>
+        },
+        (Some(other), true) => {
+            let d = d.clone();
+            let oninput = Callback::from(move |e: InputEvent| {
+                if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                    d.emit(Action::SetCompare(Some(t.value())));
+                }
+            });
+            html! {
+                <div class="sentence-row compare-row">
+                    <label for="compare" class="visually-hidden">{ text::COMPARE_LABEL }</label>
+                    <span class="compare-tag" aria-hidden="true">{ "B" }</span>
+                    <input id="compare" type="text" data-testid="compare-input" value={other.clone()} {oninput}
+                           placeholder={text::COMPARE_PLACEHOLDER} autocomplete="off" spellcheck="false" maxlength="20000" />
+                    <button class="link" data-testid="compare-close" onclick={close}>{ text::COMPARE_CLOSE }</button>
+                </div>
+            }
+        }
+    }
+}
+
 #[component]
 pub fn Controls(props: &ControlsProps) -> Html {
     let v = &props.view;
@@ -156,6 +193,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
         let d = d.clone();
         Callback::from(move |_: MouseEvent| d.emit(Action::UseBookExample))
     };
+    let compare = compare_row(v, &d);
 
     html! {
         <section class="controls" aria-label="Sentence and mode">
@@ -165,6 +203,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
                        placeholder={text::SENTENCE_PLACEHOLDER} autocomplete="off" spellcheck="false" maxlength="20000" />
                 if !v.is_book() { <button class="link" onclick={book}>{ text::BOOK_EXAMPLE }</button> }
             </div>
+            { compare }
             <p class={budget_class} data-testid="token-budget">
                 { format!("{} / {MAX_TOKENS} tokens", props.tokens) }
                 if props.tokens > 64 { { text::LONG_INPUT_PRUNED } }

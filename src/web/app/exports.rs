@@ -17,6 +17,8 @@ pub struct ShareBarProps {
     pub attention: Option<Shared<Attention>>,
     /// The real model's pass behind `attention`, whose export carries every layer and head.
     pub model_run: Option<Shared<ModelRun>>,
+    /// The compared sentence's pass (compare view), exported next to the first.
+    pub compare_run: Option<Shared<ModelRun>>,
     /// The arc view's SVG element.
     pub svg_ref: NodeRef,
 }
@@ -48,12 +50,13 @@ pub fn ShareBar(props: &ShareBarProps) -> Html {
     };
     let on_json = {
         let status = status.clone();
-        let (attention, run) = (props.attention.clone(), props.model_run.clone());
+        let (attention, run, other) = (props.attention.clone(), props.model_run.clone(), props.compare_run.clone());
+        let v = props.view.clone();
         Callback::from(move |_: MouseEvent| {
             let Some(a) = &attention else { return };
-            let json = match &run {
-                Some(run) => crate::cli_models::report(run, None).to_json(),
-                None => Report::from_attention(a, true).to_json(),
+            let json = match (&run, &other) {
+                (Some(run), other) => crate::cli_models::export(run, other.as_deref(), &url::encode(&v)),
+                (None, _) => Report::from_attention(a, true).to_json(),
             };
             status.set(match dom::download_text("attention.json", &json, "application/json") {
                 Ok(()) => text::exported("attention.json"),

@@ -24,6 +24,9 @@ pub struct HeatmapProps {
     pub dark: bool,
     pub causal: bool,
     pub ondispatch: Callback<Action>,
+    /// Width in pixels the cells of one grid share (two side by side take less each).
+    #[prop_or(560.0)]
+    pub size: f32,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -181,7 +184,7 @@ pub fn Heatmap(props: &HeatmapProps) -> Html {
             };
             let n = m.nrows();
             let body = if n <= SVG_MAX {
-                let cell = (560.0 / n as f32).clamp(8.0, 44.0);
+                let cell = (props.size / n as f32).clamp(8.0, 44.0);
                 grid(&props.tokens, m, cell, props.focus, props.dark, props.causal, true, d)
             } else {
                 let px = (640 / n as u32).max(2);

@@ -171,3 +171,24 @@ pub fn use_settled_request(request: arcs_core::Request) -> arcs_core::Request {
     }
     (*settled).clone()
 }
+
+/// `value` once it has held still for the typing pause (a second sentence box follows the first's
+/// rhythm); opening or closing (`None` <-> `Some`) passes at once.
+#[hook]
+pub fn use_settled_text(value: Option<String>) -> Option<String> {
+    let settled = use_state(|| value.clone());
+    let timer = use_mut_ref(|| None::<Timeout>);
+    {
+        let settled = settled.clone();
+        use_effect_with(value, move |v| {
+            if v.is_some() && settled.is_some() && *v != *settled {
+                let (v, settled) = (v.clone(), settled.clone());
+                *timer.borrow_mut() = Some(Timeout::new(TYPING_DEBOUNCE_MS, move || settled.set(v)));
+            } else {
+                timer.borrow_mut().take();
+                settled.set(v.clone());
+            }
+        });
+    }
+    (*settled).clone()
+}

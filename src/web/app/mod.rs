@@ -2,6 +2,7 @@
 //! only draw what `arcs-core` or the model worker computed. Nothing here does attention math.
 
 mod arcs;
+mod compare;
 mod controls;
 mod explain;
 mod exports;
@@ -9,7 +10,9 @@ mod head_roles;
 mod heatmap;
 mod hooks;
 mod lesson;
+mod logit_lens;
 mod model;
+mod neuron;
 mod open_model;
 mod perf;
 mod shared;
@@ -107,10 +110,15 @@ fn Main(props: &MainProps) -> Html {
         arcs_core::Source::Sentence(t) => t.clone(),
         arcs_core::Source::Book => arcs_core::book::SENTENCE.to_string(),
     };
-    let roles = v.display.roles.is_some();
-    let value_norms = v.display.weighting == crate::state::Weighting::ValueNorm;
+    let compare_text = hooks::use_settled_text(v.engine.compare.clone());
+    let wants = worker_bridge::Wants {
+        roles: v.display.roles.is_some(),
+        value_norms: v.display.weighting == crate::state::Weighting::ValueNorm,
+        lens: v.display.lens.is_some(),
+        compare: compare_text.clone().filter(|t| !t.trim().is_empty()),
+    };
     let (models_handle, on_retry, open_files, on_cancel_open) =
-        worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, roles, value_norms);
+        worker_bridge::use_model_worker(v.model.kind, text, v.model.layer, wants);
     let on_continue = {
         let (d, m) = (dispatch.clone(), models_handle.clone());
         Callback::from(move |_| {
@@ -146,6 +154,11 @@ fn Main(props: &MainProps) -> Html {
     };
     let model_run: Option<Rc<ModelRun>> = match (v.model.kind, &models.run) {
         (Some(m), Some(run)) if run.model == m => Some(run.clone()),
+        _ => None,
+    };
+    // The compared sentence's pass, once it is the one in the box.
+    let compare_run: Option<Rc<ModelRun>> = match (&model_run, &models.compare, &compare_text) {
+        (Some(a), Some(b), Some(t)) if b.model == a.model && b.text == *t => Some(b.clone()),
         _ => None,
     };
     let model_view = {
@@ -232,6 +245,11 @@ fn Main(props: &MainProps) -> Html {
                 <div class="main-col">
                 if let Some(a) = &attention {
                     <arcs::Visual attention={Shared(a.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} svg_ref={svg_ref.clone()} term={*term} />
+                    if let (Some(run), Some(_)) = (&model_run, &v.engine.compare) {
+                        <compare::Compare run={Shared(run.clone())} other={compare_run.clone().map(Shared)} error={models.compare_error.clone()}
+                                          view={v.clone()} dark={dark} ondispatch={dispatch.clone()} />
+                    }
+                    <neuron::Neuron attention={Shared(a.clone())} run={model_run.clone().map(Shared)} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} />
                     if let Some(run) = &model_run {
                         <model::ModelPanels run={Shared(run.clone())} view={v.clone()} dark={dark} ondispatch={dispatch.clone()} />
                     }
@@ -241,7 +259,8 @@ fn Main(props: &MainProps) -> Html {
                 }
                 </div>
             </main>
-            <exports::ShareBar view={v.clone()} attention={attention.clone().map(Shared)} model_run={model_run.clone().map(Shared)} svg_ref={svg_ref.clone()} />
+            <exports::ShareBar view={v.clone()} attention={attention.clone().map(Shared)} model_run={model_run.clone().map(Shared)}
+                               compare_run={compare_run.clone().map(Shared)} svg_ref={svg_ref.clone()} />
             }
         </div>
     }

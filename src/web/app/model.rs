@@ -263,14 +263,14 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
             .top5_next
             .iter()
             .map(|g| {
-                html! { <li data-testid="next-token"><span class="bar" style={format!("width:{:.0}%", g.prob * 100.0)}></span>
+                html! { <li data-testid="next-token" data-id={g.id.to_string()} data-prob={g.prob.to_string()}><span class="bar" style={format!("width:{:.0}%", g.prob * 100.0)}></span>
                     <code>{ format!("{:?}", g.token) }</code><span class="pct">{ format!(" {:.1}%", g.prob * 100.0) }</span></li> }
             })
             .collect();
         let at = v.focus.token.filter(|&f| f < run.next_per_position.len()).map_or(Html::default(), |i| {
             let g = &run.next_per_position[i];
             let actual = run.tokens.get(i + 1).map_or("(end)".to_string(), |t| format!("{t:?}"));
-            html! { <p data-testid="guess-at">{ text::guess_lead(&run.tokens[i]) }<code>{ format!("{:?}", g.token) }</code>
+            html! { <p data-testid="guess-at" data-id={g.id.to_string()} data-prob={g.prob.to_string()}>{ text::guess_lead(&run.tokens[i]) }<code>{ format!("{:?}", g.token) }</code>
                 { text::guess_tail(g.prob, &actual) }</p> }
         });
         html! {
@@ -288,6 +288,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
         <div class="model-panels">
             { gqa }
             <super::head_roles::HeadRoles run={props.run.clone()} view={v.clone()} dark={props.dark} ondispatch={d.clone()} />
+            <super::logit_lens::LogitLens run={props.run.clone()} view={v.without_focus()} dark={props.dark} ondispatch={d.clone()} />
             { next }
             <section class="panel" aria-label={text::WHICH_HEAD}>
                 <h3>{ text::WHICH_HEAD }</h3>

@@ -51,6 +51,19 @@ fn models_base_url() -> String {
     web_sys::Url::new_with_base("models/", &href).map(|u| u.href()).unwrap_or_else(|_| "models/".to_string())
 }
 
+/// What the open views need from each pass besides the attention.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Wants {
+    /// The head-roles map is open.
+    pub roles: bool,
+    /// Value-weighted arcs.
+    pub value_norms: bool,
+    /// The logit lens is open.
+    pub lens: bool,
+    /// The sentence to compare with (its pass comes with the main one).
+    pub compare: Option<String>,
+}
+
 /// Files to open, and the identity a share link expects of them.
 pub type OpenRequest = (Vec<web_sys::File>, Option<FileIdentity>);
 
@@ -61,8 +74,7 @@ pub fn use_model_worker(
     model: Option<ModelKind>,
     text: String,
     layer: usize,
-    roles: bool,
-    value_norms: bool,
+    wants: Wants,
 ) -> (UseReducerHandle<Models>, Callback<()>, Callback<OpenRequest>, Callback<()>) {
     let models = use_reducer(|| Models(ModelState::default()));
     let bridge = {
@@ -111,8 +123,8 @@ pub fn use_model_worker(
     {
         let models = models.clone();
         use_effect_with(
-            (model, text, layer, (roles, value_norms), *retry_tick, opened),
-            move |(model, text, layer, (roles, value_norms), _, opened)| {
+            (model, text, layer, wants, *retry_tick, opened),
+            move |(model, text, layer, wants, _, opened)| {
                 if model.is_some_and(|m| m == ModelKind::File) && opened.is_none() {
                     return;
                 }
@@ -124,9 +136,20 @@ pub fn use_model_worker(
                     };
                     models.dispatch(ModelMsg::Sent { id, model, now: dom::now_ms() });
                     let (base, helper) = (models_base_url(), helper_script_url());
-                    let (layer, roles, value_norms) = (*layer, *roles, *value_norms);
-                    let text = text.clone();
-                    bridge.send(WorkerIn::Run { id, model, base, text, layer, helper, roles, value_norms });
+                    let Wants { roles, value_norms, lens, compare } = wants.clone();
+                    let (layer, text) = (*layer, text.clone());
+                    bridge.send(WorkerIn::Run {
+                        id,
+                        model,
+                        base,
+                        text,
+                        layer,
+                        helper,
+                        roles,
+                        value_norms,
+                        lens,
+                        compare,
+                    });
                 }
             },
         );

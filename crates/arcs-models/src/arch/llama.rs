@@ -1041,16 +1041,24 @@ impl Llama {
     /// stream after that block went straight to the final norm and the unembedding, `[layer][position]`.
     /// The last layer's is the model's own output, computed from `out.final_hidden` by the same code,
     /// so it equals `out.top5_next` (last position) bit for bit.
-    pub fn logit_lens(&self, out: &LlamaOutput, ids: &[u32]) -> Vec<Vec<Vec<TokenProb>>> {
+    pub fn logit_lens(&self, out: &LlamaOutput) -> Vec<Vec<Vec<TokenProb>>> {
         (0..out.layers.len())
             .map(|l| match out.layers.get(l + 1) {
-                Some(next) => {
-                    let h = self.norm(&next.layer_input, &self.output_norm);
-                    self.logit_stats(&h, ids).top5
-                }
-                None => self.logit_stats(&out.final_hidden, ids).top5,
+                Some(next) => self.lens_top5(&next.layer_input, false),
+                None => self.lens_top5(&out.final_hidden, true),
             })
             .collect()
+    }
+
+    /// One row of the logit lens: the five likeliest next tokens at every position of `hidden`, a
+    /// residual stream taken through the final norm (unless `normed`: the model's own final hidden
+    /// state, which already went through it) and the unembedding.
+    pub fn lens_top5(&self, hidden: &Matrix, normed: bool) -> Vec<Vec<TokenProb>> {
+        if normed {
+            self.logit_stats(hidden, &[]).top5
+        } else {
+            self.logit_stats(&self.norm(hidden, &self.output_norm), &[]).top5
+        }
     }
 
     /// The attention output projection of `layer` in f32, torch layout `(hidden, num_heads * head_dim)`

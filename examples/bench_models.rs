@@ -81,9 +81,33 @@ fn main() -> Result<(), String> {
             serde_json::json!({"median": med, "samples": samples, "tokens": toks}),
         );
     }
+    research_views(&mut out, &smol)?;
     open_as_user_files(&mut out, root)?;
     let text = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("native-models.json"), text).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// The research views' cost on SmolLM2 at 32 words, next to the pass they read: every head's role scores
+/// (the scores plus the induction pass over 25 seeded tokens twice; the budget is two passes' time) and
+/// the logit lens (30 unembeddings). Compare costs one more pass of the second sentence.
+fn research_views(
+    out: &mut serde_json::Map<String, serde_json::Value>,
+    smol: &arcs_models::smollm2::SmolLm2,
+) -> Result<(), String> {
+    use attention_arcs::models::{induction_scores, induction_tokens, logit_lens_of};
+    let text = sentence(32);
+    let f = forward_llama(smol, ModelKind::SmolLm2, &text)?;
+    let ids = induction_tokens(smol.config().vocab_size);
+    let (med, samples, _) = time(5, || {
+        let induction = induction_scores(smol, &ids).map(|s| s.concat()).unwrap_or_default();
+        f.roles(induction).previous_token.len()
+    });
+    eprintln!("smollm2 head roles, {} tokens: median {med:8.1} ms", f.tokens.len());
+    out.insert("smollm2_head_roles_ms_32".into(), serde_json::json!({"median": med, "samples": samples}));
+    let (med, samples, _) = time(3, || logit_lens_of(smol, &f).map(|l| l.len()).unwrap_or(0));
+    eprintln!("smollm2 logit lens, {} tokens: median {med:8.1} ms", f.tokens.len());
+    out.insert("smollm2_logit_lens_ms_32".into(), serde_json::json!({"median": med, "samples": samples}));
     Ok(())
 }
 

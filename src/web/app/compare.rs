@@ -224,7 +224,7 @@ fn diff_grid(
         <>
             if k > DIFF_GRID_MAX { <p class="note">{ text::COMPARE_DIFF_LONG }</p> }
             <svg xmlns="http://www.w3.org/2000/svg" class="diff" data-testid="compare-diff" width={format!("{w:.0}")} height={format!("{h:.0}")}
-                 role="img" aria-label={text::COMPARE_DIFF_NOTE}>{ labels }{ cells }</svg>
+                 viewBox={format!("0 0 {w:.0} {h:.0}")} role="img" aria-label={text::COMPARE_DIFF_NOTE}>{ labels }{ cells }</svg>
         </>
     }
 }

@@ -21,10 +21,7 @@ pub fn q5_0(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(32).zip(src.chunks_exact(22)) {
         let d = f16_at(blk, 0);
         let qh = u32::from_le_bytes([blk[2], blk[3], blk[4], blk[5]]);
-        for (j, o) in o.iter_mut().enumerate() {
-            let q = five_bits(&blk[6..22], qh, j) as i32 - 16;
-            *o = d * q as f32;
-        }
+        five_bit_block(&blk[6..22], qh, o, |q| d * (q as i32 - 16) as f32);
     }
 }
 
@@ -33,18 +30,21 @@ pub fn q5_1(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(32).zip(src.chunks_exact(24)) {
         let (d, m) = (f16_at(blk, 0), f16_at(blk, 2));
         let qh = u32::from_le_bytes([blk[4], blk[5], blk[6], blk[7]]);
-        for (j, o) in o.iter_mut().enumerate() {
-            *o = d * five_bits(&blk[8..24], qh, j) as f32 + m;
-        }
+        five_bit_block(&blk[8..24], qh, o, |q| d * q as f32 + m);
     }
 }
 
-/// Element j of a 5-bit block: byte j holds elements j (low nibble) and j + 16 (high nibble); bit j of
-/// `qh` is element j's fifth bit.
-#[inline]
-fn five_bits(qs: &[u8], qh: u32, j: usize) -> u8 {
-    let low = if j < 16 { qs[j] & 0x0f } else { qs[j - 16] >> 4 };
-    low | ((((qh >> j) & 1) as u8) << 4)
+/// The 32 values of a 5-bit block through `value`: byte j holds elements j (low nibble) and j + 16
+/// (high nibble); bit j of `qh` is element j's fifth bit. Two straight loops (no branch per element).
+#[inline(always)]
+fn five_bit_block(qs: &[u8], qh: u32, out: &mut [f32], value: impl Fn(u8) -> f32) {
+    let (lo, hi) = out.split_at_mut(16);
+    for (j, (o, &b)) in lo.iter_mut().zip(qs).enumerate() {
+        *o = value((b & 0x0f) | ((((qh >> j) & 1) as u8) << 4));
+    }
+    for (j, (o, &b)) in hi.iter_mut().zip(qs).enumerate() {
+        *o = value((b >> 4) | ((((qh >> (j + 16)) & 1) as u8) << 4));
+    }
 }
 
 /// Q2_K: 16 bytes of 4-bit scale/min pairs, 64 bytes of 2-bit values, `d`, `dmin` (f16). Sixteen
@@ -53,13 +53,14 @@ pub fn q2_k(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(QK_K).zip(src.chunks_exact(84)) {
         let (scales, qs) = (&blk[0..16], &blk[16..80]);
         let (d, dmin) = (f16_at(blk, 80), f16_at(blk, 82));
-        for (f, o) in o.iter_mut().enumerate() {
-            // Value f: 32-byte half f / 128, bit pair (f % 128) / 32, byte f % 32.
-            let (half, pair, byte) = (f / 128, (f % 128) / 32, f % 32);
-            let q = (qs[half * 32 + byte] >> (2 * pair)) & 3;
-            let s = scales[f / 16];
+        for (sub, o) in o.chunks_exact_mut(16).enumerate() {
+            // Sub-block `sub`: 32-byte half sub / 8, bit pair (sub / 2) % 4, bytes from 16 * (sub % 2).
+            let (g, s) = (sub / 2, scales[sub]);
             let (dl, ml) = (d * (s & 0x0f) as f32, dmin * (s >> 4) as f32);
-            *o = dl * q as f32 - ml;
+            let (bytes, shift) = (&qs[(g / 4) * 32 + (sub % 2) * 16..][..16], 2 * (g % 4));
+            for (o, &b) in o.iter_mut().zip(bytes) {
+                *o = dl * ((b >> shift) & 3) as f32 - ml;
+            }
         }
     }
 }
@@ -70,18 +71,18 @@ pub fn q3_k(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(QK_K).zip(src.chunks_exact(110)) {
         let (hmask, qs, sc) = (&blk[0..32], &blk[32..96], &blk[96..108]);
         let d = f16_at(blk, 108);
-        let scale = |i: usize| {
-            // Low 4 bits: nibble i / 8 of byte i % 8; high 2 bits: pair i / 4 of byte 8 + i % 4.
-            let low = (sc[i % 8] >> (4 * (i / 8))) & 0x0f;
-            let high = (sc[8 + i % 4] >> (2 * (i / 4))) & 0x03;
-            ((low | (high << 4)) as i8 - 32) as f32
-        };
-        for (f, o) in o.iter_mut().enumerate() {
-            let (half, pair, byte) = (f / 128, (f % 128) / 32, f % 32);
-            let low = ((qs[half * 32 + byte] >> (2 * pair)) & 3) as i8;
-            let high = ((hmask[f % 32] >> (f / 32)) & 1) ^ 1;
-            let q = low - ((high << 2) as i8);
-            *o = (d * scale(f / 16)) * q as f32;
+        for (sub, o) in o.chunks_exact_mut(16).enumerate() {
+            // Scale: low 4 bits nibble sub / 8 of byte sub % 8, high 2 bits pair sub / 4 of byte 8 + sub % 4.
+            let low = (sc[sub % 8] >> (4 * (sub / 8))) & 0x0f;
+            let high = (sc[8 + sub % 4] >> (2 * (sub / 4))) & 0x03;
+            let dl = d * ((low | (high << 4)) as i8 - 32) as f32;
+            let (g, first) = (sub / 2, (sub % 2) * 16);
+            let bytes = &qs[(g / 4) * 32 + first..][..16];
+            for (t, (o, &b)) in o.iter_mut().zip(bytes).enumerate() {
+                let q = ((b >> (2 * (g % 4))) & 3) as i8;
+                let high = ((hmask[first + t] >> g) & 1) ^ 1;
+                *o = dl * (q - ((high << 2) as i8)) as f32;
+            }
         }
     }
 }
@@ -103,11 +104,14 @@ pub fn q4_k(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(QK_K).zip(src.chunks_exact(144)) {
         let (d, dmin) = (f16_at(blk, 0), f16_at(blk, 2));
         let (sc, qs) = (&blk[4..16], &blk[16..144]);
-        for (f, o) in o.iter_mut().enumerate() {
-            // Value f: 32-byte chunk f / 64, nibble (f % 64) / 32, byte f % 32.
-            let q = (qs[(f / 64) * 32 + f % 32] >> (4 * ((f % 64) / 32))) & 0x0f;
-            let (s, m) = k_scale_min(sc, f / 32);
-            *o = (d * s as f32) * q as f32 - dmin * m as f32;
+        for (j, o) in o.chunks_exact_mut(32).enumerate() {
+            // Sub-block j: 32-byte chunk j / 2, nibble j % 2.
+            let (s, m) = k_scale_min(sc, j);
+            let (dl, ml) = (d * s as f32, dmin * m as f32);
+            let shift = 4 * (j % 2);
+            for (o, &b) in o.iter_mut().zip(&qs[(j / 2) * 32..][..32]) {
+                *o = dl * ((b >> shift) & 0x0f) as f32 - ml;
+            }
         }
     }
 }
@@ -117,11 +121,14 @@ pub fn q5_k(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(QK_K).zip(src.chunks_exact(176)) {
         let (d, dmin) = (f16_at(blk, 0), f16_at(blk, 2));
         let (sc, qh, qs) = (&blk[4..16], &blk[16..48], &blk[48..176]);
-        for (f, o) in o.iter_mut().enumerate() {
-            let low = (qs[(f / 64) * 32 + f % 32] >> (4 * ((f % 64) / 32))) & 0x0f;
-            let q = low | (((qh[f % 32] >> (f / 32)) & 1) << 4);
-            let (s, m) = k_scale_min(sc, f / 32);
-            *o = (d * s as f32) * q as f32 - dmin * m as f32;
+        for (j, o) in o.chunks_exact_mut(32).enumerate() {
+            let (s, m) = k_scale_min(sc, j);
+            let (dl, ml) = (d * s as f32, dmin * m as f32);
+            let shift = 4 * (j % 2);
+            for ((o, &b), &h) in o.iter_mut().zip(&qs[(j / 2) * 32..][..32]).zip(qh) {
+                let q = ((b >> shift) & 0x0f) | (((h >> j) & 1) << 4);
+                *o = dl * q as f32 - ml;
+            }
         }
     }
 }
@@ -132,14 +139,18 @@ pub fn q6_k(src: &[u8], out: &mut [f32]) {
     for (o, blk) in out.chunks_exact_mut(QK_K).zip(src.chunks_exact(210)) {
         let (ql, qh, scales) = (&blk[0..128], &blk[128..192], &blk[192..208]);
         let d = f16_at(blk, 208);
-        for (f, o) in o.iter_mut().enumerate() {
-            // Low nibble: 64-byte half f / 128, nibble (f % 128) / 64, byte f % 64. High bits: 32-byte
-            // half f / 128, pair (f % 128) / 32, byte f % 32.
-            let (half, rest) = (f / 128, f % 128);
-            let low = (ql[half * 64 + rest % 64] >> (4 * (rest / 64))) & 0x0f;
-            let high = (qh[half * 32 + rest % 32] >> (2 * (rest / 32))) & 0x03;
-            let q = (low | (high << 4)) as i8 - 32;
-            *o = (d * scales[f / 16] as i8 as f32) * q as f32;
+        for (sub, o) in o.chunks_exact_mut(16).enumerate() {
+            // Value f = 16 sub + t: 128-value half f / 128; within it, r = f % 128: low nibble
+            // (r / 64) of byte r % 64, high pair r / 32 of byte r % 32.
+            let (half, r0) = (sub / 8, (sub % 8) * 16);
+            let dl = d * scales[sub] as i8 as f32;
+            let low = &ql[half * 64 + r0 % 64..][..16];
+            let high = &qh[half * 32 + r0 % 32..][..16];
+            let (ls, hs) = (4 * (r0 / 64), 2 * (r0 / 32));
+            for ((o, &l), &h) in o.iter_mut().zip(low).zip(high) {
+                let q = (((l >> ls) & 0x0f) | (((h >> hs) & 0x03) << 4)) as i8 - 32;
+                *o = dl * q as f32;
+            }
         }
     }
 }

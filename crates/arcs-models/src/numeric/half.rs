@@ -1,29 +1,17 @@
 //! 16-bit floats: IEEE half (f16) and bfloat16, as GGUF, safetensors and the MiniLM bundle store them.
 
-/// IEEE half -> single, exact for every f16 value (subnormals, inf and NaN included).
+/// IEEE half -> single, exact for every f16 value (subnormals, inf and NaN included). Branch-free, so a
+/// row of them vectorises: the half's exponent and mantissa are moved into an f32 whose exponent is still
+/// biased by 15, and multiplied by 2^112 to rebias it, which is exact (a power of two; a subnormal half
+/// lands on a normal f32). Infinity and NaN (exponent all ones) are picked by a select, not a branch.
 #[inline]
 pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h as u32) & 0x8000) << 16;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    // Normal halves (every block scale in practice) first, in two integer operations: the exponent
-    // rebiased from 15 to 127 (+112) and the mantissa moved up 13 bits.
-    if exp != 0 && exp != 0x1f {
-        return f32::from_bits(sign | ((((h & 0x7fff) as u32) << 13) + (112 << 23)));
-    }
-    let mant = (h & 0x3ff) as u32;
-    let bits = match (exp, mant) {
-        (0, 0) => sign,
-        (0, m) => {
-            // Subnormal half: value = m * 2^-24, which is a normal f32; renormalise the mantissa.
-            let shift = m.leading_zeros() - 21; // bring the top set bit to bit 10
-            let m = (m << shift) & 0x3ff;
-            let e = 127 - 15 + 1 - shift;
-            sign | (e << 23) | (m << 13)
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 127 - 15) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
+    let h = h as u32;
+    let sign = (h & 0x8000) << 16;
+    let magnitude = h & 0x7fff;
+    let finite = (f32::from_bits(magnitude << 13) * f32::from_bits(0x7780_0000)).to_bits();
+    let special = 0x7f80_0000 | ((magnitude & 0x3ff) << 13);
+    f32::from_bits(sign | if magnitude >= 0x7c00 { special } else { finite })
 }
 
 /// bfloat16 is the top half of an f32.

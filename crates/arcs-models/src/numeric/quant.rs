@@ -236,7 +236,7 @@ const TILE: usize = 16;
 /// `acc0[r] = x0 . w_r` and `acc1[r] = x1 . w_r` for the `TILE` weight rows of a transposed tile: each
 /// weight value loaded serves two rows of x. Written out by hand (not generic over the row count) so the
 /// accumulators stay in registers: 2 x 16 floats fill 8 SSE / 4 AVX registers.
-#[inline]
+#[inline(always)]
 fn tile_kernel_2(x0: &[f32], x1: &[f32], tile_t: &[f32]) -> ([f32; TILE], [f32; TILE]) {
     let mut acc0 = [0.0f32; TILE];
     let mut acc1 = [0.0f32; TILE];
@@ -249,7 +249,7 @@ fn tile_kernel_2(x0: &[f32], x1: &[f32], tile_t: &[f32]) -> ([f32; TILE], [f32; 
     (acc0, acc1)
 }
 
-#[inline]
+#[inline(always)]
 fn tile_kernel_1(x0: &[f32], tile_t: &[f32]) -> [f32; TILE] {
     let mut acc0 = [0.0f32; TILE];
     for (&a0, w) in x0.iter().zip(tile_t.chunks_exact(TILE)) {
@@ -258,6 +258,74 @@ fn tile_kernel_1(x0: &[f32], tile_t: &[f32]) -> [f32; TILE] {
         }
     }
     acc0
+}
+
+/// Four rows of x against one tile: `acc[i][r] = x_i . w_r`. Only where the 4 x 16 accumulators fit in
+/// registers with room for the weights (AVX's 16 x 8 floats); SSE and wasm simd128 would spill them.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn tile_kernel_4(x: [&[f32]; 4], tile_t: &[f32]) -> [[f32; TILE]; 4] {
+    let mut acc = [[0.0f32; TILE]; 4];
+    for (k, w) in tile_t.chunks_exact(TILE).enumerate() {
+        let a = [x[0][k], x[1][k], x[2][k], x[3][k]];
+        for i in 0..4 {
+            for r in 0..TILE {
+                acc[i][r] += a[i] * w[r];
+            }
+        }
+    }
+    acc
+}
+
+/// The tile loop of [`matmul_t_rows`] over every row of x for one tile, into `out` at column `col0`.
+/// Each sum runs over k in order whichever kernel computes it, so every build gives the same bits.
+#[inline(always)]
+fn tile_rows(x: &Matrix, tile_t: &[f32], th: usize, width: usize, col0: usize, out: &mut [f32], four: bool) {
+    let mut i = 0;
+    #[cfg(target_arch = "x86_64")]
+    while four && i + 4 <= x.rows() {
+        let acc = tile_kernel_4([x.row(i), x.row(i + 1), x.row(i + 2), x.row(i + 3)], tile_t);
+        for (j, a) in acc.iter().enumerate() {
+            out[(i + j) * width + col0..(i + j) * width + col0 + th].copy_from_slice(&a[..th]);
+        }
+        i += 4;
+    }
+    let _ = four;
+    while i + 2 <= x.rows() {
+        let (a0, a1) = tile_kernel_2(x.row(i), x.row(i + 1), tile_t);
+        out[i * width + col0..i * width + col0 + th].copy_from_slice(&a0[..th]);
+        out[(i + 1) * width + col0..(i + 1) * width + col0 + th].copy_from_slice(&a1[..th]);
+        i += 2;
+    }
+    if i < x.rows() {
+        let a0 = tile_kernel_1(x.row(i), tile_t);
+        out[i * width + col0..i * width + col0 + th].copy_from_slice(&a0[..th]);
+    }
+}
+
+/// [`tile_rows`] compiled for AVX (8 floats a register): the same operations in the same order, so the
+/// same bits as the SSE2 build; no FMA, which would round once instead of twice.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn tile_rows_avx(x: &Matrix, tile_t: &[f32], th: usize, width: usize, col0: usize, out: &mut [f32]) {
+    tile_rows(x, tile_t, th, width, col0, out, true)
+}
+
+/// Whether this processor runs AVX (asked once).
+#[cfg(target_arch = "x86_64")]
+fn has_avx() -> bool {
+    static AVX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVX.get_or_init(|| std::arch::is_x86_feature_detected!("avx"))
+}
+
+fn tile_rows_best(x: &Matrix, tile_t: &[f32], th: usize, width: usize, col0: usize, out: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx() {
+        // SAFETY: the processor was just found to support AVX.
+        unsafe { tile_rows_avx(x, tile_t, th, width, col0, out) };
+        return;
+    }
+    tile_rows(x, tile_t, th, width, col0, out, false)
 }
 
 /// `y[:, rows] = x @ W[rows]^T` for the weight rows `row_range`, written as an `n x row_range.len()`
@@ -287,18 +355,7 @@ pub fn matmul_t_rows(x: &Matrix, w: &QMatrix, bytes: &[u8], row_range: std::ops:
                 tile_t[c * TILE + t] = v;
             }
         }
-        let col0 = r0 - row_range.start;
-        let mut i = 0;
-        while i + 2 <= x.rows() {
-            let (a0, a1) = tile_kernel_2(x.row(i), x.row(i + 1), &tile_t);
-            out[i * width + col0..i * width + col0 + th].copy_from_slice(&a0[..th]);
-            out[(i + 1) * width + col0..(i + 1) * width + col0 + th].copy_from_slice(&a1[..th]);
-            i += 2;
-        }
-        if i < x.rows() {
-            let a0 = tile_kernel_1(x.row(i), &tile_t);
-            out[i * width + col0..i * width + col0 + th].copy_from_slice(&a0[..th]);
-        }
+        tile_rows_best(x, &tile_t, th, width, r0 - row_range.start, out);
         r0 += th;
     }
 }
@@ -378,6 +435,32 @@ mod tests {
                 assert_eq!(f16_to_f32((e << 10) | m) as f64, want);
                 assert_eq!(f16_to_f32(0x8000 | (e << 10) | m) as f64, -want);
             }
+        }
+    }
+
+    /// The AVX build of the tile loop (4 rows at a time, 8-float registers) against the plain one (2 rows,
+    /// SSE2): every sum the same bits, for every row count's remainder.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx_and_plain_tiles_give_the_same_bits() {
+        if !has_avx() {
+            return;
+        }
+        let k = 72;
+        let mut seed = 7u32;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let tile: Vec<f32> = (0..k * TILE).map(|_| next()).collect();
+        for n in 1..=9 {
+            let x = Matrix::from_vec(n, k, (0..n * k).map(|_| next() * 3.0).collect()).expect("shape");
+            let (mut plain, mut avx) = (vec![0.0f32; n * TILE], vec![0.0f32; n * TILE]);
+            tile_rows(&x, &tile, TILE, TILE, 0, &mut plain, false);
+            // SAFETY: AVX was detected above.
+            unsafe { tile_rows_avx(&x, &tile, TILE, TILE, 0, &mut avx) };
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&plain), bits(&avx), "{n} rows");
         }
     }
 

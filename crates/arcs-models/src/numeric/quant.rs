@@ -229,9 +229,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Weight rows per tile. The tile is stored transposed (`[cols, TILE]`), so the inner loop is an outer
-/// product `acc[r] += x[k] * w_t[k][r]` over 16 contiguous floats: it vectorises on any SIMD width (SSE2,
-/// AVX, wasm simd128) without the compiler having to reorder float sums.
-const TILE: usize = 16;
+/// product `acc[r] += x[k] * w_t[k][r]` over TILE contiguous floats: it vectorises on any SIMD width (SSE2,
+/// AVX, wasm simd128) without the compiler having to reorder float sums. wasm simd128 takes 8 rows with
+/// four rows of x (4 x 2 registers of accumulators; 16 rows spill there: measured in V8, 8 and 12 rows
+/// compared); x86 takes 16, four rows of x under AVX. The sums run over k in order either way.
+const TILE: usize = if cfg!(all(target_arch = "wasm32", target_feature = "simd128")) { 8 } else { 16 };
 
 /// `acc0[r] = x0 . w_r` and `acc1[r] = x1 . w_r` for the `TILE` weight rows of a transposed tile: each
 /// weight value loaded serves two rows of x. Written out by hand (not generic over the row count) so the
@@ -260,9 +262,10 @@ fn tile_kernel_1(x0: &[f32], tile_t: &[f32]) -> [f32; TILE] {
     acc0
 }
 
-/// Four rows of x against one tile: `acc[i][r] = x_i . w_r`. Only where the 4 x 16 accumulators fit in
-/// registers with room for the weights (AVX's 16 x 8 floats); SSE and wasm simd128 would spill them.
-#[cfg(target_arch = "x86_64")]
+/// Four rows of x against one tile: `acc[i][r] = x_i . w_r`. Only where the 4 x TILE accumulators fit in
+/// registers with room for the weights (AVX's 16 x 8 floats; wasm simd128 with its 8-row tiles); SSE
+/// would spill them.
+#[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
 #[inline(always)]
 fn tile_kernel_4(x: [&[f32]; 4], tile_t: &[f32]) -> [[f32; TILE]; 4] {
     let mut acc = [[0.0f32; TILE]; 4];
@@ -282,7 +285,7 @@ fn tile_kernel_4(x: [&[f32]; 4], tile_t: &[f32]) -> [[f32; TILE]; 4] {
 #[inline(always)]
 fn tile_rows(x: &Matrix, tile_t: &[f32], th: usize, width: usize, col0: usize, out: &mut [f32], four: bool) {
     let mut i = 0;
-    #[cfg(target_arch = "x86_64")]
+    #[cfg(any(target_arch = "x86_64", all(target_arch = "wasm32", target_feature = "simd128")))]
     while four && i + 4 <= x.rows() {
         let acc = tile_kernel_4([x.row(i), x.row(i + 1), x.row(i + 2), x.row(i + 3)], tile_t);
         for (j, a) in acc.iter().enumerate() {
@@ -325,7 +328,7 @@ fn tile_rows_best(x: &Matrix, tile_t: &[f32], th: usize, width: usize, col0: usi
         unsafe { tile_rows_avx(x, tile_t, th, width, col0, out) };
         return;
     }
-    tile_rows(x, tile_t, th, width, col0, out, false)
+    tile_rows(x, tile_t, th, width, col0, out, cfg!(all(target_arch = "wasm32", target_feature = "simd128")))
 }
 
 /// `y[:, rows] = x @ W[rows]^T` for the weight rows `row_range`, written as an `n x row_range.len()`

@@ -45,7 +45,7 @@ res["engine_native"] = engine or "missing: run cargo bench -p arcs-core --bench 
 res["native_models"] = load("native-models")
 res["browser"] = load("browser")
 res["inputs"] = load("inputs")
-res["peers"] = {name: load(f"peer-{name}") for name in ["candle-wasm", "ort-web", "pytorch-cpu"]}
+res["peers"] = {name: load(f"peer-{name}") for name in ["candle-wasm", "ort-web", "pytorch-cpu", "wllama"]}
 nm, br, inputs, peers = res["native_models"], res["browser"], res["inputs"], res["peers"]
 SIZES = ["8", "32", "128"]
 
@@ -94,6 +94,8 @@ for n in SIZES:
     ratios[f"minilm_{n}_ours_over_candle_wasm"] = ratio(ours, peer("candle-wasm", "minilm", n))
     for model in ["minilm", "smollm2"]:
         ratios[f"{model}_{n}_chromium_over_native"] = ratio(ours_web(model, n), ours_native(model, n))
+    ratios[f"smollm2_{n}_native_over_pytorch"] = ratio(ours_native("smollm2", n), peer("pytorch-cpu", "smollm2", n))
+    ratios[f"smollm2_{n}_ours_over_wllama"] = ratio(ours_web("smollm2", n), peer("wllama", "smollm2", n))
 res["ratios"] = ratios
 (root / "bench/results.json").write_text(json.dumps(res, indent=1) + "\n")
 
@@ -114,12 +116,14 @@ if isinstance(br, dict) and isinstance(peers, dict):
                   f"{f'{r1:.2f}x' if r1 else '—'} | {f'{r2:.2f}x' if r2 else '—'} | {cell(ours_native('minilm', n))} | {cell(peer('pytorch-cpu', 'minilm', n))} |")
     md.append("")
     md += ["## SmolLM2 forward pass (ms)", "",
-           "| input | tokens | ours, Chromium worker | ours native | Chromium ÷ native | PyTorch CPU |", "|---|---|---|---|---|---|"]
+           "| input | tokens | ours, Chromium worker | wllama (llama.cpp wasm) | ours ÷ wllama | ours native | Chromium ÷ native | PyTorch CPU | native ÷ PyTorch |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for n in SIZES:
-        ours, nat = ours_web("smollm2", n), ours_native("smollm2", n)
-        r = ratio(ours, nat)
+        ours, nat, wl, pt = ours_web("smollm2", n), ours_native("smollm2", n), peer("wllama", "smollm2", n), peer("pytorch-cpu", "smollm2", n)
+        r, rw, rp = ratio(ours, nat), ratio(ours, wl), ratio(nat, pt)
         toks = (ours or nat or {}).get("tokens", "?")
-        md.append(f"| {n} words | {toks} | {cell(ours)} | {cell(nat)} | {f'{r:.1f}x' if r else '—'} | {cell(peer('pytorch-cpu', 'smollm2', n))} |")
+        md.append(f"| {n} words | {toks} | {cell(ours)} | {cell(wl)} | {f'{rw:.2f}x' if rw else '—'} | {cell(nat)} | "
+                  f"{f'{r:.1f}x' if r else '—'} | {cell(pt)} | {f'{rp:.2f}x' if rp else '—'} |")
     md.append("")
     md += ["What each runner computes:", ""]
     for m in ["minilm", "smollm2"]:

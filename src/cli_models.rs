@@ -263,16 +263,25 @@ fn lens_json(lens: &models::Lens) -> Vec<Vec<Vec<NextToken>>> {
 pub fn export(run: &ModelRun, other: Option<&ModelRun>, link: &str) -> String {
     let mut r = report(run, None);
     r.logit_lens = run.logit_lens.as_ref().map(lens_json);
-    let mut v = serde_json::to_value(&r).unwrap_or_default();
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("view".into(), format!("#{link}").into());
-        if let Some(o) = other {
-            let aligned = crate::compare::align(&run.tokens, &o.tokens);
-            let b = serde_json::to_value(report(o, None)).unwrap_or_default();
-            obj.insert("compare".into(), serde_json::json!({ "report": b, "aligned": aligned }));
-        }
+    // The report's own JSON object with more members spliced in before its closing brace (a
+    // serde_json::Value tree would add its serializer to the page's wasm for one button).
+    let json = r.to_json();
+    let Some(body) = json.strip_suffix('}') else { return json };
+    let mut out = String::with_capacity(json.len() * if other.is_some() { 2 } else { 1 } + 64);
+    out.push_str(body);
+    let quoted = serde_json::to_string(&format!("#{link}")).unwrap_or_else(|_| "\"\"".into());
+    out.push_str(&format!(",\"view\":{quoted}"));
+    if let Some(o) = other {
+        let aligned: Vec<String> =
+            crate::compare::align(&run.tokens, &o.tokens).iter().map(|(a, b)| format!("[{a},{b}]")).collect();
+        out.push_str(&format!(
+            ",\"compare\":{{\"report\":{},\"aligned\":[{}]}}",
+            report(o, None).to_json(),
+            aligned.join(",")
+        ));
     }
-    v.to_string()
+    out.push('}');
+    out
 }
 
 /// The CLI report of a model run. `context[layer]` is the heads' context vectors side by side

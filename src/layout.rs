@@ -153,11 +153,34 @@ pub fn arc_style(weight: f32, focused: Option<bool>) -> (f32, f32) {
 /// A sequential colour for a weight in [0, 1]: light to dark blue in light mode, dark to bright in dark
 /// mode, so that strong always means more contrast with the page.
 pub fn heat_colour(weight: f32, dark: bool) -> String {
+    let c = heat_rgb(weight, dark);
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// [`heat_colour`] as red, green, blue bytes (canvases paint pixels from these, no strings).
+pub fn heat_rgb(weight: f32, dark: bool) -> [u8; 3] {
     let t = if weight.is_finite() { weight.clamp(0.0, 1.0).sqrt() } else { 0.0 };
     let (from, to) =
         if dark { ([28.0, 32.0, 44.0], [255.0, 196.0, 64.0]) } else { ([247.0, 251.0, 255.0], [8.0, 48.0, 107.0]) };
-    let c: Vec<u8> = (0..3).map(|k| (from[k] + (to[k] - from[k]) * t).round() as u8).collect();
-    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+    std::array::from_fn(|k| (from[k] + (to[k] - from[k]) * t).round() as u8)
+}
+
+/// A square matrix shrunk to at most `max` rows and columns by taking the largest weight of each block
+/// (so a strong weight never disappears from a thumbnail): `(side, values)` row-major.
+pub fn max_pool(n: usize, at: impl Fn(usize, usize) -> f32, max: usize) -> (usize, Vec<f32>) {
+    let f = n.div_ceil(max.max(1)).max(1);
+    let side = n.div_ceil(f);
+    let mut out = vec![0.0f32; side * side];
+    for i in 0..n {
+        for j in 0..n {
+            let o = &mut out[(i / f) * side + j / f];
+            let w = at(i, j);
+            if w > *o {
+                *o = w;
+            }
+        }
+    }
+    (side, out)
 }
 
 /// A diverging colour for a signed value scaled to [-1, 1] (B − A, a vector's coordinates): blue below
@@ -450,5 +473,18 @@ mod tests {
         assert_eq!(diverging_colour(-1.0, false), "#2166ac");
         assert_eq!(diverging_colour(5.0, false), "#b2182b", "clamped");
         assert_ne!(diverging_colour(0.2, false), diverging_colour(-0.2, false));
+    }
+
+    #[test]
+    fn thumbnails_pool_by_the_largest_weight() {
+        let (side, v) = max_pool(5, |i, j| if (i, j) == (4, 1) { 0.9 } else { 0.1 }, 2);
+        assert_eq!((side, v.len()), (2, 4), "blocks of 3: 5 rows become 2");
+        assert_eq!(v, vec![0.1, 0.1, 0.9, 0.1], "the strong weight survives in its block");
+        let (side, v) = max_pool(3, |i, j| (i * 3 + j) as f32, 64);
+        assert_eq!((side, v[8]), (3, 8.0), "small matrices stay as they are");
+        assert_eq!(heat_colour(0.3, true), {
+            let c = heat_rgb(0.3, true);
+            format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+        });
     }
 }

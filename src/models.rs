@@ -84,11 +84,28 @@ impl ModelKind {
             ModelKind::File => None,
         }
     }
+}
 
-    /// Most tokens the app sends to the model (memory for every layer's attention grows with n²).
-    pub fn max_tokens(self) -> usize {
-        256
+/// Most tokens the app sends to an encoder: MiniLM's 512 positions. Every layer's attention is kept
+/// (MiniLM at 512 tokens: 6 x 12 x 512² floats, 75 MB), and the overview's thumbnails are pooled down.
+pub const MAX_ENCODER_TOKENS: usize = 512;
+/// Most tokens the app sends to a decoder: every layer's attention grows with n² (SmolLM2 at 256 tokens:
+/// 71 MB; at 1 024 it would be 1.1 GB, more than a page should hold, until attention is stored compactly).
+pub const MAX_DECODER_TOKENS: usize = 256;
+
+/// The most tokens the app sends to `kind` (an opened model's from its card); `None` while an opened
+/// model's card has not come.
+pub fn model_max_tokens(kind: ModelKind, opened: Option<&OpenedInfo>) -> Option<usize> {
+    match (kind.shape(), opened) {
+        (Some(shape), _) => Some(max_tokens(shape.causal, usize::MAX)),
+        (None, Some(o)) => Some(max_tokens(o.shape.causal, o.max_positions)),
+        (None, None) => None,
     }
+}
+
+/// The most tokens the app sends to a model of this shape (and its own context, if smaller).
+pub fn max_tokens(causal: bool, max_positions: usize) -> usize {
+    max_positions.min(if causal { MAX_DECODER_TOKENS } else { MAX_ENCODER_TOKENS })
 }
 
 /// Which file an opened model came from: enough for a share link to ask for the same file again and
@@ -600,13 +617,13 @@ impl Roles {
     }
 }
 
-fn check_len(name: &str, max_positions: usize, n: usize) -> Result<(), String> {
+fn check_len(name: &str, causal: bool, max_positions: usize, n: usize) -> Result<(), String> {
     if n == 0 {
         return Err(format!("The sentence has no tokens for {name}. Type a few words."));
     }
-    let max = max_positions.min(ModelKind::File.max_tokens());
+    let max = max_tokens(causal, max_positions);
     if n > max {
-        let why = if max < ModelKind::File.max_tokens() { "the model's context" } else { "the limit here" };
+        let why = if max == max_positions { "the model's context" } else { "the limit here" };
         return Err(format!("The sentence has {n} {name} tokens; {why} is {max}. Shorten it."));
     }
     Ok(())
@@ -618,7 +635,7 @@ pub fn forward_llama(model: &arcs_models::arch::llama::Llama, kind: ModelKind, t
     let c = model.config();
     let name = if kind == ModelKind::File { c.name.as_deref().unwrap_or(&c.arch) } else { "SmolLM2" };
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
-    check_len(name, c.max_positions, enc.ids.len())?;
+    check_len(name, true, c.max_positions, enc.ids.len())?;
     let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
     let block = |m: &arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
     let guess = |t: &arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
@@ -721,7 +738,7 @@ pub fn bert_tokens(
 ) -> Result<arcs_models::minilm::Encoding, String> {
     let enc = model.tokenizer().encode(text);
     let name = if kind == ModelKind::MiniLm { "MiniLM" } else { "BERT" };
-    check_len(name, model.config().max_position_embeddings, enc.ids.len())?;
+    check_len(name, false, model.config().max_position_embeddings, enc.ids.len())?;
     Ok(enc)
 }
 

@@ -16,6 +16,10 @@ use arcs_core::attention::{MaskStyle, Mode, Normalization};
 /// and says so; this one only keeps a pasted megabyte out of the text box).
 pub const MAX_LINK_SENTENCE: usize = 20_000;
 
+/// Token indices a link may name (focus, a lens cell, a neuron-view key): the longest input any model
+/// takes here.
+const MAX_LINK_TOKENS: usize = 1024;
+
 /// Percent-encodes everything but RFC 3986's unreserved characters.
 pub fn encode_component(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -261,7 +265,7 @@ fn decode_focus(key: &str, value: &str, f: &mut Focus, notes: &mut Vec<String>) 
     match key {
         "f" if value == "-" => f.token = None,
         "f" => {
-            let ok = number(value, |x| *x < arcs_core::request::MAX_TOKENS).map(Some);
+            let ok = number(value, |x| *x < MAX_LINK_TOKENS).map(Some);
             set(&mut f.token, ok, "focused token", value, "none", notes)
         }
         "pin" => set(&mut f.pinned, bit(value), "pin", value, "the default", notes),
@@ -302,14 +306,14 @@ fn decode_display(key: &str, value: &str, d: &mut Display, notes: &mut Vec<Strin
         "lens" => {
             let pin = |v: &str| -> Option<(usize, usize)> {
                 let (l, q) = v.split_once('.')?;
-                Some((number(l, |x| *x < 256)?, number(q, |x| *x < arcs_core::request::MAX_TOKENS)?))
+                Some((number(l, |x| *x < 256)?, number(q, |x| *x < MAX_LINK_TOKENS)?))
             };
             let parsed =
                 if value == "open" { Some(LensView::default()) } else { pin(value).map(|p| LensView { pin: Some(p) }) };
             set(&mut d.lens, parsed.map(Some), "logit-lens cell", value, "no logit lens", notes)
         }
         "nk" => {
-            let ok = number(value, |x| *x < arcs_core::request::MAX_TOKENS).map(Some);
+            let ok = number(value, |x| *x < MAX_LINK_TOKENS).map(Some);
             set(&mut d.neuron, ok, "neuron-view key token", value, "no neuron view", notes)
         }
         _ => return false,

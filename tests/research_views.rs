@@ -95,3 +95,21 @@ fn the_neuron_view_rebuilds_each_heads_own_weights() {
         assert_eq!(masked > 0, causal, "{file}: only decoders mask");
     }
 }
+
+#[test]
+fn the_page_exports_both_passes_of_a_comparison_with_the_view() {
+    let OpenedModel::Llama(m) = open(read("llama-gqa.Q8_0.gguf")).expect("model") else { panic!("a decoder") };
+    let a = forward_llama(&m, ModelKind::File, TEXT).expect("pass").run(1);
+    let b = forward_llama(&m, ModelKind::File, "The cat sat on the mat because it was hungry.").expect("pass").run(1);
+    let json: serde_json::Value =
+        serde_json::from_str(&attention_arcs::cli_models::export(&a, Some(&b), "s=a%22b&vs=c")).expect("valid JSON");
+    assert_eq!(json["view"], "#s=a%22b&vs=c");
+    assert_eq!(json["tokens"].as_array().map(Vec::len), Some(a.tokens.len()));
+    assert_eq!(json["compare"]["report"]["tokens"].as_array().map(Vec::len), Some(b.tokens.len()));
+    let aligned = json["compare"]["aligned"].as_array().expect("pairs");
+    assert_eq!(aligned.len(), attention_arcs::compare::align(&a.tokens, &b.tokens).len());
+    assert_eq!(aligned[0], serde_json::json!([0, 0]));
+    let alone: serde_json::Value =
+        serde_json::from_str(&attention_arcs::cli_models::export(&a, None, "s=x")).expect("valid JSON");
+    assert!(alone.get("compare").is_none() && alone["view"] == "#s=x");
+}

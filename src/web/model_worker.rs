@@ -437,7 +437,10 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         // A request that does without the helper leaves it untouched.
         let mut alone = None;
         let h = if helper_script.is_some() && model == ModelKind::MiniLm { &mut helper } else { &mut alone };
-        let helped = match ensure_pass(&mut kept, model, net, &text, h).await {
+        // Two passes are kept only while two sentences are compared; otherwise the newest alone (so
+        // going back to an earlier sentence is a fresh pass, as it always was).
+        let keep = if compare.is_some() { KEPT_PASSES } else { 1 };
+        let helped = match ensure_pass(&mut kept, keep, model, net, &text, h).await {
             Ok(helped) => helped,
             Err(message) => {
                 let _ = scope.send(WorkerOut::Failed { id, message }).await;
@@ -447,7 +450,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         // The compared sentence's own trouble (too long, ...) is said in the compare view; the main
         // view stays.
         let compare_error = match &compare {
-            Some(t) => ensure_pass(&mut kept, model, net, t, h).await.err(),
+            Some(t) => ensure_pass(&mut kept, KEPT_PASSES, model, net, t, h).await.err(),
             None => None,
         };
         if let Net::Llama(l) = net {
@@ -484,8 +487,8 @@ enum Net<'a> {
     Llama(&'a arcs_models::arch::llama::Llama),
 }
 
-/// Passes kept: the sentence and the one it is compared with, so another layer or another view of
-/// the same two sentences computes nothing again.
+/// Passes kept while comparing: the sentence and the one it is compared with, so another layer or
+/// another view of the same two sentences computes nothing again.
 const KEPT_PASSES: usize = 2;
 
 /// The kept pass of `model` on `text`, if there is one.
@@ -493,10 +496,11 @@ fn kept_pass<'a>(kept: &'a mut [Forward], model: ModelKind, text: &str) -> Optio
     kept.iter_mut().find(|f| f.model == model && f.text == text)
 }
 
-/// Makes sure a pass of `model` on `text` is kept (computing it if not); true when the helper worker
-/// computed half of it.
+/// Makes sure a pass of `model` on `text` is kept first (computing it if not), keeping at most `keep`;
+/// true when the helper worker computed half of it.
 async fn ensure_pass(
     kept: &mut Vec<Forward>,
+    keep: usize,
     model: ModelKind,
     net: Net<'_>,
     text: &str,
@@ -505,6 +509,7 @@ async fn ensure_pass(
     if let Some(i) = kept.iter().position(|f| f.model == model && f.text == text) {
         let f = kept.remove(i);
         kept.insert(0, f);
+        kept.truncate(keep);
         return Ok(false);
     }
     let (f, helped) = match net {
@@ -513,7 +518,7 @@ async fn ensure_pass(
         Net::Llama(l) => (forward_llama(l, model, text)?, false),
     };
     kept.insert(0, f);
-    kept.truncate(KEPT_PASSES);
+    kept.truncate(keep);
     Ok(helped)
 }
 

@@ -240,3 +240,26 @@ test('a model that cannot be fetched says so, offers a retry, and the toy keeps 
   await expect(page.getByTestId('model-error')).toContainText(/cut|corrupt|larger/, { timeout: 60_000 });
 });
 });
+
+test('MiniLM takes up to its 512 positions: the budget says so, thumbnails are pooled, a longer input is refused by name', async ({ page }) => {
+  const words = 'the cat sat on the mat and looked at the dog which was next to it '.repeat(40).split(' ').slice(0, 490).join(' ');
+  await page.goto('./#model=minilm&m=multi-head&s=' + encodeURIComponent(words));
+  await ready(page);
+  await expect(page.getByTestId('token-budget')).toContainText('492 / 512 tokens');
+  await expect(page.locator('[data-token-index]')).toHaveCount(492);
+  // Every head's thumbnail is an image of at most 64 x 64 cells, whatever the input's length.
+  const widths = await page.$$eval('.mini-canvas', (cs) => cs.map((c) => c.width));
+  expect(widths).toHaveLength(72);
+  expect(Math.max(...widths)).toBeLessThanOrEqual(64);
+  // The focused token's arcs are still every head's, and each head's row sums to at most 1.
+  await page.hover('[data-token-index="300"]');
+  const got = await focusedWeights(page);
+  expect(got.length).toBeGreaterThan(12);
+  const perHead = {};
+  for (const { head, w } of got) perHead[head] = (perHead[head] || 0) + w;
+  expect(Math.max(...Object.values(perHead))).toBeLessThanOrEqual(1.0001);
+  // Past MiniLM's positions: a clear message, and the last good arcs stay.
+  await page.getByTestId('sentence-input').fill(words + ' ' + words.split(' ').slice(0, 40).join(' '));
+  await expect(page.locator('.model-bar')).toContainText('532 MiniLM tokens; the model\'s context is 512');
+  await expect(page.locator('[data-token-index]')).toHaveCount(492);
+});

@@ -3,7 +3,7 @@
 use crate::state::{Action, ViewState};
 use crate::text;
 use arcs_core::attention::{MaskStyle, Mode, Normalization};
-use arcs_core::request::{MAX_CHARS, MAX_TOKENS};
+use arcs_core::request::MAX_CHARS;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
@@ -14,6 +14,8 @@ pub struct ControlsProps {
     pub ondispatch: Callback<Action>,
     /// Tokens in the current result (for the budget line).
     pub tokens: usize,
+    /// The most tokens the current model takes.
+    pub max_tokens: usize,
 }
 
 fn input_value(e: &Event) -> Option<String> {
@@ -205,7 +207,7 @@ pub fn Controls(props: &ControlsProps) -> Html {
             </div>
             { compare }
             <p class={budget_class} data-testid="token-budget">
-                { format!("{} / {MAX_TOKENS} tokens", props.tokens) }
+                { format!("{} / {} tokens", props.tokens, props.max_tokens) }
                 if props.tokens > 64 { { text::LONG_INPUT_PRUNED } }
             </p>
             <div class="modes" role="group" aria-label="Attention mode">

@@ -4,7 +4,7 @@
 //! number); beyond that a canvas, since tens of thousands of SVG cells would stall the page.
 
 use super::Shared;
-use crate::layout::{head_colour, heat_colour, heat_text_colour};
+use crate::layout::{head_colour, heat_colour, heat_rgb, heat_text_colour, max_pool};
 use crate::state::Action;
 use crate::text;
 use arcs_core::attention::Attention;
@@ -15,6 +15,8 @@ use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 use yew::prelude::*;
 
 const SVG_MAX: usize = 64;
+/// Largest side of a thumbnail's image (the overview draws them 36 px wide).
+const MINI_MAX: usize = 64;
 
 #[derive(Properties, PartialEq)]
 pub struct HeatmapProps {
@@ -131,22 +133,22 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
             else {
                 return;
             };
+            // One pixel per cell, painted in one putImageData and scaled up crisply by CSS: a
+            // fillRect per cell took seconds at 512 tokens.
             let n = m.nrows();
-            let p = *px as f64;
+            let masked = if *dark { [0x2a, 0x2f, 0x3a] } else { [0xe6, 0xe8, 0xec] };
+            let mut rgba = Vec::with_capacity(n * n * 4);
             for i in 0..n {
                 for j in 0..n {
-                    let fill = if *causal && j > i {
-                        if *dark {
-                            "#2a2f3a".to_string()
-                        } else {
-                            "#e6e8ec".to_string()
-                        }
-                    } else {
-                        heat_colour(m[(i, j)], *dark)
-                    };
-                    ctx.set_fill_style_str(&fill);
-                    ctx.fill_rect(j as f64 * p, i as f64 * p, p, p);
+                    let c = if *causal && j > i { masked } else { heat_rgb(m[(i, j)], *dark) };
+                    rgba.extend_from_slice(&[c[0], c[1], c[2], 255]);
                 }
+            }
+            let _ = px;
+            if let Ok(img) =
+                web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), n as u32, n as u32)
+            {
+                let _ = ctx.put_image_data(&img, 0.0, 0.0);
             }
         });
     }
@@ -162,8 +164,8 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
     let size = n as u32 * px;
     html! {
         <div class="canvas-grid">
-            <canvas ref={canvas} width={size.to_string()} height={size.to_string()} {onmousemove}
-                    aria-label={text::HEATMAP_CANVAS_LABEL} role="img"></canvas>
+            <canvas ref={canvas} class="pixel-canvas" width={n.to_string()} height={n.to_string()} {onmousemove}
+                    style={format!("width:{size}px;height:{size}px")} aria-label={text::HEATMAP_CANVAS_LABEL} role="img"></canvas>
             if let Some(f) = props.focus {
                 <div class="row-marker" style={format!("top:{}px;height:{}px", f as u32 * px, px)}></div>
             }
@@ -188,7 +190,7 @@ pub fn Heatmap(props: &HeatmapProps) -> Html {
                 grid(&props.tokens, m, cell, props.focus, props.dark, props.causal, true, d)
             } else {
                 let px = (640 / n as u32).max(2);
-                html! { <CanvasGrid weights={Shared(Rc::new((**m).clone()))} px={px} dark={props.dark} causal={props.causal} focus={props.focus} ondispatch={d.clone()} /> }
+                html! { <CanvasGrid weights={Shared(m.clone())} px={px} dark={props.dark} causal={props.causal} focus={props.focus} ondispatch={d.clone()} /> }
             };
             html! { <figure class="heat-panel" data-testid="heatmap">{ title }{ body }</figure> }
         })
@@ -210,25 +212,29 @@ pub struct SmallMultiplesProps {
 pub fn SmallMultiples(props: &SmallMultiplesProps) -> Html {
     let a = &props.attention;
     let extra = use_memo(props.attention.clone(), |a| (Rc::new(a.mean_weights()), Rc::new(a.max_weights())));
+    // Each head's weights behind an Rc made once per pass, so a hover (which moves only the row marker)
+    // does not repaint every canvas.
+    let per_head = use_memo(props.attention.clone(), |a| {
+        a.heads.iter().map(|h| Rc::new(h.attn_weights.clone())).collect::<Vec<_>>()
+    });
     let n = a.num_tokens();
     let causal = a.heads.iter().any(|h| h.mask.is_some());
-    let mini = |label: Html, m: &Mat, testid: &str| {
+    let mini = |label: Html, m: &Rc<Mat>, testid: &str| {
         let body = if n <= 32 {
             let cell = (96.0 / n as f32).clamp(3.0, 16.0);
             grid(&a.tokens, m, cell, props.focus, props.dark, causal, false, &props.ondispatch)
         } else {
             let px = (128 / n as u32).max(1);
-            html! { <CanvasGrid weights={Shared(Rc::new(m.clone()))} px={px} dark={props.dark} causal={causal} focus={props.focus} ondispatch={props.ondispatch.clone()} /> }
+            html! { <CanvasGrid weights={Shared(m.clone())} px={px} dark={props.dark} causal={causal} focus={props.focus} ondispatch={props.ondispatch.clone()} /> }
         };
         html! { <figure class="mini" data-testid={testid.to_string()}><figcaption>{ label }</figcaption>{ body }</figure> }
     };
-    let heads: Html = a
-        .heads
+    let heads: Html = per_head
         .iter()
         .enumerate()
-        .map(|(h, hs)| {
+        .map(|(h, m)| {
             let label = html! { <><span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ format!("head {h}") }</> };
-            mini(label, &hs.attn_weights, "mini-head")
+            mini(label, m, "mini-head")
         })
         .collect();
     html! {
@@ -252,28 +258,33 @@ pub struct MiniCanvasProps {
 #[component]
 pub fn MiniCanvas(props: &MiniCanvasProps) -> Html {
     let canvas = use_node_ref();
-    let n = props.weights.nrows().max(1) as u32;
+    // Thumbnails are 36 px: past 64 tokens the matrix is pooled (largest weight of each block), so a
+    // 512-token pass paints 72 small images, not 72 of 512 x 512.
+    let pooled = use_memo(props.weights.clone(), |m| {
+        let m = &m.0;
+        max_pool(m.nrows(), |i, j| m[(i, j)], MINI_MAX)
+    });
+    let n = pooled.0.max(1) as u32;
     {
         let canvas = canvas.clone();
-        use_effect_with((props.weights.clone(), props.dark), move |(m, dark)| {
+        use_effect_with((pooled.clone(), props.dark), move |(pooled, dark)| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
             let Some(ctx) =
                 c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok())
             else {
                 return;
             };
-            let n = m.nrows();
-            let mut rgba = Vec::with_capacity(n * n * 4);
-            for i in 0..n {
-                for j in 0..n {
-                    let hex = heat_colour(m[(i, j)], *dark);
-                    let p = |k: usize| u8::from_str_radix(&hex[k..k + 2], 16).unwrap_or(0);
-                    rgba.extend_from_slice(&[p(1), p(3), p(5), 255]);
-                }
+            let (side, values) = &**pooled;
+            let mut rgba = Vec::with_capacity(values.len() * 4);
+            for &w in values {
+                let c = heat_rgb(w, *dark);
+                rgba.extend_from_slice(&[c[0], c[1], c[2], 255]);
             }
-            if let Ok(img) =
-                web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), n as u32, n as u32)
-            {
+            if let Ok(img) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+                wasm_bindgen::Clamped(&rgba),
+                *side as u32,
+                *side as u32,
+            ) {
                 let _ = ctx.put_image_data(&img, 0.0, 0.0);
             }
         });

@@ -200,6 +200,11 @@ fn Main(props: &MainProps) -> Html {
         Callback::from(move |_: MouseEvent| d.emit(Action::OpenLesson(0)))
     };
     let n_tokens = attention.as_ref().map_or(0, |a| a.num_tokens());
+    let max_tokens = v
+        .model
+        .kind
+        .map_or(Some(arcs_core::request::MAX_TOKENS), |k| real::model_max_tokens(k, models.opened.as_deref()));
+    let max_tokens = max_tokens.unwrap_or(real::MAX_DECODER_TOKENS);
     // Lesson steps with a widget of their own (the RNN, cross-attention) show only the lesson.
     let lesson_widget_only = v.lesson.is_some_and(|n| {
         !matches!(crate::lesson::STEPS.get(n).map(|s| s.widget), Some(crate::lesson::Widget::View(_)))
@@ -227,7 +232,7 @@ fn Main(props: &MainProps) -> Html {
                 <lesson::LessonPanel step={step} view={v.clone()} attention={attention.clone().map(Shared)} ondispatch={dispatch.clone()} />
             }
             if lesson_widget_only { <></> } else {
-            <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} />
+            <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} {max_tokens} />
             <model::ModelBar view={v.without_focus()} {status} {run_error} forward_ms={models.forward_ms()} shape={models.run.as_ref().map(|r| r.shape)} {stalled}
                              ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart}
                              opened={models.opened.clone()} onopen={on_open.clone()} oncontinue={on_continue} oncancel={on_cancel_open}

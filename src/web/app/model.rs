@@ -203,7 +203,14 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
         Html::default()
     };
 
-    // The whole model at a glance: one small grid per layer and head; click to open that head.
+    // The whole model at a glance: one small grid per layer and head; click to open that head. The
+    // matrices are cut out once per pass, not on every hover (at 512 tokens that is 72 copies of
+    // 262 144 weights).
+    let thumbs = use_memo(props.run.clone(), |r| {
+        (0..r.shape.layers * r.shape.heads)
+            .map(|k| Shared(std::rc::Rc::new(r.attention(k / r.shape.heads, k % r.shape.heads))))
+            .collect::<Vec<_>>()
+    });
     let overview: Html = (0..shape.layers)
         .map(|l| {
             let cells: Html = (0..shape.heads)
@@ -214,7 +221,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
                         <button class={classes!("cell", on.then_some("on"))} data-testid="overview-cell" data-layer={l.to_string()} data-head={h.to_string()}
                                 title={text::head_name(l, h)} aria-label={text::open_head(l, h)}
                                 onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
-                            <MiniCanvas weights={Shared(std::rc::Rc::new(run.attention(l, h)))} size={36} dark={props.dark} />
+                            <MiniCanvas weights={thumbs[l * shape.heads + h].clone()} size={36} dark={props.dark} />
                         </button>
                     }
                 })

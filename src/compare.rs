@@ -51,7 +51,7 @@ pub fn moved_most(a: &ModelRun, b: &ModelRun, pairs: &[(usize, usize)], p: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{Block, Floats, ModelKind, Shape};
+    use crate::models::{ModelKind, Shape};
 
     fn words(s: &str) -> Vec<String> {
         s.split(' ').map(String::from).collect()
@@ -82,24 +82,7 @@ mod tests {
                 }
             }
         }
-        ModelRun {
-            model: ModelKind::MiniLm,
-            shape,
-            text: tokens.join(" "),
-            tokens: tokens.to_vec(),
-            offsets: vec![None; n],
-            attention: Floats(attention),
-            layer: 0,
-            layer_input: Block::default(),
-            queries: Block::default(),
-            keys: Block::default(),
-            values: Block::default(),
-            top5_next: Vec::new(),
-            next_per_position: Vec::new(),
-            roles: None,
-            value_norms: None,
-            logit_lens: None,
-        }
+        ModelRun::bare(ModelKind::MiniLm, shape, tokens.to_vec(), attention)
     }
 
     #[test]

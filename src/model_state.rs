@@ -176,27 +176,10 @@ impl ModelState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::{Block, Floats};
 
     fn run(model: ModelKind, tokens: usize) -> Box<ModelRun> {
-        Box::new(ModelRun {
-            model,
-            shape: model.shape().expect("a built-in model"),
-            text: String::new(),
-            tokens: (0..tokens).map(|i| format!("t{i}")).collect(),
-            offsets: vec![None; tokens],
-            attention: Floats::default(),
-            layer: 0,
-            layer_input: Block::default(),
-            queries: Block::default(),
-            keys: Block::default(),
-            values: Block::default(),
-            top5_next: Vec::new(),
-            next_per_position: Vec::new(),
-            roles: None,
-            value_norms: None,
-            logit_lens: None,
-        })
+        let shape = model.shape().expect("a built-in model");
+        Box::new(ModelRun::bare(model, shape, (0..tokens).map(|i| format!("t{i}")).collect(), Vec::new()))
     }
 
     fn done(id: u64, tokens: usize) -> WorkerOut {

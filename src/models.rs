@@ -267,6 +267,29 @@ pub struct ModelRun {
 pub type Lens = Vec<Vec<Vec<Guess>>>;
 
 impl ModelRun {
+    /// A run of `tokens` with `attention` and nothing else: what tests build theirs from.
+    #[cfg(test)]
+    pub(crate) fn bare(model: ModelKind, shape: Shape, tokens: Vec<String>, attention: Vec<f32>) -> ModelRun {
+        ModelRun {
+            model,
+            shape,
+            text: tokens.concat(),
+            offsets: vec![None; tokens.len()],
+            tokens,
+            attention: Floats(attention),
+            layer: 0,
+            layer_input: Block::default(),
+            queries: Block::default(),
+            keys: Block::default(),
+            values: Block::default(),
+            top5_next: Vec::new(),
+            next_per_position: Vec::new(),
+            roles: None,
+            value_norms: None,
+            logit_lens: None,
+        }
+    }
+
     pub fn num_tokens(&self) -> usize {
         self.tokens.len()
     }
@@ -857,20 +880,13 @@ mod tests {
         ModelRun {
             model: kind,
             shape,
-            text: "a b c".into(),
-            tokens: vec!["a".into(), " b".into(), " c".into()],
             offsets: vec![Some((0, 1)), Some((1, 3)), Some((3, 5))],
-            attention: Floats(attention),
             layer: 2,
             layer_input: cols(arcs_models::smollm2::HIDDEN),
             queries: cols(heads * hd),
             keys: cols(arcs_models::smollm2::KV_DIM),
             values: cols(arcs_models::smollm2::KV_DIM),
-            top5_next: Vec::new(),
-            next_per_position: Vec::new(),
-            roles: None,
-            value_norms: None,
-            logit_lens: None,
+            ..ModelRun::bare(kind, shape, vec!["a".into(), " b".into(), " c".into()], attention)
         }
     }
 

@@ -126,7 +126,7 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
     let px = props.px.max(1);
     {
         let canvas = canvas.clone();
-        use_effect_with((props.weights.clone(), props.dark, props.causal, px), move |(m, dark, causal, px)| {
+        use_effect_with((props.weights.clone(), props.dark, props.causal), move |(m, dark, causal)| {
             let Some(c) = canvas.cast::<HtmlCanvasElement>() else { return };
             let Some(ctx) =
                 c.get_context("2d").ok().flatten().and_then(|x| x.dyn_into::<CanvasRenderingContext2d>().ok())
@@ -144,7 +144,6 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
                     rgba.extend_from_slice(&[c[0], c[1], c[2], 255]);
                 }
             }
-            let _ = px;
             if let Ok(img) =
                 web_sys::ImageData::new_with_u8_clamped_array_and_sh(wasm_bindgen::Clamped(&rgba), n as u32, n as u32)
             {

@@ -73,14 +73,11 @@ pub fn Neuron(props: &NeuronProps) -> Html {
     let n = a.num_tokens();
     let focus = v.focus.token.filter(|&i| i < n);
     let Some(key) = v.display.neuron else {
-        let first = focus.unwrap_or(0);
         let (h, _) = chosen_head(a, v, props.run.is_some());
-        // Open on the key the query attends to most.
-        let strongest = a.heads.get(h).and_then(|hs| {
-            (0..n).filter(|&j| j < hs.attn_weights.ncols()).max_by(|&x, &y| {
-                hs.attn_weights[(first.min(n.saturating_sub(1)), x)]
-                    .total_cmp(&hs.attn_weights[(first.min(n.saturating_sub(1)), y)])
-            })
+        // Open on the key the focused query attends to most (the first token without a focus).
+        let strongest = focus.and_then(|i| {
+            let w = &a.heads.get(h)?.attn_weights;
+            (0..w.ncols()).max_by(|&x, &y| w[(i, x)].total_cmp(&w[(i, y)]))
         });
         return html! {
             <section class="panel" aria-label={text::NEURON_TITLE}>

@@ -293,6 +293,7 @@ fn tile_rows(x: &Matrix, tile_t: &[f32], th: usize, width: usize, col0: usize, o
         }
         i += 4;
     }
+    // `four` is read only where a four-row kernel exists.
     let _ = four;
     while i + 2 <= x.rows() {
         let (a0, a1) = tile_kernel_2(x.row(i), x.row(i + 1), tile_t);

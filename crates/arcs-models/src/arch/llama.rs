@@ -17,6 +17,7 @@ use crate::source::safetensors::SafetensorsDir;
 use crate::source::Tensors;
 use crate::tokenizer::bpe::{Encoding, PreTokenizer, Tokenizer};
 use crate::{Matrix, ModelError};
+use std::ops::Range;
 
 /// The GGUF architectures this decoder runs (`general.architecture`).
 pub const ARCHITECTURES: [&str; 6] = ["llama", "mistral", "qwen2", "qwen3", "gemma3", "gpt2"];
@@ -564,6 +565,219 @@ pub struct LlamaOutput {
     pub logsumexp_per_position: Vec<f32>,
 }
 
+impl LlamaOutput {
+    /// The outputs of [`DecoderPass`]es over consecutive rows, in order, as one pass over all of them.
+    pub fn stack(parts: Vec<LlamaOutput>) -> Result<LlamaOutput, ModelError> {
+        let mut parts = parts.into_iter();
+        let Some(mut all) = parts.next() else {
+            return Err(ModelError::BadPart("no parts to stack".into()));
+        };
+        for part in parts {
+            if part.layers.len() != all.layers.len() {
+                return Err(ModelError::BadPart("parts with different numbers of layers".into()));
+            }
+            let fits = |a: &Matrix, b: &Matrix| a.cols() == b.cols();
+            for (a, b) in all.layers.iter_mut().zip(part.layers) {
+                let heads_fit = a.attn_weights.len() == b.attn_weights.len()
+                    && a.attn_weights.iter().zip(&b.attn_weights).all(|(x, y)| fits(x, y));
+                if !heads_fit || !fits(&a.layer_input, &b.layer_input) || !fits(&a.queries, &b.queries) {
+                    return Err(ModelError::BadPart("parts of different shapes".into()));
+                }
+                let bad = || ModelError::BadPart("parts of different widths".into());
+                a.layer_input.append_rows(b.layer_input).ok_or_else(bad)?;
+                a.queries.append_rows(b.queries).ok_or_else(bad)?;
+                a.keys.append_rows(b.keys).ok_or_else(bad)?;
+                a.values.append_rows(b.values).ok_or_else(bad)?;
+                for (x, y) in a.attn_weights.iter_mut().zip(b.attn_weights) {
+                    x.append_rows(y).ok_or_else(bad)?;
+                }
+            }
+            all.final_hidden
+                .append_rows(part.final_hidden)
+                .ok_or_else(|| ModelError::BadPart("parts of different widths".into()))?;
+            all.argmax_next_per_position.extend(part.argmax_next_per_position);
+            all.logprob_of_actual_next_token.extend(part.logprob_of_actual_next_token);
+            all.logsumexp_per_position.extend(part.logsumexp_per_position);
+            // Only the last part has the last token.
+            all.top5_next = part.top5_next;
+        }
+        Ok(all)
+    }
+}
+
+/// Where to cut `n` tokens into `parts` consecutive ranges of about equal work for a decoder of
+/// `config`'s shape: every row costs its matrix products (the same for every row, logits included)
+/// plus attention over the keys up to it (more for later rows), so the later ranges get fewer rows.
+/// Returns the `parts - 1` cut positions, increasing, each range non-empty (fewer parts when there
+/// are fewer tokens than parts).
+pub fn balanced_cuts(config: &LlamaConfig, n: usize, parts: usize) -> Vec<usize> {
+    let parts = parts.clamp(1, n.max(1));
+    let c = config;
+    // Multiply-adds of one row: the block's matrices, then the unembedding.
+    let ffn_mats = if c.family == Family::Gpt2 { 2 } else { 3 };
+    let per_row = c.num_layers * (c.hidden * (2 * c.q_dim() + 2 * c.kv_dim()) / 2 + ffn_mats * c.hidden * c.ffn_dim)
+        + c.hidden * c.vocab_size;
+    // Per key a row attends to: a score and a weighted value for every head.
+    let per_key = c.num_layers * 2 * c.q_dim();
+    // Work of rows 0..i: i * per_row + per_key * i(i+1)/2.
+    let work = |i: usize| (i as f64) * per_row as f64 + per_key as f64 * (i as f64) * (i as f64 + 1.0) / 2.0;
+    let total = work(n);
+    let mut cuts = Vec::with_capacity(parts - 1);
+    for p in 1..parts {
+        let target = total * p as f64 / parts as f64;
+        let lowest = cuts.last().map_or(1, |&c| c + 1);
+        // The first i whose rows' work reaches the target, leaving a row for each later part.
+        let mut i = lowest;
+        while i < n - (parts - p) && work(i) < target {
+            i += 1;
+        }
+        cuts.push(i);
+    }
+    cuts
+}
+
+/// A decoder's forward pass over some tokens' rows, a layer at a time (see [`Llama::row_pass`]).
+#[derive(Debug)]
+pub struct DecoderPass {
+    rows: Range<usize>,
+    /// Every token id of the input (a row's log-probability reads the id after it).
+    ids: Vec<u32>,
+    /// `[rows, hidden]`: this part's rows of the current block's input; `None` once every block ran.
+    hidden: Option<Matrix>,
+    /// This block's queries (rotated), keys and values of these rows, between the two calls of a layer.
+    qkv: Option<(Matrix, Matrix, Matrix)>,
+    layers: Vec<LayerTrace>,
+    /// `[rows, hidden]`: the last block's output through the final norm.
+    final_hidden: Option<Matrix>,
+    rope: Rope,
+    rope_local: Option<Rope>,
+}
+
+impl DecoderPass {
+    /// The tokens this part computes.
+    pub fn rows(&self) -> Range<usize> {
+        self.rows.clone()
+    }
+
+    /// The block the pass is in; `None` once every block ran.
+    pub fn layer(&self) -> Option<usize> {
+        self.hidden.as_ref().map(|_| self.layers.len())
+    }
+
+    /// This part's keys and values of the current block (`[rows, kv_heads * head_dim]` each, keys
+    /// rotated; its queries are kept).
+    pub fn keys_values(&mut self, model: &Llama) -> Result<(Matrix, Matrix), ModelError> {
+        let l = self.layers.len();
+        let (Some(block), Some(x)) = (model.blocks.get(l), &self.hidden) else {
+            return Err(ModelError::BadPart("the pass is done, or not of this model".into()));
+        };
+        let (c, bytes) = (&model.config, &model.bytes[..]);
+        let xn = model.norm(x, &block.attn_norm);
+        let mut queries = matmul_t(&xn, &block.w_query, bytes); // [rows, num_heads * head_dim]
+        let mut keys = matmul_t(&xn, &block.w_key, bytes); // [rows, num_kv_heads * head_dim]
+        let mut values = matmul_t(&xn, &block.w_value, bytes); // [rows, num_kv_heads * head_dim]
+        if let Some([bq, bk, bv]) = &block.qkv_bias {
+            add_row(&mut queries, bq);
+            add_row(&mut keys, bk);
+            add_row(&mut values, bv);
+        }
+        if let Some([nq, nk]) = &block.qk_norm {
+            // [rows, heads * head_dim] viewed as [rows * heads, head_dim]: one RMSNorm per head.
+            queries = head_rms_norm(queries, nq, c.rms_eps);
+            keys = head_rms_norm(keys, nk, c.rms_eps);
+        }
+        if c.family != Family::Gpt2 {
+            let rope = match (&self.rope_local, model.window(l)) {
+                (Some(local), Some(_)) => local,
+                _ => &self.rope,
+            };
+            rope.apply(&mut queries);
+            rope.apply(&mut keys);
+        }
+        self.qkv = Some((queries, keys.clone(), values.clone()));
+        Ok((keys, values))
+    }
+
+    /// Finishes the current block with the keys and values of tokens `0..rows.end` (`[rows.end,
+    /// kv_heads * head_dim]` each, in token order, this part's own last).
+    pub fn finish_layer(&mut self, model: &Llama, keys: &Matrix, values: &Matrix) -> Result<(), ModelError> {
+        let (c, bytes) = (&model.config, &model.bytes[..]);
+        let l = self.layers.len();
+        let shape = (self.rows.end, c.kv_dim());
+        if keys.shape() != shape || values.shape() != shape {
+            return Err(ModelError::BadPart(format!(
+                "keys {:?} and values {:?} for the {} tokens up to this part's last",
+                keys.shape(),
+                values.shape(),
+                self.rows.end
+            )));
+        }
+        // Checked before anything is taken: a refused call leaves the pass as it was.
+        let (Some(block), true, true) = (model.blocks.get(l), self.hidden.is_some(), self.qkv.is_some()) else {
+            return Err(ModelError::BadPart("finish_layer before keys_values".into()));
+        };
+        let (Some(mut x), Some((queries, own_keys, own_values))) = (self.hidden.take(), self.qkv.take()) else {
+            return Err(ModelError::BadPart("finish_layer before keys_values".into()));
+        };
+        let layer_input = x.clone();
+        let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
+        let keys_of = KeysOf { first_row: self.rows.start, n: self.ids.len(), window: model.window(l) };
+        let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, keys, values, scale, keys_of);
+        let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [rows, hidden]
+        let bias = block.out_up_down_bias.as_ref().map(|[b, _, _]| b.as_slice());
+        let attn_out = model.finish(attn_out, bias, block.post_norms.as_ref().map(|[n, _]| n));
+        add_in_place(&mut x, &attn_out);
+
+        // --- feed-forward sub-block: SwiGLU, or GPT-2's GELU MLP ---
+        let xn = model.norm(&x, &block.ffn_norm);
+        let mut up = matmul_t(&xn, &block.w_up, bytes); // [rows, ffn_dim]
+        match (&block.w_gate, &block.out_up_down_bias) {
+            (Some(w_gate), _) => {
+                let gate = matmul_t(&xn, w_gate, bytes); // [rows, ffn_dim]
+                let act = if c.family == Family::Gemma3 { gelu_tanh } else { silu };
+                for (u, g) in up.data_mut().iter_mut().zip(gate.data()) {
+                    *u *= act(*g);
+                }
+            }
+            (None, bias) => {
+                if let Some([_, b_up, _]) = bias {
+                    add_row(&mut up, b_up);
+                }
+                up.data_mut().iter_mut().for_each(|v| *v = gelu_tanh(*v));
+            }
+        }
+        let ffn_out = matmul_t(&up, &block.w_down, bytes); // [rows, hidden]
+        let bias = block.out_up_down_bias.as_ref().map(|[_, _, b]| b.as_slice());
+        let ffn_out = model.finish(ffn_out, bias, block.post_norms.as_ref().map(|[_, n]| n));
+        add_in_place(&mut x, &ffn_out);
+
+        self.layers.push(LayerTrace { layer_input, queries, keys: own_keys, values: own_values, attn_weights });
+        if l + 1 == model.blocks.len() {
+            self.final_hidden = Some(model.norm(&x, &model.output_norm));
+        } else {
+            self.hidden = Some(x);
+        }
+        Ok(())
+    }
+
+    /// What the pass computed for its rows, with the logits of each (see [`LlamaOutput::stack`] to put
+    /// parts together; only the last part's `top5_next` is the model's next word).
+    pub fn finish(self, model: &Llama) -> Result<LlamaOutput, ModelError> {
+        let Some(final_hidden) = self.final_hidden else {
+            return Err(ModelError::BadPart("finish before the last block".into()));
+        };
+        let stats = model.logit_stats(&final_hidden, &self.ids[self.rows.start..]);
+        Ok(LlamaOutput {
+            layers: self.layers,
+            final_hidden,
+            top5_next: stats.top5_last,
+            argmax_next_per_position: stats.argmax,
+            logprob_of_actual_next_token: stats.logprob_next,
+            logsumexp_per_position: stats.lse,
+        })
+    }
+}
+
 /// The weights of one block, as views into the file bytes.
 #[derive(Debug, Clone)]
 struct Block {
@@ -920,6 +1134,22 @@ impl Llama {
     /// Run the model over `ids` (at most [`LlamaConfig::max_positions`]) and return every layer's attention and the
     /// next-token predictions.
     pub fn forward(&self, ids: &[u32]) -> Result<LlamaOutput, ModelError> {
+        let mut pass = self.row_pass(ids, 0..ids.len())?;
+        while pass.layer().is_some() {
+            let (keys, values) = pass.keys_values(self)?;
+            pass.finish_layer(self, &keys, &values)?;
+        }
+        pass.finish(self)
+    }
+
+    /// A forward pass over the tokens `rows` of `ids` only (all of `ids` are checked). A token's row
+    /// needs nothing from the other tokens except, in attention, the keys and values of the tokens up
+    /// to it (the causal mask hides the later ones): the caller gets this part's with
+    /// [`DecoderPass::keys_values`] and hands back those of tokens `0..rows.end` to
+    /// [`DecoderPass::finish_layer`]. Parts can so run on several cores, one exchange per layer, and
+    /// give what one pass over all rows gives to the last bit ([`Llama::forward`] is one such part).
+    /// Later rows cost more (they attend to more keys): see [`balanced_cuts`].
+    pub fn row_pass(&self, ids: &[u32], rows: Range<usize>) -> Result<DecoderPass, ModelError> {
         let c = &self.config;
         let n = ids.len();
         if n == 0 {
@@ -931,12 +1161,15 @@ impl Llama {
         if let Some(&id) = ids.iter().find(|&&id| id as usize >= c.vocab_size) {
             return Err(ModelError::InvalidTokenId { id, vocab_size: c.vocab_size });
         }
+        if rows.is_empty() || rows.end > n {
+            return Err(ModelError::BadPart(format!("rows {rows:?} of {n} tokens")));
+        }
         let bytes = &self.bytes[..];
 
-        // x: [n, hidden], one dequantised embedding row per token (plus its position's, GPT-2).
-        let mut x = Matrix::zeros(n, c.hidden);
-        for (i, &id) in ids.iter().enumerate() {
-            dequantize_row(self.token_embd.ggml_type, self.token_embd.row(bytes, id as usize), x.row_mut(i));
+        // x: [rows, hidden], one dequantised embedding row per token (plus its position's, GPT-2).
+        let mut x = Matrix::zeros(rows.len(), c.hidden);
+        for (r, &id) in ids[rows.clone()].iter().enumerate() {
+            dequantize_row(self.token_embd.ggml_type, self.token_embd.row(bytes, id as usize), x.row_mut(r));
         }
         if c.family == Family::Gemma3 {
             // Gemma scales the embeddings by sqrt(hidden) (rounded to the weights' type: f32 here).
@@ -945,16 +1178,15 @@ impl Llama {
         }
         if let Some(wpe) = &self.position_embd {
             let mut pos = vec![0.0; c.hidden];
-            for i in 0..n {
+            for (r, i) in rows.clone().enumerate() {
                 dequantize_row(wpe.ggml_type, wpe.row(bytes, i), &mut pos);
-                for (v, p) in x.row_mut(i).iter_mut().zip(&pos) {
+                for (v, p) in x.row_mut(r).iter_mut().zip(&pos) {
                     *v += p;
                 }
             }
         }
-
         let rope = Rope::new(
-            n,
+            rows.clone(),
             c.rope_base,
             c.head_dim,
             c.rope_style,
@@ -962,79 +1194,24 @@ impl Llama {
             c.rope_factors.as_deref(),
         );
         // Gemma's sliding-window layers rotate with their own base, unscaled.
-        let rope_local = c.gemma.as_ref().map(|g| Rope::new(n, g.rope_base_local, c.head_dim, c.rope_style, 1.0, None));
-        let mut layers = Vec::with_capacity(c.num_layers);
-        for (l, block) in self.blocks.iter().enumerate() {
-            let window =
-                c.gemma.as_ref().filter(|g| g.sliding.get(l).copied().unwrap_or(false)).map(|g| g.sliding_window);
-            let rope = match (&rope_local, window) {
-                (Some(local), Some(_)) => local,
-                _ => &rope,
-            };
-            let layer_input = x.clone();
-
-            // --- attention sub-block ---
-            let xn = self.norm(&x, &block.attn_norm);
-            let mut queries = matmul_t(&xn, &block.w_query, bytes); // [n, num_heads * head_dim]
-            let mut keys = matmul_t(&xn, &block.w_key, bytes); // [n, num_kv_heads * head_dim]
-            let mut values = matmul_t(&xn, &block.w_value, bytes); // [n, num_kv_heads * head_dim]
-            if let Some([bq, bk, bv]) = &block.qkv_bias {
-                add_row(&mut queries, bq);
-                add_row(&mut keys, bk);
-                add_row(&mut values, bv);
-            }
-            if let Some([nq, nk]) = &block.qk_norm {
-                // [n, heads * head_dim] viewed as [n * heads, head_dim]: one RMSNorm per head.
-                queries = head_rms_norm(queries, nq, c.rms_eps);
-                keys = head_rms_norm(keys, nk, c.rms_eps);
-            }
-            if c.family != Family::Gpt2 {
-                rope.apply(&mut queries);
-                rope.apply(&mut keys);
-            }
-            let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
-            let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, &keys, &values, scale, window);
-            let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [n, hidden]
-            let bias = block.out_up_down_bias.as_ref().map(|[b, _, _]| b.as_slice());
-            let attn_out = self.finish(attn_out, bias, block.post_norms.as_ref().map(|[n, _]| n));
-            add_in_place(&mut x, &attn_out);
-
-            // --- feed-forward sub-block: SwiGLU, or GPT-2's GELU MLP ---
-            let xn = self.norm(&x, &block.ffn_norm);
-            let mut up = matmul_t(&xn, &block.w_up, bytes); // [n, ffn_dim]
-            match (&block.w_gate, &block.out_up_down_bias) {
-                (Some(w_gate), _) => {
-                    let gate = matmul_t(&xn, w_gate, bytes); // [n, ffn_dim]
-                    let act = if c.family == Family::Gemma3 { gelu_tanh } else { silu };
-                    for (u, g) in up.data_mut().iter_mut().zip(gate.data()) {
-                        *u *= act(*g);
-                    }
-                }
-                (None, bias) => {
-                    if let Some([_, b_up, _]) = bias {
-                        add_row(&mut up, b_up);
-                    }
-                    up.data_mut().iter_mut().for_each(|v| *v = gelu_tanh(*v));
-                }
-            }
-            let ffn_out = matmul_t(&up, &block.w_down, bytes); // [n, hidden]
-            let bias = block.out_up_down_bias.as_ref().map(|[_, _, b]| b.as_slice());
-            let ffn_out = self.finish(ffn_out, bias, block.post_norms.as_ref().map(|[_, n]| n));
-            add_in_place(&mut x, &ffn_out);
-
-            layers.push(LayerTrace { layer_input, queries, keys, values, attn_weights });
-        }
-
-        let final_hidden = self.norm(&x, &self.output_norm);
-        let stats = self.logit_stats(&final_hidden, ids);
-        Ok(LlamaOutput {
-            layers,
-            final_hidden,
-            top5_next: stats.top5_last,
-            argmax_next_per_position: stats.argmax,
-            logprob_of_actual_next_token: stats.logprob_next,
-            logsumexp_per_position: stats.lse,
+        let rope_local =
+            c.gemma.as_ref().map(|g| Rope::new(rows.clone(), g.rope_base_local, c.head_dim, c.rope_style, 1.0, None));
+        Ok(DecoderPass {
+            rows,
+            ids: ids.to_vec(),
+            hidden: Some(x),
+            qkv: None,
+            layers: Vec::with_capacity(c.num_layers),
+            final_hidden: None,
+            rope,
+            rope_local,
         })
+    }
+
+    /// Gemma's sliding window of layer `l`, if it is a sliding-window layer.
+    fn window(&self, l: usize) -> Option<usize> {
+        let g = self.config.gemma.as_ref()?;
+        g.sliding.get(l).copied().unwrap_or(false).then_some(g.sliding_window)
     }
 
     /// The logit lens: at every layer and position, the five likeliest next tokens if the residual
@@ -1144,7 +1321,7 @@ impl Llama {
                 .enumerate()
                 .map(|(i, &(id, l))| TokenProb { id, token: self.token_text(id), prob: prob(l, i) })
                 .collect(),
-            logprob_next: (0..n.saturating_sub(1)).map(|i| actual_next[i] - lse[i]).collect(),
+            logprob_next: (0..n).filter(|&i| ids.get(i + 1).is_some()).map(|i| actual_next[i] - lse[i]).collect(),
             lse,
         }
     }
@@ -1258,7 +1435,8 @@ fn head_rms_norm(m: Matrix, weight: &[f32], eps: f32) -> Matrix {
     Matrix::from_parts(n, width, normed.into_vec()) // back to [n, heads * head_dim]
 }
 
-/// Rotary position embedding tables: `cos/sin[pos * half + i]` for frequency `i`.
+/// Rotary position embedding tables: `cos/sin[r * half + i]` for frequency `i` at the table's `r`-th position.
+#[derive(Debug)]
 struct Rope {
     cos: Vec<f32>,
     sin: Vec<f32>,
@@ -1267,11 +1445,19 @@ struct Rope {
 }
 
 impl Rope {
-    /// `scale`: linear position scaling (positions divided by it; 1 for none).
-    fn new(n: usize, base: f32, head_dim: usize, style: RopeStyle, scale: f32, factors: Option<&[f32]>) -> Rope {
+    /// Tables for the positions `positions`: row `r` of a matrix `apply` rotates is at position
+    /// `positions.start + r`. `scale`: linear position scaling (positions divided by it; 1 for none).
+    fn new(
+        positions: Range<usize>,
+        base: f32,
+        head_dim: usize,
+        style: RopeStyle,
+        scale: f32,
+        factors: Option<&[f32]>,
+    ) -> Rope {
         let half = head_dim / 2;
-        let mut cos = Vec::with_capacity(n * half);
-        let mut sin = Vec::with_capacity(n * half);
+        let mut cos = Vec::with_capacity(positions.len() * half);
+        let mut sin = Vec::with_capacity(positions.len() * half);
         // HF computes inv_freq and pos * inv_freq in f32; doing the same keeps long positions in step with it.
         let inv_freq: Vec<f32> = (0..half)
             .map(|i| {
@@ -1279,7 +1465,7 @@ impl Rope {
                 factors.and_then(|d| d.get(i)).map_or(f, |d| f / d)
             })
             .collect();
-        for p in 0..n {
+        for p in positions {
             for &f in &inv_freq {
                 let angle = (p as f32 / scale * f) as f64;
                 cos.push(angle.cos() as f32);
@@ -1318,42 +1504,63 @@ fn head_slice(m: &Matrix, h: usize, head_dim: usize) -> Vec<f32> {
     out
 }
 
-/// Causal grouped-query attention. Returns the attention weights (`num_heads` x `[n, n]`) and the context
-/// vectors `[n, num_heads * head_dim]` (heads concatenated, ready for W_out).
-/// `window`: a sliding-window layer's width (keys `i - window < j <= i`; the rest get exactly 0).
+/// Which keys the query rows of a part of a pass see.
+#[derive(Debug, Clone, Copy)]
+struct KeysOf {
+    /// The token the part's first query row is.
+    first_row: usize,
+    /// Tokens in the whole input: the width of the attention rows.
+    n: usize,
+    /// A sliding-window layer's width (keys `i - window < j <= i`; the rest get exactly 0).
+    window: Option<usize>,
+}
+
+impl KeysOf {
+    /// The whole input of `n` tokens, no window.
+    #[cfg(test)]
+    fn all(n: usize) -> KeysOf {
+        KeysOf { first_row: 0, n, window: None }
+    }
+}
+
+/// Causal grouped-query attention of the query rows `queries` (tokens `first_row..`) over `keys` and
+/// `values` of tokens `0..first_row + rows`. Returns the attention weights (`num_heads` x `[rows, n]`)
+/// and the context vectors `[rows, num_heads * head_dim]` (heads concatenated, ready for W_out).
 fn causal_gqa_attention(
     c: &LlamaConfig,
     queries: &Matrix,
     keys: &Matrix,
     values: &Matrix,
     scale: f32,
-    window: Option<usize>,
+    at: KeysOf,
 ) -> (Vec<Matrix>, Matrix) {
     let (hd, num_heads) = (c.head_dim, c.num_heads);
-    let n = queries.rows();
+    let rows = queries.rows();
+    debug_assert!(keys.rows() >= at.first_row + rows && at.first_row + rows <= at.n);
     let group = num_heads / c.num_kv_heads; // query heads per KV head
-    let mut context_vec = Matrix::zeros(n, c.q_dim());
+    let mut context_vec = Matrix::zeros(rows, c.q_dim());
     let mut all_weights = Vec::with_capacity(num_heads);
     // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
     let kv: Vec<(Vec<f32>, Vec<f32>)> =
         (0..c.num_kv_heads).map(|g| (head_slice(keys, g, hd), head_slice(values, g, hd))).collect();
     for h in 0..num_heads {
         let (k, v) = &kv[h / group];
-        let q = head_slice(queries, h, hd); // [n, head_dim]
-        let mut attn_weights = Matrix::zeros(n, n);
-        for i in 0..n {
-            let qi = &q[i * hd..(i + 1) * hd];
+        let q = head_slice(queries, h, hd); // [rows, head_dim]
+        let mut attn_weights = Matrix::zeros(rows, at.n);
+        for r in 0..rows {
+            let i = at.first_row + r;
+            let qi = &q[r * hd..(r + 1) * hd];
             // attn_scores for keys first..=i only: the causal mask (and a sliding window) leave the other
             // keys at exactly 0 weight.
-            let first = window.map_or(0, |w| (i + 1).saturating_sub(w));
-            let row = &mut attn_weights.row_mut(i)[first..=i];
+            let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
+            let row = &mut attn_weights.row_mut(r)[first..=i];
             for (j, s) in row.iter_mut().enumerate() {
                 let j = first + j;
                 *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
             }
             softmax_in_place(row);
             // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j
-            let ctx = &mut context_vec.row_mut(i)[h * hd..(h + 1) * hd];
+            let ctx = &mut context_vec.row_mut(r)[h * hd..(h + 1) * hd];
             for (j, &w) in row.iter().enumerate() {
                 let j = first + j;
                 for (o, &vv) in ctx.iter_mut().zip(&v[j * hd..(j + 1) * hd]) {
@@ -1419,7 +1626,7 @@ mod tests {
         // HF: out[i] = q[i] cos_i - q[i+32] sin_i, out[i+32] = q[i+32] cos_i + q[i] sin_i.
         // GGUF layout puts HF dim i at 2i and dim i+32 at 2i+1.
         let n = 5;
-        let rope = Rope::new(n, 100000.0, HEAD_DIM, RopeStyle::Adjacent, 1.0, None);
+        let rope = Rope::new(0..n, 100000.0, HEAD_DIM, RopeStyle::Adjacent, 1.0, None);
         let hf: Vec<f32> = (0..HEAD_DIM).map(|d| (d as f32 * 0.37).sin()).collect();
         let mut gguf = Matrix::zeros(n, HEAD_DIM);
         for p in 0..n {
@@ -1444,7 +1651,7 @@ mod tests {
     #[test]
     fn rope_halves_is_hf_rotate_half_as_is() {
         let (n, hd) = (4, 6);
-        let rope = Rope::new(n, 10000.0, hd, RopeStyle::Halves, 1.0, None);
+        let rope = Rope::new(0..n, 10000.0, hd, RopeStyle::Halves, 1.0, None);
         let q: Vec<f32> = (0..hd).map(|d| (d as f32 * 0.9).cos()).collect();
         let mut m = Matrix::zeros(n, 2 * hd); // two heads, rotated alike
         for p in 0..n {
@@ -1485,9 +1692,9 @@ mod tests {
         };
         let c = smol_config();
         let (q, k, v) = (mk(c.q_dim(), 0.7), mk(c.kv_dim(), 1.3), mk(c.kv_dim(), 0.9));
-        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v, 1.0 / (HEAD_DIM as f32).sqrt(), None);
+        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v, 1.0 / (HEAD_DIM as f32).sqrt(), KeysOf::all(n));
         // A sliding window of 2: each query sees itself and the token before, the rest exactly 0.
-        let (windowed, _) = causal_gqa_attention(&c, &q, &k, &v, 0.125, Some(2));
+        let (windowed, _) = causal_gqa_attention(&c, &q, &k, &v, 0.125, KeysOf { window: Some(2), ..KeysOf::all(n) });
         for wh in &windowed {
             for i in 0..n {
                 for j in 0..n {

@@ -1,0 +1,123 @@
+//! A decoder's forward pass split by tokens, as the app splits it between its model worker and
+//! helper workers: every part gets the keys and values of the tokens up to its last once per block,
+//! and the parts stacked give one pass's numbers to the last bit, for every family and tensor type.
+
+#[path = "common_smollm2/mod.rs"]
+mod common;
+
+use arcs_models::arch::llama::{balanced_cuts, DecoderPass, Llama, LlamaOutput};
+use arcs_models::{Matrix, ModelError};
+
+fn tiny_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../reference/tiny")
+}
+
+/// Every tiny decoder fixture with the token ids of the reference's sequences.
+fn tiny_models() -> Vec<(String, Llama, Vec<Vec<u32>>)> {
+    let text = std::fs::read_to_string(tiny_dir().join("tiny_reference.json")).expect("tiny_reference.json");
+    let r: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    let ids: Vec<Vec<u32>> = r["sequences"]
+        .as_array()
+        .expect("sequences")
+        .iter()
+        .map(|s| s["ids"].as_array().expect("ids").iter().map(|x| x.as_u64().expect("id") as u32).collect())
+        .collect();
+    r["files"]
+        .as_object()
+        .expect("files")
+        .keys()
+        .map(|file| {
+            let bytes = std::fs::read(tiny_dir().join(file)).expect("fixture file");
+            (file.clone(), Llama::from_gguf(bytes).expect("loads"), ids.clone())
+        })
+        .collect()
+}
+
+/// Runs the parts in lock-step as the workers do: each block, every part's keys and values are
+/// gathered, and each part finishes the block with those of the tokens up to its own last.
+fn run_parts(model: &Llama, ids: &[u32], cuts: &[usize]) -> LlamaOutput {
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(ids.len());
+    let mut parts: Vec<DecoderPass> =
+        bounds.windows(2).map(|w| model.row_pass(ids, w[0]..w[1]).expect("part")).collect();
+    while parts[0].layer().is_some() {
+        let kv: Vec<(Matrix, Matrix)> = parts.iter_mut().map(|p| p.keys_values(model).expect("kv")).collect();
+        for (p, part) in parts.iter_mut().enumerate() {
+            let (mut keys, mut values) = kv[0].clone();
+            for (k, v) in &kv[1..=p] {
+                keys.append_rows(k.clone()).expect("same width");
+                values.append_rows(v.clone()).expect("same width");
+            }
+            part.finish_layer(model, &keys, &values).expect("finish");
+        }
+    }
+    let outs = parts.into_iter().map(|p| p.finish(model).expect("done")).collect();
+    LlamaOutput::stack(outs).expect("stack")
+}
+
+#[test]
+fn any_split_by_tokens_gives_the_same_bits_for_every_family_and_type() {
+    for (file, model, sequences) in tiny_models() {
+        for ids in &sequences {
+            let n = ids.len();
+            let whole = model.forward(ids).expect("forward");
+            let balanced = balanced_cuts(model.config(), n, 3);
+            for cuts in [vec![n / 2], vec![1], vec![n - 1], vec![3, 7, 8], balanced] {
+                let split = run_parts(&model, ids, &cuts);
+                assert!(split == whole, "{file}, {n} tokens, cuts {cuts:?}: not the same bits as one pass");
+            }
+        }
+    }
+}
+
+#[test]
+fn smollm2_split_in_two_gives_the_same_bits() {
+    let Some(bytes) = common::model_bytes("smollm2_split_in_two_gives_the_same_bits") else {
+        return;
+    };
+    let model = Llama::from_gguf(bytes).expect("loads");
+    let ids = model.tokenize("The quick brown fox jumps over the lazy dog because it wanted to.").expect("ids").ids;
+    let whole = model.forward(&ids).expect("forward");
+    let cuts = balanced_cuts(model.config(), ids.len(), 2);
+    assert!(run_parts(&model, &ids, &cuts) == whole, "cuts {cuts:?}");
+}
+
+#[test]
+fn parts_that_do_not_fit_are_errors_and_leave_the_pass_usable() {
+    let (_, model, sequences) = tiny_models().into_iter().next().expect("a fixture");
+    let ids = &sequences[0];
+    let n = ids.len();
+    let bad = |r: Result<DecoderPass, ModelError>| matches!(r, Err(ModelError::BadPart(_)));
+    assert!(bad(model.row_pass(ids, 3..3)), "empty");
+    assert!(bad(model.row_pass(ids, 2..n + 1)), "past the end");
+    let mut part = model.row_pass(ids, 2..5).expect("part");
+    let (keys, values) = part.keys_values(&model).expect("kv");
+    // Only this part's own rows, not the tokens before them: refused, and the pass stays as it was.
+    assert!(matches!(part.finish_layer(&model, &keys, &values), Err(ModelError::BadPart(_))));
+    let mut whole = model.row_pass(ids, 0..5).expect("the first five");
+    let (k5, v5) = whole.keys_values(&model).expect("kv");
+    part.finish_layer(&model, &k5, &v5).expect("the tokens up to the part's last fit");
+    assert_eq!(part.layer(), Some(1));
+    assert!(matches!(part.finish(&model), Err(ModelError::BadPart(_))), "finish before the last block");
+}
+
+#[test]
+fn balanced_cuts_give_later_parts_fewer_rows_and_equal_work() {
+    let (_, model, _) = tiny_models().into_iter().next().expect("a fixture");
+    let c = model.config();
+    for (n, parts) in [(1, 2), (2, 2), (5, 4), (7, 7), (40, 3), (1000, 2), (1000, 8)] {
+        let cuts = balanced_cuts(c, n, parts);
+        assert_eq!(cuts.len(), parts.min(n) - 1, "{n} tokens, {parts} parts");
+        let mut bounds = vec![0];
+        bounds.extend(&cuts);
+        bounds.push(n);
+        assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{n}/{parts}: every part has a row: {bounds:?}");
+        if n >= 1000 {
+            // The tiny model's attention is a large share of a row's work at 1000 tokens: later
+            // parts take fewer rows.
+            let sizes: Vec<usize> = bounds.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(sizes.windows(2).all(|s| s[0] > s[1]), "{n}/{parts}: {sizes:?}");
+        }
+    }
+}

@@ -108,6 +108,8 @@ try {
   for (const model of ['minilm', 'smollm2']) {
     const r = {};
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // One worker, as the peers run on one thread (the app's own use of more cores is timed below).
+    await context.addInitScript(() => { window.__arcsNoHelper = true; });
     let bytes = 0;
     context.on('response', async (resp) => { try { bytes += (await resp.body()).length; } catch { /* ignore */ } });
     for (const phase of ['cold', 'warm']) {
@@ -176,6 +178,35 @@ try {
       if (q.last_forward_helped && ++warm > 2) xs.push(q.last_forward_ms);
     }
     out.minilm_with_helper = { cores: (await page.evaluate(() => navigator.hardwareConcurrency)), machine_cores: os.cpus().length, forward_ms_32: { ...spread(xs), tokens: (await perf(page)).last_forward_tokens } };
+    await context.close();
+  }
+
+  // SmolLM2 as the app runs it on this machine's real cores: with a helper worker from two cores on,
+  // split or alone as the worker measured faster. Set against the one-worker figures above ("the app
+  // never gets slower than one worker").
+  {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.goto(`${BASE}#model=smollm2&m=multi-head&s=${encodeURIComponent(words(8))}`);
+    await waitPerf(page, (p) => p.model_ready_ms && p.model_ready_ms.smollm2 !== undefined && p.forwards > 0);
+    const r = { cores: await page.evaluate(() => navigator.hardwareConcurrency) };
+    for (const n of [32, 128]) {
+      const reps = n >= 128 ? 6 : 2 * RUNS;
+      const xs = [];
+      let helped = 0;
+      // Four warm-ups: the worker measures alone and split before it settles.
+      for (let k = 0; k < reps + 4; k++) {
+        const before = (await perf(page)).forwards;
+        await page.getByTestId('sentence-input').fill(k % 2 ? words(n) : 'T' + words(n).slice(1));
+        const q = await waitPerf(page, (q) => q.forwards > before, 60_000);
+        if (k >= 4) {
+          xs.push(q.last_forward_ms);
+          helped += q.last_forward_helped ? 1 : 0;
+        }
+      }
+      r[`forward_ms_${n}`] = { ...spread(xs), tokens: (await perf(page)).last_forward_tokens, split_passes: helped };
+    }
+    out.smollm2_app_cores = r;
     await context.close();
   }
 

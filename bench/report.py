@@ -165,6 +165,26 @@ if isinstance(br, dict) and isinstance(peers, dict):
         extra.append(f"- ours, MiniLM 32 words, two bare workers splitting the tokens, no page work (bench/wasm-models/two-workers.mjs): "
                      f"{two['two_workers_ms']:.1f} ms against {two['one_worker_ms']:.1f} ms for one.")
     res["two_workers"] = two
+    app = br.get("smollm2_app_cores") if isinstance(br, dict) else None
+    alone = br.get("smollm2") if isinstance(br, dict) else None
+    if isinstance(app, dict) and isinstance(alone, dict):
+        parts = []
+        for n in ["32", "128"]:
+            a, one = app.get(f"forward_ms_{n}"), alone.get(f"forward_ms_{n}")
+            if isinstance(a, dict) and isinstance(one, dict) and a.get("runs"):
+                parts.append(f"{n} words {cell(a)} ms against {cell(one)} ms for one worker "
+                             f"({a.get('split_passes', 0)} of {a['runs']} passes split)")
+        if parts:
+            extra.append(f"- ours, SmolLM2 in the app on this machine's {app.get('cores')} logical cores (a helper worker, "
+                         f"split or alone as the worker measured faster): " + "; ".join(parts) + ".")
+    dec = load("workers-smollm2")
+    if isinstance(dec, dict):
+        parts = [f"{n} tokens {dec[n]['split_ms']:.0f} ms against {dec[n]['one_worker_ms']:.0f} ms for one ({dec[n]['speedup']:.2f}x)"
+                 for n in ["32", "128"] if isinstance(dec.get(n), dict)]
+        if parts:
+            extra.append(f"- ours, SmolLM2, {dec.get('workers', 2)} bare workers on uneven token ranges of equal work, "
+                         f"no page work (bench/wasm-models/two-workers.mjs): " + "; ".join(parts) + ".")
+    res["workers_smollm2"] = dec
     if extra:
         md += ["", "Context (not the like-for-like comparison above):", ""] + extra
     md.append("")

@@ -1,74 +1,94 @@
-// node bench/wasm-models/two-workers.mjs: MiniLM at 32 words in headless Chromium, one worker alone
-// against two workers splitting the tokens (keys and values exchanged once per layer by postMessage,
-// as the app's helper does), with no page work competing for the cores. Needs the simd build
-// (build.sh simd) and its no-modules glue (this script makes it).
+// node bench/wasm-models/two-workers.mjs [--workers N]: one worker alone against N workers (default 2)
+// splitting a pass by tokens, in headless Chromium with no page work competing for the cores, for
+// MiniLM at 32 words (even ranges; every part needs every token's keys and values) and SmolLM2 at 32
+// and 128 tokens (uneven ranges of equal work, `balanced_cuts`; a part needs the keys and values of
+// the tokens up to its last). Worker 0 drives as the app's model worker does: each layer it gathers
+// every part's keys and values by postMessage and hands each helper what its part needs. Needs the
+// simd build (build.sh simd) and its no-modules glue (this script makes it).
+// Writes bench/out/two-workers.json (MiniLM) and bench/out/workers-smollm2.json.
 import { chromium } from 'playwright';
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+const WORKERS = Number(process.argv[process.argv.indexOf('--workers') + 1]) || 2;
 const out = 'bench/out/wasm-models/simd-nm';
 execFileSync('wasm-bindgen', ['--target', 'no-modules', '--out-dir', out, 'target/bench-wasm-simd/wasm32-unknown-unknown/release/wasm_models_bench.wasm']);
 const worker = `importScripts('/${out}/wasm_models_bench.js');
-let net, ids, part, peer;
-const d = 384;
+let net, decoder, inputs, ports = [], helperPart;
+// One queue per port, so the driver can await each helper's next message in turn.
+const queues = new Map();
+function listen(port, onMsg) {
+  queues.set(port, { msgs: [], waiting: [] });
+  port.onmessage = (e) => onMsg ? onMsg(port, e.data) : push(port, e.data);
+}
+function push(port, m) { const q = queues.get(port); if (q.waiting.length) q.waiting.shift()(m); else q.msgs.push(m); }
+function next(port) { const q = queues.get(port); return q.msgs.length ? Promise.resolve(q.msgs.shift()) : new Promise((r) => q.waiting.push(r)); }
+const Part = () => decoder ? wasm_bindgen.DecoderPart : wasm_bindgen.RowPart;
 onmessage = async (e) => {
   const m = e.data;
   if (m.kind === 'init') {
     await wasm_bindgen('/${out}/wasm_models_bench_bg.wasm');
-    net = new wasm_bindgen.MiniLm(new Uint8Array(await (await fetch('/models/minilm/minilm.bundle')).arrayBuffer()));
-    ids = Uint32Array.from((await (await fetch('/bench/out/inputs.json')).json()).minilm['32'].ids);
-    peer = m.port;
-    if (peer) peer.onmessage = (e) => onPeer(e.data);
+    decoder = m.model === 'smollm2';
+    const bytes = new Uint8Array(await (await fetch(decoder ? '/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf' : '/models/minilm/minilm.bundle')).arrayBuffer());
+    net = decoder ? new wasm_bindgen.SmolLm2(bytes) : new wasm_bindgen.MiniLm(bytes);
+    inputs = (await (await fetch('/bench/out/inputs.json')).json())[m.model];
+    ports = m.ports || [];
+    ports.forEach((p) => listen(p));
+    if (m.hub) listen(m.hub, helperStep);
     postMessage({ kind: 'ready' });
-  } else if (m.kind === 'alone') {
-    const xs = [];
-    for (let i = 0; i < m.runs; i++) { const t = performance.now(); net.forward(ids); xs.push(performance.now() - t); }
-    postMessage({ kind: 'done', xs });
-  } else if (m.kind === 'split') {
-    // Worker 0 drives: it times whole passes; worker 1 answers.
-    const xs = [];
+  } else if (m.kind === 'time') {
+    // Alone and split in turn, so a slow spell of the machine hits both alike.
+    const ids = Uint32Array.from(inputs[m.tokens].ids);
+    const alone = [], split = [];
     for (let i = 0; i < m.runs; i++) {
-      const t = performance.now();
-      await splitPass(0, ids.length >> 1);
-      xs.push(performance.now() - t);
+      let t = performance.now();
+      net.forward(ids);
+      alone.push(performance.now() - t);
+      t = performance.now();
+      await splitPass(ids);
+      split.push(performance.now() - t);
     }
-    postMessage({ kind: 'done', xs });
+    postMessage({ kind: 'done', alone, split });
   }
 };
-let pending = null;
-function onPeer(msg) {
-  if (msg.kind === 'start') { part = new wasm_bindgen.RowPart(net, ids, msg.from, ids.length); sendKv(); return; }
-  if (pending) { const r = pending; pending = null; r(msg); return; }
-  // Worker 1: got worker 0's keys and values for this layer.
-  finish(msg.kv, true);
-  if (part.layer() >= 0) sendKv();
+function helperStep(port, msg) {
+  if (msg.kind === 'start') helperPart = new (Part())(net, msg.ids, msg.from, msg.to);
+  else helperPart.finish_layer(net, msg.kv);
+  if (helperPart.layer() >= 0) { const kv = helperPart.keys_values(net); port.postMessage({ kv }, [kv.buffer]); }
+  else port.postMessage({ done: decoder ? helperPart.finish(net) : 0 });
 }
-let ownKv;
-function sendKv() { ownKv = part.keys_values(net); const c = ownKv.slice(); peer.postMessage({ kv: c }, [c.buffer]); }
-function finish(theirs, theyAreFirst) {
-  const a = theyAreFirst ? theirs : ownKv, b = theyAreFirst ? ownKv : theirs;
-  const ka = a.length / 2, kb = b.length / 2;
-  const all = new Float32Array(a.length + b.length);
-  all.set(a.subarray(0, ka)); all.set(b.subarray(0, kb), ka); all.set(a.subarray(ka), ka + kb); all.set(b.subarray(kb), 2 * ka + kb);
-  part.finish_layer(net, all);
+// [keys; values] of consecutive parts -> [keys of all; values of all].
+function join(kvs) {
+  const total = kvs.reduce((s, a) => s + a.length, 0);
+  const all = new Float32Array(total);
+  let at = 0;
+  for (const a of kvs) { all.set(a.subarray(0, a.length / 2), at); at += a.length / 2; }
+  for (const a of kvs) { all.set(a.subarray(a.length / 2), at); at += a.length / 2; }
+  return all;
 }
-async function splitPass(_, from) {
-  part = new wasm_bindgen.RowPart(net, ids, 0, from);
-  peer.postMessage({ kind: 'start', from });
-  while (part.layer() >= 0) {
-    ownKv = part.keys_values(net);
-    const c = ownKv.slice();
-    const reply = new Promise((r) => { pending = r; });
-    peer.postMessage({ kv: c }, [c.buffer]);
-    const msg = await reply;
-    finish(msg.kv, false);
+async function splitPass(ids) {
+  const n = ids.length, want = ports.length + 1;
+  const cuts = decoder ? Array.from(wasm_bindgen.decoder_cuts(net, n, want)) : Array.from({ length: want - 1 }, (_, i) => Math.round(n * (i + 1) / want));
+  const bounds = [0, ...cuts, n];
+  const helpers = ports.slice(0, bounds.length - 2);
+  const own = new (Part())(net, ids, 0, bounds[1]);
+  helpers.forEach((p, i) => p.postMessage({ kind: 'start', ids, from: bounds[i + 1], to: bounds[i + 2] }));
+  while (own.layer() >= 0) {
+    const mine = own.keys_values(net);
+    const theirs = await Promise.all(helpers.map((p) => next(p).then((m) => m.kv)));
+    const kvs = [mine, ...theirs];
+    // An encoder's parts all need every token; a decoder's part p, the tokens of parts 0..=p.
+    helpers.forEach((p, i) => { const kv = join(decoder ? kvs.slice(0, i + 2) : kvs); p.postMessage({ kv }, [kv.buffer]); });
+    own.finish_layer(net, join(decoder ? kvs.slice(0, 1) : kvs));
   }
+  if (decoder) own.finish(net);
+  await Promise.all(helpers.map((p) => next(p)));
 }`;
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 const server = http.createServer((req, res) => {
   const u = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (u === '/') { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>two workers</title>'); return; }
+  if (u === '/') { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>workers</title>'); return; }
   if (u === '/w.js') { res.setHeader('content-type', 'text/javascript'); res.end(worker); return; }
   fs.readFile(path.join(process.cwd(), u), (err, data) => {
     if (err) { res.statusCode = 404; res.end(); return; }
@@ -78,25 +98,38 @@ const server = http.createServer((req, res) => {
 }).listen(0, '127.0.0.1');
 await new Promise((r) => server.once('listening', r));
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(m.text()));
   await page.goto(`http://127.0.0.1:${server.address().port}/`);
-  const r = await page.evaluate(async () => {
-    const ch = new MessageChannel();
-    const w = [new Worker('/w.js'), new Worker('/w.js')];
+  const timeIt = (model, tokens, runs) => page.evaluate(async ({ model, tokens, runs, workers }) => {
+    const w = Array.from({ length: workers }, () => new Worker('/w.js'));
     const ask = (x, msg, transfer = []) => new Promise((r) => { x.onmessage = (e) => r(e.data); x.postMessage(msg, transfer); });
-    await ask(w[0], { kind: 'init', port: ch.port1 }, [ch.port1]);
-    await ask(w[1], { kind: 'init', port: ch.port2 }, [ch.port2]);
-    const med = (xs) => xs.slice(5).sort((a, b) => a - b)[(xs.length - 5) >> 1];
-    const alone = med((await ask(w[0], { kind: 'alone', runs: 25 })).xs);
-    const split = med((await ask(w[0], { kind: 'split', runs: 25 })).xs);
-    const alone2 = med((await ask(w[0], { kind: 'alone', runs: 25 })).xs);
-    return { alone, split, alone2 };
-  });
-  console.log(`MiniLM 32 words: one worker ${r.alone.toFixed(1)} / ${r.alone2.toFixed(1)} ms, two workers splitting the tokens ${r.split.toFixed(1)} ms`);
+    const channels = w.slice(1).map(() => new MessageChannel());
+    await ask(w[0], { kind: 'init', model, ports: channels.map((c) => c.port1) }, channels.map((c) => c.port1));
+    await Promise.all(w.slice(1).map((x, i) => ask(x, { kind: 'init', model, hub: channels[i].port2 }, [channels[i].port2])));
+    const warm = 2;
+    const r = await ask(w[0], { kind: 'time', tokens, runs: runs + warm });
+    w.forEach((x) => x.terminate());
+    return { alone: r.alone.slice(warm), split: r.split.slice(warm) };
+  }, { model, tokens, runs, workers: WORKERS });
   fs.mkdirSync('bench/out', { recursive: true });
-  fs.writeFileSync('bench/out/two-workers.json', JSON.stringify({ one_worker_ms: Math.min(r.alone, r.alone2), two_workers_ms: r.split, runs: 20 }, null, 2) + '\n');
+  const m = await timeIt('minilm', '32', 30);
+  const [one, split] = [median(m.alone), median(m.split)];
+  console.log(`MiniLM 32 words: one worker ${one.toFixed(1)} ms, ${WORKERS} workers splitting the tokens ${split.toFixed(1)} ms (${(one / split).toFixed(2)}x)`);
+  fs.writeFileSync('bench/out/two-workers.json', JSON.stringify({ workers: WORKERS, one_worker_ms: one, two_workers_ms: split, runs: 30 }, null, 2) + '\n');
+  const dec = { workers: WORKERS };
+  if (fs.existsSync('models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf')) {
+    for (const [tokens, runs] of [['32', 10], ['128', 6]]) {
+      const s = await timeIt('smollm2', tokens, runs);
+      const [one, split] = [median(s.alone), median(s.split)];
+      console.log('alone', s.alone.map((x) => x.toFixed(0)).join(' '), 'split', s.split.map((x) => x.toFixed(0)).join(' '));
+      console.log(`SmolLM2 ${tokens} tokens: one worker ${one.toFixed(0)} ms, ${WORKERS} workers on uneven ranges ${split.toFixed(0)} ms (${(one / split).toFixed(2)}x)`);
+      dec[tokens] = { one_worker_ms: one, split_ms: split, speedup: one / split, runs };
+    }
+  }
+  fs.writeFileSync('bench/out/workers-smollm2.json', JSON.stringify(dec, null, 2) + '\n');
 } finally {
   await browser.close();
   server.close();

@@ -68,3 +68,49 @@ impl RowPart {
         self.pass.finish_layer(&model.0, &m(&kv[..half])?, &m(&kv[half..])?).map_err(|e| JsError::new(&e.to_string()))
     }
 }
+
+/// Where to cut `n` tokens into `parts` ranges of equal work for SmolLM2 (later rows attend to more keys).
+#[wasm_bindgen]
+pub fn decoder_cuts(model: &SmolLm2, n: usize, parts: usize) -> Vec<u32> {
+    arcs_models::arch::llama::balanced_cuts(model.0.config(), n, parts).into_iter().map(|c| c as u32).collect()
+}
+
+/// One part of a decoder pass split by tokens (see `arcs_models::arch::llama::DecoderPass`).
+#[wasm_bindgen]
+pub struct DecoderPart {
+    pass: Option<arcs_models::arch::llama::DecoderPass>,
+    to: usize,
+}
+
+#[wasm_bindgen]
+impl DecoderPart {
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &SmolLm2, ids: &[u32], from: usize, to: usize) -> Result<DecoderPart, JsError> {
+        let pass = model.0.row_pass(ids, from..to).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(DecoderPart { pass: Some(pass), to })
+    }
+    /// The current block, or -1 once done.
+    pub fn layer(&self) -> i32 {
+        self.pass.as_ref().and_then(|p| p.layer()).map_or(-1, |l| l as i32)
+    }
+    /// This part's keys then values of the current block, flattened.
+    pub fn keys_values(&mut self, model: &SmolLm2) -> Result<Vec<f32>, JsError> {
+        let pass = self.pass.as_mut().ok_or_else(|| JsError::new("done"))?;
+        let (k, v) = pass.keys_values(&model.0).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(k.data().iter().chain(v.data()).copied().collect())
+    }
+    /// Finishes the block with the keys then values of tokens `0..to`.
+    pub fn finish_layer(&mut self, model: &SmolLm2, kv: &[f32]) -> Result<(), JsError> {
+        let pass = self.pass.as_mut().ok_or_else(|| JsError::new("done"))?;
+        let half = kv.len() / 2;
+        let d = half / self.to.max(1);
+        let m = |s: &[f32]| arcs_models::Matrix::from_vec(self.to, d, s.to_vec()).ok_or_else(|| JsError::new("shape"));
+        pass.finish_layer(&model.0, &m(&kv[..half])?, &m(&kv[half..])?).map_err(|e| JsError::new(&e.to_string()))
+    }
+    /// The part's logits (what a whole pass ends with); returns a checksum.
+    pub fn finish(&mut self, model: &SmolLm2) -> Result<f64, JsError> {
+        let pass = self.pass.take().ok_or_else(|| JsError::new("done"))?;
+        let out = pass.finish(&model.0).map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(out.logsumexp_per_position.iter().map(|&v| v as f64).sum())
+    }
+}

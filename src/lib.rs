@@ -11,6 +11,7 @@ pub mod lesson;
 pub mod model_state;
 pub mod models;
 pub mod protocol;
+pub mod split_policy;
 pub mod state;
 pub mod text;
 pub mod url;

@@ -655,11 +655,34 @@ fn check_len(name: &str, causal: bool, max_positions: usize, n: usize) -> Result
 /// A Llama-family decoder (SmolLM2, or a GGUF the user opened) on a text: every layer's attention and
 /// details, and the next-token guesses.
 pub fn forward_llama(model: &arcs_models::arch::llama::Llama, kind: ModelKind, text: &str) -> Result<Forward, String> {
+    let enc = llama_tokens(model, kind, text)?;
+    let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
+    Ok(llama_forward_from(model, kind, text, enc, out))
+}
+
+/// `text` as a decoder's tokens, refused if empty or longer than the app shows.
+pub fn llama_tokens(
+    model: &arcs_models::arch::llama::Llama,
+    kind: ModelKind,
+    text: &str,
+) -> Result<arcs_models::tokenizer::bpe::Encoding, String> {
     let c = model.config();
     let name = if kind == ModelKind::File { c.name.as_deref().unwrap_or(&c.arch) } else { "SmolLM2" };
     let enc = model.tokenize(text).map_err(|e| e.to_string())?;
     check_len(name, true, c.max_positions, enc.ids.len())?;
-    let out = model.forward(&enc.ids).map_err(|e| e.to_string())?;
+    Ok(enc)
+}
+
+/// The app's view of a decoder pass over `enc` (however it was computed: at once, or split over
+/// helper workers).
+pub fn llama_forward_from(
+    model: &arcs_models::arch::llama::Llama,
+    kind: ModelKind,
+    text: &str,
+    enc: arcs_models::tokenizer::bpe::Encoding,
+    out: arcs_models::arch::llama::LlamaOutput,
+) -> Forward {
+    let c = model.config();
     let block = |m: &arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
     let guess = |t: &arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
     let layers = out.layers.iter().map(|l| {
@@ -687,7 +710,7 @@ pub fn forward_llama(model: &arcs_models::arch::llama::Llama, kind: ModelKind, t
     f.top5_next = out.top5_next.iter().map(guess).collect();
     f.next_per_position = out.argmax_next_per_position.iter().map(guess).collect();
     f.final_hidden = Some(block(&out.final_hidden));
-    Ok(f)
+    f
 }
 
 /// A decoder's logit lens from its kept pass (no second pass): layer l reads the input of block l + 1,

@@ -11,9 +11,10 @@ pub enum WorkerIn {
     /// first if needed. `base` is the absolute URL of the folder holding `manifest.json` (a worker
     /// started from a blob cannot resolve relative URLs against the page).
     ///
-    /// `helper`: absolute URL of the worker script to start a second worker from, which computes
-    /// half of the tokens of each MiniLM pass on another core (see `web/helper_worker.rs`); `None` to work
-    /// alone.
+    /// `helper`: absolute URL of the worker script to start helper workers from, which compute ranges
+    /// of the tokens of each pass on other cores (see `web/helper_worker.rs`); `None` to work alone.
+    /// `helpers`: how many to start for the model (the page's choice from the core count, at most
+    /// `split_policy::MAX_HELPERS`); read when the model loads.
     ///
     /// `roles`: also send every head's role scores (the head-roles map is open).
     ///
@@ -27,6 +28,8 @@ pub enum WorkerIn {
         text: String,
         layer: usize,
         helper: Option<String>,
+        #[serde(default)]
+        helpers: u32,
         roles: bool,
         #[serde(default)]
         value_norms: bool,
@@ -79,8 +82,8 @@ pub enum WorkerOut {
         load_ms: f64,
     },
     /// `wasm_memory_bytes`: the worker's WebAssembly memory, which only grows, so it is its peak.
-    /// `helped`: the helper worker computed half of the tokens of this pass (false: the model
-    /// worker did it alone, or the pass was not recomputed).
+    /// `helped`: helper workers computed part of the tokens of this pass (false: the model worker did
+    /// it alone, or the pass was not recomputed).
     Done {
         id: u64,
         run: Box<ModelRun>,

@@ -8,11 +8,11 @@
 //! the newest is then answered, so 1 000 fast edits cost one extra pass, not 1 000.
 
 use crate::models::{
-    bert_forward_from, bert_tokens, forward_bert, forward_llama, induction_scores, induction_tokens, FileIdentity,
+    bert_forward_from, bert_tokens, induction_scores, induction_tokens, llama_forward_from, llama_tokens, FileIdentity,
     Forward, ModelKind, OpenedInfo,
 };
 use crate::protocol::{Manifest, ManifestFile, OpenFile, WorkerIn, WorkerOut};
-use crate::web::helper_worker::Helper;
+use crate::web::helper_worker::{Format, Helpers, Net, PassOut};
 use arcs_models::open::{ModelFile, OpenedModel};
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
@@ -214,9 +214,9 @@ async fn prune_cache(cache: &Cache, base: &str, manifest: &Manifest) {
     }
 }
 
-/// A loaded model, its size as published, whether it all came from the cache, and (MiniLM only)
-/// the bundle's bytes, for the helper worker.
-type LoadResult = (Loaded, u64, bool, Option<Vec<u8>>);
+/// A loaded model, its size as published, whether it all came from the cache, and a copy of its
+/// bytes outside this worker's memory, for the helper workers.
+type LoadResult = (Loaded, u64, bool, (Format, js_sys::Uint8Array));
 
 async fn load(
     kind: ModelKind,
@@ -250,25 +250,43 @@ async fn load(
     Ok(match kind {
         ModelKind::MiniLm => {
             let model = arcs_models::minilm::MiniLm::from_bundle(&bytes).map_err(|e| e.to_string())?;
-            (Loaded::MiniLm(Box::new(model)), total, all_cached, Some(bytes))
+            let copy = js_sys::Uint8Array::from(&bytes[..]);
+            (Loaded::MiniLm(Box::new(model)), total, all_cached, (Format::Bundle, copy))
         }
         ModelKind::SmolLm2 => {
+            // Copied out before the model takes the bytes (it keeps them: its matrices point into them).
+            let copy = js_sys::Uint8Array::from(&bytes[..]);
             let model = arcs_models::smollm2::SmolLm2::from_gguf(bytes).map_err(|e| e.to_string())?;
-            (Loaded::SmolLm2(Box::new(model)), total, all_cached, None)
+            (Loaded::SmolLm2(Box::new(model)), total, all_cached, (Format::Gguf, copy))
         }
         ModelKind::File => return Err("an opened model is not downloaded".into()),
     })
 }
 
-/// MiniLM with the helper worker taking half of the tokens when there is one.
-async fn forward_minilm_split(
-    model: &arcs_models::minilm::MiniLm,
+/// A pass of `net` on `text`, split over the helper workers when they make it faster.
+async fn forward_split(
+    net: Net<'_>,
+    model: ModelKind,
     text: &str,
-    helper: &mut Option<Helper>,
+    helpers: &mut Option<Helpers>,
 ) -> Result<(Forward, bool), String> {
-    let enc = bert_tokens(model, ModelKind::MiniLm, text)?;
-    let (out, helped) = crate::web::helper_worker::forward_attention(model, &enc.ids, helper).await?;
-    Ok((bert_forward_from(model, ModelKind::MiniLm, text, enc, out), helped))
+    let wrong = || "the pass came back from another kind of model".to_string();
+    match net {
+        Net::Bert(m) => {
+            let enc = bert_tokens(m, model, text)?;
+            match crate::web::helper_worker::forward(net, &enc.ids, helpers).await? {
+                (PassOut::Encoder(out), helped) => Ok((bert_forward_from(m, model, text, enc, out), helped)),
+                _ => Err(wrong()),
+            }
+        }
+        Net::Llama(m) => {
+            let enc = llama_tokens(m, model, text)?;
+            match crate::web::helper_worker::forward(net, &enc.ids, helpers).await? {
+                (PassOut::Decoder(out), helped) => Ok((llama_forward_from(m, model, text, enc, out), helped)),
+                _ => Err(wrong()),
+            }
+        }
+    }
 }
 
 /// Reads the user's files (this page's `blob:` URLs of their File objects), checks a link's expected
@@ -344,8 +362,8 @@ fn newest(msg: WorkerIn, open: &mut Option<(Vec<OpenFile>, Option<FileIdentity>)
 pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut minilm: Option<Loaded> = None;
     let mut smollm2: Option<Loaded> = None;
-    // The second worker for MiniLM, started once MiniLM has loaded (if the page asked for one).
-    let mut helper: Option<Helper> = None;
+    // Each built-in model's helper workers, started once it has loaded (if the page asked for them).
+    let mut helpers: HashMap<ModelKind, Helpers> = HashMap::new();
     // The last forward passes: another layer of the same sentence is sliced from them, not recomputed.
     let mut kept: Vec<Forward> = Vec::new();
     // SmolLM2's induction scores: the same seeded tokens every time, so one extra pass per worker (or
@@ -392,6 +410,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             text,
             layer,
             helper: helper_script,
+            helpers: helper_count,
             roles,
             value_norms,
             lens,
@@ -407,11 +426,14 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         if model != ModelKind::File && slot.is_none() {
             let t0 = now();
             match load(model, &base, &mut scope).await {
-                Ok((loaded, bytes, from_cache, bundle)) => {
+                Ok((loaded, bytes, from_cache, (format, copy))) => {
                     *slot = Some(loaded);
-                    if let (Some(script), Some(bundle)) = (&helper_script, &bundle) {
-                        // It parses its own copy while this worker answers the first request alone.
-                        helper = Helper::spawn(script, bundle);
+                    let count = (helper_count as usize).min(crate::split_policy::MAX_HELPERS);
+                    if let (Some(script), true) = (&helper_script, count > 0) {
+                        // They parse their own copies while this worker answers the first requests alone.
+                        if let Some(h) = Helpers::spawn(script, count, format, &copy) {
+                            helpers.insert(model, h);
+                        }
                     }
                     let _ = scope.send(WorkerOut::Ready { model, load_ms: now() - t0, bytes, from_cache }).await;
                 }
@@ -434,24 +456,28 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             (_, None, _) => continue,
         };
         let t0 = now();
-        // A request that does without the helper leaves it untouched.
-        let mut alone = None;
-        let h = if helper_script.is_some() && model == ModelKind::MiniLm { &mut helper } else { &mut alone };
+        // A request that does without the helpers leaves them untouched; helpers that failed are not
+        // put back.
+        let mut h = if helper_script.is_some() { helpers.remove(&model) } else { None };
         // Two passes are kept only while two sentences are compared; otherwise the newest alone (so
         // going back to an earlier sentence is a fresh pass, as it always was).
         let keep = if compare.is_some() { KEPT_PASSES } else { 1 };
-        let helped = match ensure_pass(&mut kept, keep, model, net, &text, h).await {
+        let helped = ensure_pass(&mut kept, keep, model, net, &text, &mut h).await;
+        // The compared sentence's own trouble (too long, ...) is said in the compare view; the main
+        // view stays.
+        let compare_error = match (&compare, &helped) {
+            (Some(t), Ok(_)) => ensure_pass(&mut kept, KEPT_PASSES, model, net, t, &mut h).await.err(),
+            _ => None,
+        };
+        if let Some(h) = h {
+            helpers.insert(model, h);
+        }
+        let helped = match helped {
             Ok(helped) => helped,
             Err(message) => {
                 let _ = scope.send(WorkerOut::Failed { id, message }).await;
                 continue;
             }
-        };
-        // The compared sentence's own trouble (too long, ...) is said in the compare view; the main
-        // view stays.
-        let compare_error = match &compare {
-            Some(t) => ensure_pass(&mut kept, KEPT_PASSES, model, net, t, h).await.err(),
-            None => None,
         };
         if let Net::Llama(l) = net {
             if roles && !induction.contains_key(&model) {
@@ -480,13 +506,6 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     }
 }
 
-/// The model a request runs on, whichever way it came (downloaded or opened from files).
-#[derive(Clone, Copy)]
-enum Net<'a> {
-    Bert(&'a arcs_models::arch::bert::Bert),
-    Llama(&'a arcs_models::arch::llama::Llama),
-}
-
 /// Passes kept while comparing: the sentence and the one it is compared with, so another layer or
 /// another view of the same two sentences computes nothing again.
 const KEPT_PASSES: usize = 2;
@@ -497,14 +516,14 @@ fn kept_pass<'a>(kept: &'a mut [Forward], model: ModelKind, text: &str) -> Optio
 }
 
 /// Makes sure a pass of `model` on `text` is kept first (computing it if not), keeping at most `keep`;
-/// true when the helper worker computed half of it.
+/// true when helper workers computed part of it.
 async fn ensure_pass(
     kept: &mut Vec<Forward>,
     keep: usize,
     model: ModelKind,
     net: Net<'_>,
     text: &str,
-    helper: &mut Option<Helper>,
+    helpers: &mut Option<Helpers>,
 ) -> Result<bool, String> {
     if let Some(i) = kept.iter().position(|f| f.model == model && f.text == text) {
         let f = kept.remove(i);
@@ -512,11 +531,7 @@ async fn ensure_pass(
         kept.truncate(keep);
         return Ok(false);
     }
-    let (f, helped) = match net {
-        Net::Bert(m) if model == ModelKind::MiniLm => forward_minilm_split(m, text, helper).await?,
-        Net::Bert(b) => (forward_bert(b, model, text)?, false),
-        Net::Llama(l) => (forward_llama(l, model, text)?, false),
-    };
+    let (f, helped) = forward_split(net, model, text, helpers).await?;
     kept.insert(0, f);
     kept.truncate(keep);
     Ok(helped)

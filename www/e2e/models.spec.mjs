@@ -172,6 +172,47 @@ test('with cores to spare a helper worker takes half of the tokens, and the atte
   expect(split).toEqual(alone.got);
 });
 
+test('on two cores SmolLM2 splits its passes over two workers by uneven token ranges, to the same bits', async ({ page, context, baseURL }) => {
+  // Two logical cores, as on this machine kind: a decoder's passes take a second worker from two on.
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 2 }));
+  const s = smollm2.sentences[0];
+  const url = './#model=smollm2&m=multi-head&l=13&arcs=every&s=';
+  await page.goto(url + encodeURIComponent(s.text));
+  await ready(page);
+  // The worker measures a pass alone once its helper is ready, then one split, and keeps the faster:
+  // retype (a trailing space each time) until a pass ran split.
+  let helped = false;
+  for (let i = 1; i <= 20 && !helped; i++) {
+    const before = await page.evaluate(() => window.__arcsPerf.forwards);
+    await page.getByTestId('sentence-input').fill(s.text + ' '.repeat(i));
+    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before, { timeout: 60_000 });
+    helped = await page.evaluate(() => window.__arcsPerf.last_forward_helped);
+    if (!helped) await page.waitForTimeout(250);
+  }
+  expect(helped).toBe(true);
+  const text = await page.getByTestId('sentence-input').inputValue();
+  const read = async (p) => {
+    const n = await p.locator('[data-token-index]').count();
+    await p.mouse.move(0, 0);
+    await p.hover(`[data-token-index="${n - 1}"]`);
+    await p.waitForSelector('path[data-focused="true"]');
+    const next = await p.getByTestId('next-token').evaluateAll((els) => els.map((e) => [e.dataset.id, e.dataset.prob]));
+    const guesses = await p.getByTestId('guess-at').evaluateAll((els) => els.map((e) => [e.dataset.id, e.dataset.prob]));
+    return { n, weights: await focusedWeights(p), next, guesses };
+  };
+  const split = await read(page);
+  expect(split.weights.length).toBeGreaterThan(9 * 5);
+  // The same text in a page that works alone: every drawn weight and every guess the same bits.
+  const other = await context.newPage();
+  guard(other, baseURL);
+  await other.addInitScript(() => { window.__arcsNoHelper = true; });
+  await other.goto(url + encodeURIComponent(text));
+  await ready(other);
+  expect(await other.evaluate(() => window.__arcsPerf.last_forward_helped)).toBe(false);
+  const alone = await read(other);
+  expect(split).toEqual(alone);
+});
+
 test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {
   const s = smollm2.sentences[0];
   const layer = 13;

@@ -6,6 +6,7 @@ use super::perf;
 use crate::model_state::{ModelMsg, ModelState};
 use crate::models::{FileIdentity, ModelKind};
 use crate::protocol::{OpenFile, WorkerIn};
+use crate::split_policy::helpers_for;
 use crate::web::dom;
 use crate::web::model_worker::ModelWorker;
 use std::rc::Rc;
@@ -28,22 +29,22 @@ impl Reducible for Models {
 /// How often the watchdog looks at the worker's silence.
 const WATCHDOG_MS: u32 = 2_000;
 
-/// Logical cores below which the model worker does not start a helper: with two, the page's own
-/// rendering competes with the two workers for the cores, and a pass measured slower with the
-/// helper than without (README, "Measured").
-const HELPER_MIN_CORES: f64 = 4.0;
-
-/// The worker script the model worker may start a helper from (the build the page chose), as an
-/// absolute URL; `None` on machines with few cores, or if the page was told to do without
+/// The worker script the model worker may start helper workers from (the build the page chose), as an
+/// absolute URL, and how many it may start for `model` (`split_policy::helpers_for` this machine's
+/// logical cores); `None` where none would help, or if the page was told to do without
 /// (`window.__arcsNoHelper`, for measuring one worker alone).
-fn helper_script_url() -> Option<String> {
-    let window = dom::window().ok()?;
+fn helper_script_url(model: ModelKind) -> (Option<String>, u32) {
+    let Ok(window) = dom::window() else { return (None, 0) };
     let off = js_sys::Reflect::get(&window, &"__arcsNoHelper".into()).is_ok_and(|v| v.is_truthy());
-    if off || window.navigator().hardware_concurrency() < HELPER_MIN_CORES {
-        return None;
+    let cores = window.navigator().hardware_concurrency().max(0.0) as usize;
+    // An opened model's helpers would each need its files again: not yet.
+    let count = if model == ModelKind::File { 0 } else { helpers_for(cores, model == ModelKind::SmolLm2) };
+    if off || count == 0 {
+        return (None, 0);
     }
     let script = if perf::worker_build_is_plain() { "worker.js" } else { "worker-simd.js" };
-    web_sys::Url::new_with_base(script, &dom::href()).ok().map(|u| u.href())
+    let url = web_sys::Url::new_with_base(script, &dom::href()).ok().map(|u| u.href());
+    (url, count as u32)
 }
 
 fn models_base_url() -> String {
@@ -135,7 +136,7 @@ pub fn use_model_worker(
                         *n
                     };
                     models.dispatch(ModelMsg::Sent { id, model, now: dom::now_ms() });
-                    let (base, helper) = (models_base_url(), helper_script_url());
+                    let (base, (helper, helpers)) = (models_base_url(), helper_script_url(model));
                     let Wants { roles, value_norms, lens, compare } = wants.clone();
                     let (layer, text) = (*layer, text.clone());
                     bridge.send(WorkerIn::Run {
@@ -145,6 +146,7 @@ pub fn use_model_worker(
                         text,
                         layer,
                         helper,
+                        helpers,
                         roles,
                         value_norms,
                         lens,

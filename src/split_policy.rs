@@ -20,6 +20,10 @@ pub const RETRY_EVERY: u32 = 12;
 /// exchanges grow with their number.
 pub const MAX_HELPERS: usize = 3;
 
+/// Largest model file the model worker hands to helpers: each holds its own copy (and a larger model's
+/// passes leave little memory to spare).
+pub const MAX_HELPER_MODEL_BYTES: u64 = 512_000_000;
+
 /// Logical cores an encoder's helpers need: its passes take milliseconds, and on two cores the page's
 /// own rendering competes with two workers; a pass was measured slower with a helper than without
 /// (README, "Measured").

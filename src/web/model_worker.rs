@@ -290,13 +290,14 @@ async fn forward_split(
 }
 
 /// Reads the user's files (this page's `blob:` URLs of their File objects), checks a link's expected
-/// hash, and opens the model.
+/// hash, and opens the model. A decoder from one GGUF file small enough also comes with a copy of its
+/// bytes outside this worker's memory, for helper workers.
 async fn open_files(
     files: Vec<OpenFile>,
     expect: Option<FileIdentity>,
     scope: &mut ReactorScope<WorkerIn, WorkerOut>,
     pending: &mut VecDeque<WorkerIn>,
-) -> Result<(OpenedModel, OpenedInfo), String> {
+) -> Result<(OpenedModel, OpenedInfo, Option<js_sys::Uint8Array>), String> {
     let total: u64 = files.iter().map(|f| f.bytes).sum();
     crate::models::check_open_size(total, wasm_memory_bytes())?;
     // The identity is the weights file's: the one GGUF, or a folder's largest file.
@@ -319,7 +320,12 @@ async fn open_files(
         }
     }
     progress.report(total, "preparing the weights").await;
+    let one_gguf = matches!(&read[..], [f] if f.name.to_ascii_lowercase().ends_with(".gguf")
+        && f.bytes.len() as u64 <= crate::split_policy::MAX_HELPER_MODEL_BYTES);
+    // Copied out before the model takes the bytes (a decoder keeps them: its matrices point into them).
+    let copy = read.first().filter(|_| one_gguf).map(|f| js_sys::Uint8Array::from(&f.bytes[..]));
     let model = arcs_models::open::open(read).map_err(|e| e.to_string())?;
+    let copy = copy.filter(|_| matches!(model, OpenedModel::Llama(_)));
     let info = model.info(main_name.trim_end_matches(".gguf"));
     let shape = crate::models::Shape {
         layers: info.layers,
@@ -344,7 +350,7 @@ async fn open_files(
         max_positions: info.max_positions,
         identity,
     };
-    Ok((model, opened))
+    Ok((model, opened, copy))
 }
 
 /// The newest of each kind of request that queued up: a file to open (always honoured) and a pass
@@ -371,6 +377,8 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     let mut induction: HashMap<ModelKind, Result<Vec<f32>, String>> = HashMap::new();
     // The model opened from the user's files.
     let mut opened: Option<OpenedModel> = None;
+    // Copies of the models' bytes for helpers not started yet (outside this worker's memory).
+    let mut copies: HashMap<ModelKind, (Format, js_sys::Uint8Array)> = HashMap::new();
     // Messages that arrived while the user's files were read.
     let mut pending: VecDeque<WorkerIn> = VecDeque::new();
     loop {
@@ -393,8 +401,14 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         if let Some((files, expect)) = open {
             let t0 = now();
             let out = match open_files(files, expect, &mut scope, &mut pending).await {
-                Ok((model, info)) => {
+                Ok((model, info, copy)) => {
                     opened = Some(model);
+                    // The last model's helpers go with it; the new one's start with its first pass.
+                    helpers.remove(&ModelKind::File);
+                    copies.remove(&ModelKind::File);
+                    if let Some(copy) = copy {
+                        copies.insert(ModelKind::File, (Format::Gguf, copy));
+                    }
                     induction.remove(&ModelKind::File);
                     kept.retain(|f| f.model != ModelKind::File);
                     WorkerOut::Opened { info: Box::new(info), load_ms: now() - t0 }
@@ -426,15 +440,9 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         if model != ModelKind::File && slot.is_none() {
             let t0 = now();
             match load(model, &base, &mut scope).await {
-                Ok((loaded, bytes, from_cache, (format, copy))) => {
+                Ok((loaded, bytes, from_cache, copy)) => {
                     *slot = Some(loaded);
-                    let count = (helper_count as usize).min(crate::split_policy::MAX_HELPERS);
-                    if let (Some(script), true) = (&helper_script, count > 0) {
-                        // They parse their own copies while this worker answers the first requests alone.
-                        if let Some(h) = Helpers::spawn(script, count, format, &copy) {
-                            helpers.insert(model, h);
-                        }
-                    }
+                    copies.insert(model, copy);
                     let _ = scope.send(WorkerOut::Ready { model, load_ms: now() - t0, bytes, from_cache }).await;
                 }
                 Err(message) => {
@@ -455,6 +463,15 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
             (_, Some(Loaded::SmolLm2(m)), _) => Net::Llama(m),
             (_, None, _) => continue,
         };
+        let count = (helper_count as usize).min(crate::split_policy::MAX_HELPERS);
+        if let (Some(script), true) = (&helper_script, count > 0) {
+            if let Some((format, copy)) = copies.remove(&model) {
+                // They parse their own copies while this worker answers the next requests alone.
+                if let Some(h) = Helpers::spawn(script, count, format, &copy) {
+                    helpers.insert(model, h);
+                }
+            }
+        }
         let t0 = now();
         // A request that does without the helpers leaves them untouched; helpers that failed are not
         // put back.

@@ -80,6 +80,42 @@ test('a GGUF file through the file chooser: card, arcs equal to HF, share link a
 });
 
 /// Drops files on the page as a user dragging them from their file manager would.
+test('an opened GGUF decoder splits its passes over helper workers too, to the same bits', async ({ page, context, baseURL }) => {
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4 }));
+  const long = ref.sequences[1];
+  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(long.text));
+  await page.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
+  await cardReady(page);
+  // The tiny model's passes take a millisecond, so the worker soon finds working alone faster; but it
+  // measures a split pass first: retype (a trailing space each time) until one ran split.
+  let helped = false;
+  for (let i = 1; i <= 20 && !helped; i++) {
+    const before = await page.evaluate(() => window.__arcsPerf.forwards);
+    await page.getByTestId('sentence-input').fill(long.text + ' '.repeat(i));
+    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before);
+    helped = await page.evaluate(() => window.__arcsPerf.last_forward_helped);
+    if (!helped) await page.waitForTimeout(250);
+  }
+  expect(helped).toBe(true);
+  const text = await page.getByTestId('sentence-input').inputValue();
+  const read = async (p) => {
+    const n = await p.locator('[data-token-index]').count();
+    await p.mouse.move(0, 0);
+    await p.hover(`[data-token-index="${n - 1}"]`);
+    await p.waitForSelector('path[data-focused="true"]');
+    return { n, weights: await focusedWeights(p) };
+  };
+  const split = await read(page);
+  expect(split.weights.length).toBeGreaterThan(6);
+  const other = await context.newPage();
+  guard(other, baseURL);
+  await other.addInitScript(() => { window.__arcsNoHelper = true; });
+  await other.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(text));
+  await other.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
+  await cardReady(other);
+  expect(await read(other)).toEqual(split);
+});
+
 async function drop(page, files) {
   const payload = files.map((f) => ({ name: path.basename(f), data: [...fs.readFileSync(f)] }));
   await page.evaluate((payload) => {

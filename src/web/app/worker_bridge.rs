@@ -37,8 +37,9 @@ fn helper_script_url(model: ModelKind) -> (Option<String>, u32) {
     let Ok(window) = dom::window() else { return (None, 0) };
     let off = js_sys::Reflect::get(&window, &"__arcsNoHelper".into()).is_ok_and(|v| v.is_truthy());
     let cores = window.navigator().hardware_concurrency().max(0.0) as usize;
-    // An opened model's helpers would each need its files again: not yet.
-    let count = if model == ModelKind::File { 0 } else { helpers_for(cores, model == ModelKind::SmolLm2) };
+    // An opened model counts as a decoder here: the worker starts helpers only for a decoder from one
+    // GGUF file (`split_policy::MAX_HELPER_MODEL_BYTES` at most).
+    let count = helpers_for(cores, model != ModelKind::MiniLm);
     if off || count == 0 {
         return (None, 0);
     }

@@ -158,8 +158,10 @@ if isinstance(br, dict) and isinstance(peers, dict):
     # Ours with two workers (the helper takes half of the tokens; the app starts it with 4+ cores).
     helper = br.get("minilm_with_helper") if isinstance(br, dict) else None
     if isinstance(helper, dict) and helper.get("forward_ms_32", {}).get("runs"):
-        extra.append(f"- ours, MiniLM with the helper worker (core count overridden; this machine has {helper.get('machine_cores')}), "
-                     f"32 words, in the app: {cell(helper['forward_ms_32'])} ms (the page's own rendering competes for the second core).")
+        extra.append(f"- ours, MiniLM with helper workers (core count overridden to {helper.get('cores')}; this machine has "
+                     f"{helper.get('machine_cores')}), 32 words, in the app: {cell(helper['forward_ms_32'])} ms, "
+                     f"{helper['forward_ms_32'].get('split_passes', 0)} of {helper['forward_ms_32']['runs']} passes split "
+                     f"(the worker keeps whichever it measured faster).")
     two = load("two-workers")
     if isinstance(two, dict):
         extra.append(f"- ours, MiniLM 32 words, two bare workers splitting the tokens, no page work (bench/wasm-models/two-workers.mjs): "

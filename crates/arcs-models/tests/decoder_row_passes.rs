@@ -121,3 +121,52 @@ fn balanced_cuts_give_later_parts_fewer_rows_and_equal_work() {
         }
     }
 }
+
+#[test]
+fn a_pass_without_attention_gets_each_layer_back_to_the_bit_from_its_queries_and_keys() {
+    for (file, model, sequences) in tiny_models() {
+        for ids in &sequences {
+            let whole = model.forward(ids).expect("forward");
+            // The same pass, split in two, keeping no attention.
+            let cuts = balanced_cuts(model.config(), ids.len(), 2);
+            let mut bounds = vec![0];
+            bounds.extend(&cuts);
+            bounds.push(ids.len());
+            let mut parts: Vec<DecoderPass> = bounds
+                .windows(2)
+                .map(|w| {
+                    let mut p = model.row_pass(ids, w[0]..w[1]).expect("part");
+                    p.keep_attention(false);
+                    p
+                })
+                .collect();
+            while parts[0].layer().is_some() {
+                let kv: Vec<(Matrix, Matrix)> = parts.iter_mut().map(|p| p.keys_values(&model).expect("kv")).collect();
+                for (p, part) in parts.iter_mut().enumerate() {
+                    let (mut keys, mut values) = kv[0].clone();
+                    for (k, v) in &kv[1..=p] {
+                        keys.append_rows(k.clone()).expect("width");
+                        values.append_rows(v.clone()).expect("width");
+                    }
+                    part.finish_layer(&model, &keys, &values).expect("finish");
+                }
+            }
+            let lean = LlamaOutput::stack(parts.into_iter().map(|p| p.finish(&model).expect("done")).collect())
+                .expect("stack");
+            assert!(lean.layers.iter().all(|l| l.attn_weights.is_empty()), "{file}: no attention kept");
+            assert!(
+                lean.final_hidden == whole.final_hidden
+                    && lean.argmax_next_per_position == whole.argmax_next_per_position
+            );
+            for (l, (lean, kept)) in lean.layers.iter().zip(&whole.layers).enumerate() {
+                assert!(lean.queries == kept.queries && lean.keys == kept.keys, "{file}: layer {l}'s queries and keys");
+                let again = model.layer_attention(l, &lean.queries, &lean.keys).expect("layer attention");
+                assert!(again == kept.attn_weights, "{file}: layer {l}'s attention is not the pass's own bits");
+            }
+            let (q, k) = (&whole.layers[0].queries, &whole.layers[0].keys);
+            assert!(matches!(model.layer_attention(99, q, k), Err(ModelError::BadPart(_))), "no layer 99");
+            let short = Matrix::from_vec(k.rows() - 1, k.cols(), k.data()[k.cols()..].to_vec()).expect("shape");
+            assert!(matches!(model.layer_attention(0, q, &short), Err(ModelError::BadPart(_))), "a key short");
+        }
+    }
+}

@@ -651,9 +651,18 @@ pub struct DecoderPass {
     final_hidden: Option<Matrix>,
     rope: Rope,
     rope_local: Option<Rope>,
+    /// Whether each block's attention weights are kept in its trace.
+    keep_attention: bool,
 }
 
 impl DecoderPass {
+    /// Whether the pass keeps every block's attention weights (the default). Without them a long
+    /// input's pass stays small (SmolLM2 at 1 024 tokens: 1.1 GB of weights in f32);
+    /// [`Llama::layer_attention`] gives any block's back from its queries and keys.
+    pub fn keep_attention(&mut self, keep: bool) {
+        self.keep_attention = keep;
+    }
+
     /// The tokens this part computes.
     pub fn rows(&self) -> Range<usize> {
         self.rows.clone()
@@ -722,7 +731,10 @@ impl DecoderPass {
         let layer_input = x.clone();
         let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
         let keys_of = KeysOf { first_row: self.rows.start, n: self.ids.len(), window: model.window(l) };
-        let (attn_weights, context_vec) = causal_gqa_attention(c, &queries, keys, values, scale, keys_of);
+        let (mut attn_weights, context_vec) = causal_gqa_attention(c, &queries, keys, values, scale, keys_of);
+        if !self.keep_attention {
+            attn_weights = Vec::new();
+        }
         let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [rows, hidden]
         let bias = block.out_up_down_bias.as_ref().map(|[b, _, _]| b.as_slice());
         let attn_out = model.finish(attn_out, bias, block.post_norms.as_ref().map(|[n, _]| n));
@@ -1205,7 +1217,27 @@ impl Llama {
             final_hidden: None,
             rope,
             rope_local,
+            keep_attention: true,
         })
+    }
+
+    /// Every head's attention weights of block `layer` (`num_heads` x `[n, n]`) from that block's
+    /// queries and keys of all `n` tokens as a pass recorded them (rotated; `[n, q_dim]` and `[n, kv_dim]`):
+    /// the same computation as the pass's own, so the same bits. A pass that did not keep its attention
+    /// ([`DecoderPass::keep_attention`]) gets any layer's back from this, one layer at a time.
+    pub fn layer_attention(&self, layer: usize, queries: &Matrix, keys: &Matrix) -> Result<Vec<Matrix>, ModelError> {
+        let c = &self.config;
+        let n = queries.rows();
+        if layer >= self.blocks.len() || queries.cols() != c.q_dim() || keys.shape() != (n, c.kv_dim()) || n == 0 {
+            return Err(ModelError::BadPart(format!(
+                "queries {:?} and keys {:?} of layer {layer} do not fit the model",
+                queries.shape(),
+                keys.shape()
+            )));
+        }
+        let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
+        let at = KeysOf { first_row: 0, n, window: self.window(layer) };
+        Ok(causal_weights(c, queries, keys, scale, at))
     }
 
     /// Gemma's sliding window of layer `l`, if it is a sliding-window layer.
@@ -1536,29 +1568,16 @@ fn causal_gqa_attention(
 ) -> (Vec<Matrix>, Matrix) {
     let (hd, num_heads) = (c.head_dim, c.num_heads);
     let rows = queries.rows();
-    debug_assert!(keys.rows() >= at.first_row + rows && at.first_row + rows <= at.n);
     let group = num_heads / c.num_kv_heads; // query heads per KV head
+    let all_weights = causal_weights(c, queries, keys, scale, at);
     let mut context_vec = Matrix::zeros(rows, c.q_dim());
-    let mut all_weights = Vec::with_capacity(num_heads);
-    // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
-    let kv: Vec<(Vec<f32>, Vec<f32>)> =
-        (0..c.num_kv_heads).map(|g| (head_slice(keys, g, hd), head_slice(values, g, hd))).collect();
-    for h in 0..num_heads {
-        let (k, v) = &kv[h / group];
-        let q = head_slice(queries, h, hd); // [rows, head_dim]
-        let mut attn_weights = Matrix::zeros(rows, at.n);
+    let v_heads: Vec<Vec<f32>> = (0..c.num_kv_heads).map(|g| head_slice(values, g, hd)).collect();
+    for (h, attn_weights) in all_weights.iter().enumerate() {
+        let v = &v_heads[h / group];
         for r in 0..rows {
             let i = at.first_row + r;
-            let qi = &q[r * hd..(r + 1) * hd];
-            // attn_scores for keys first..=i only: the causal mask (and a sliding window) leave the other
-            // keys at exactly 0 weight.
             let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
-            let row = &mut attn_weights.row_mut(r)[first..=i];
-            for (j, s) in row.iter_mut().enumerate() {
-                let j = first + j;
-                *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
-            }
-            softmax_in_place(row);
+            let row = &attn_weights.row(r)[first..=i];
             // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j
             let ctx = &mut context_vec.row_mut(r)[h * hd..(h + 1) * hd];
             for (j, &w) in row.iter().enumerate() {
@@ -1568,9 +1587,39 @@ fn causal_gqa_attention(
                 }
             }
         }
-        all_weights.push(attn_weights);
     }
     (all_weights, context_vec)
+}
+
+/// The attention weights alone of [`causal_gqa_attention`] (`num_heads` x `[rows, n]`).
+fn causal_weights(c: &LlamaConfig, queries: &Matrix, keys: &Matrix, scale: f32, at: KeysOf) -> Vec<Matrix> {
+    let (hd, num_heads) = (c.head_dim, c.num_heads);
+    let rows = queries.rows();
+    debug_assert!(keys.rows() >= at.first_row + rows && at.first_row + rows <= at.n);
+    let group = num_heads / c.num_kv_heads; // query heads per KV head
+                                            // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
+    let k_heads: Vec<Vec<f32>> = (0..c.num_kv_heads).map(|g| head_slice(keys, g, hd)).collect();
+    (0..num_heads)
+        .map(|h| {
+            let k = &k_heads[h / group];
+            let q = head_slice(queries, h, hd); // [rows, head_dim]
+            let mut attn_weights = Matrix::zeros(rows, at.n);
+            for r in 0..rows {
+                let i = at.first_row + r;
+                let qi = &q[r * hd..(r + 1) * hd];
+                // attn_scores for keys first..=i only: the causal mask (and a sliding window) leave the
+                // other keys at exactly 0 weight.
+                let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
+                let row = &mut attn_weights.row_mut(r)[first..=i];
+                for (j, s) in row.iter_mut().enumerate() {
+                    let j = first + j;
+                    *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
+                }
+                softmax_in_place(row);
+            }
+            attn_weights
+        })
+        .collect()
 }
 
 #[cfg(test)]

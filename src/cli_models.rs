@@ -290,7 +290,8 @@ pub fn export(run: &ModelRun, other: Option<&ModelRun>, link: &str) -> String {
 pub fn report(run: &ModelRun, layer: Option<usize>) -> Report {
     let layers: Vec<usize> = match layer {
         Some(l) => vec![l],
-        None => (0..run.shape.layers).collect(),
+        // A long pass sent its shown layer only.
+        None => (0..run.shape.layers).filter(|&l| run.has_layer(l)).collect(),
     };
     let heads = run.shape.heads;
     let attention = layers.iter().map(|&l| (0..heads).map(|h| Rows(run.attention(l, h))).collect()).collect();

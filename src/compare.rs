@@ -40,7 +40,9 @@ pub fn moved_most(a: &ModelRun, b: &ModelRun, pairs: &[(usize, usize)], p: usize
         return Vec::new();
     }
     let s = a.shape;
+    // Long passes sent their shown layer only.
     let mut all: Vec<(usize, usize, f32)> = (0..s.layers)
+        .filter(|&l| a.has_layer(l) && b.has_layer(l))
         .flat_map(|l| (0..s.heads).map(move |h| (l, h)))
         .map(|(l, h)| (l, h, movement(a, b, l, h, pairs, p)))
         .collect();

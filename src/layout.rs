@@ -165,11 +165,16 @@ pub fn heat_rgb(weight: f32, dark: bool) -> [u8; 3] {
     std::array::from_fn(|k| (from[k] + (to[k] - from[k]) * t).round() as u8)
 }
 
+/// Rows (and columns) of an `n x n` matrix after [`max_pool`] to at most `max`.
+pub fn pooled_side(n: usize, max: usize) -> usize {
+    n.div_ceil(n.div_ceil(max.max(1)).max(1))
+}
+
 /// A square matrix shrunk to at most `max` rows and columns by taking the largest weight of each block
 /// (so a strong weight never disappears from a thumbnail): `(side, values)` row-major.
 pub fn max_pool(n: usize, at: impl Fn(usize, usize) -> f32, max: usize) -> (usize, Vec<f32>) {
     let f = n.div_ceil(max.max(1)).max(1);
-    let side = n.div_ceil(f);
+    let side = pooled_side(n, max);
     let mut out = vec![0.0f32; side * side];
     for i in 0..n {
         for j in 0..n {

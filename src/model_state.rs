@@ -21,8 +21,9 @@ pub enum Status {
 
 /// Silence from the worker, while it owes an answer, after which the page offers to restart it.
 /// Progress arrives at least every megabyte while loading, so only a stuck or crashed worker (or a
-/// forward pass far longer than any here) stays silent this long.
-pub const STALL_MS: f64 = 20_000.0;
+/// forward pass far longer than any here: SmolLM2 at 1 024 tokens takes about 10 s on one core of
+/// this project's machine) stays silent this long.
+pub const STALL_MS: f64 = 60_000.0;
 
 /// The figures of the newest finished forward pass, for the page's telemetry.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]

@@ -89,9 +89,16 @@ impl ModelKind {
 /// Most tokens the app sends to an encoder: MiniLM's 512 positions. Every layer's attention is kept
 /// (MiniLM at 512 tokens: 6 x 12 x 512² floats, 75 MB), and the overview's thumbnails are pooled down.
 pub const MAX_ENCODER_TOKENS: usize = 512;
-/// Most tokens the app sends to a decoder: every layer's attention grows with n² (SmolLM2 at 256 tokens:
-/// 71 MB; at 1 024 it would be 1.1 GB, more than a page should hold, until attention is stored compactly).
-pub const MAX_DECODER_TOKENS: usize = 256;
+/// Most tokens the app sends to a decoder (or its own context, if shorter).
+pub const MAX_DECODER_TOKENS: usize = 1024;
+/// Up to this many tokens a pass keeps every layer's attention, and the page gets them all (SmolLM2 at
+/// 256 tokens: 71 MB). Above it, a decoder's pass keeps none (at 1 024 tokens every layer's would take
+/// 1.1 GB): the worker keeps each layer's queries and keys, recomputes the shown layer's weights from them
+/// with the model's own code (the same bits), and sends that layer alone with every head's pooled
+/// thumbnail ([`ModelRun::layer_only`]).
+pub const MAX_ALL_LAYERS_TOKENS: usize = 256;
+/// Cells per side of a head's thumbnail (larger matrices are max-pooled down to it).
+pub const THUMBNAIL_CELLS: usize = 64;
 
 /// The most tokens the app sends to `kind` (an opened model's from its card); `None` while an opened
 /// model's card has not come.
@@ -260,6 +267,28 @@ pub struct ModelRun {
     /// Decoders, when the page asked for it: the logit lens, `[layer][position]` top-5.
     #[serde(default)]
     pub logit_lens: Option<Lens>,
+    /// `attention` holds `layer`'s heads only (`[head]`, each `n x n`): a pass longer than
+    /// [`MAX_ALL_LAYERS_TOKENS`]. Another layer is another request.
+    #[serde(default)]
+    pub layer_only: bool,
+    /// Every head's max-pooled thumbnail, when `layer_only`.
+    #[serde(default)]
+    pub thumbnails: Option<Thumbnails>,
+}
+
+/// Every head's attention max-pooled to `side x side` cells, `[layer][head]` row-major.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Thumbnails {
+    pub side: usize,
+    pub data: Floats,
+}
+
+impl Thumbnails {
+    /// The thumbnail of one layer and head (NaN where it is missing).
+    pub fn get(&self, heads: usize, layer: usize, head: usize) -> Mat {
+        let (side, start) = (self.side, (layer * heads + head) * self.side * self.side);
+        Mat::from_fn(side, side, |i, j| self.data.0.get(start + i * side + j).copied().unwrap_or(f32::NAN))
+    }
 }
 
 /// The logit lens of a pass: `[layer][position]`, the five likeliest next tokens if the residual stream
@@ -287,6 +316,8 @@ impl ModelRun {
             roles: None,
             value_norms: None,
             logit_lens: None,
+            layer_only: false,
+            thumbnails: None,
         }
     }
 
@@ -294,26 +325,48 @@ impl ModelRun {
         self.tokens.len()
     }
 
-    /// Attention of one layer and head.
-    pub fn attention(&self, layer: usize, head: usize) -> Mat {
+    /// Whether the run has `layer`'s attention (all layers', unless [`ModelRun::layer_only`]).
+    pub fn has_layer(&self, layer: usize) -> bool {
+        layer < self.shape.layers && (!self.layer_only || layer == self.layer)
+    }
+
+    /// Where head `head` of `layer` starts in `attention`; `None` for a layer the run does not have.
+    fn head_start(&self, layer: usize, head: usize) -> Option<usize> {
         let n = self.num_tokens();
         let heads = self.shape.heads;
-        let start = (layer * heads + head) * n * n;
+        if !self.has_layer(layer) || head >= heads {
+            return None;
+        }
+        Some(if self.layer_only { head * n * n } else { (layer * heads + head) * n * n })
+    }
+
+    /// Attention of one layer and head (NaN for a layer the run does not have).
+    pub fn attention(&self, layer: usize, head: usize) -> Mat {
+        let n = self.num_tokens();
         let d = &self.attention.0;
-        Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN))
+        match self.head_start(layer, head) {
+            Some(start) => Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN)),
+            None => Mat::from_element(n, n, f32::NAN),
+        }
     }
 
     /// One weight without building a matrix (for ranking heads).
     pub fn weight(&self, layer: usize, head: usize, query: usize, key: usize) -> f32 {
         let n = self.num_tokens();
-        let idx = ((layer * self.shape.heads + head) * n + query) * n + key;
-        self.attention.0.get(idx).copied().unwrap_or(f32::NAN)
+        match self.head_start(layer, head) {
+            Some(start) if query < n && key < n => {
+                self.attention.0.get(start + query * n + key).copied().unwrap_or(f32::NAN)
+            }
+            _ => f32::NAN,
+        }
     }
 
     /// Heads ranked by how much `query` attends to `key`, strongest first: "which head links these words?"
+    /// (only the run's own layer's heads when it has no other).
     pub fn rank_heads(&self, query: usize, key: usize) -> Vec<(usize, usize, f32)> {
         let heads = self.shape.heads;
         let mut all: Vec<(usize, usize, f32)> = (0..self.shape.layers)
+            .filter(|&l| self.has_layer(l))
             .flat_map(|l| (0..heads).map(move |h| (l, h)))
             .map(|(l, h)| (l, h, self.weight(l, h, query, key)))
             .collect();
@@ -373,6 +426,8 @@ pub fn special_positions(run: &ModelRun) -> Vec<usize> {
 /// renormalised (so arcs stay on one scale), or attention rolled out through layers 0..=layer (one matrix
 /// for every head: shown as a single head).
 pub fn to_attention(run: &ModelRun, mode: Mode, head: usize, hide: bool, weighting: Weighting) -> Attention {
+    // Rollout multiplies every layer's matrices, which a long pass did not send.
+    let weighting = if run.layer_only && weighting == Weighting::Rollout { Weighting::Attention } else { weighting };
     let shape = run.shape;
     let (hd, group) = (shape.head_dim, shape.group_size());
     let layer = run.layer;
@@ -505,6 +560,11 @@ pub struct Forward {
     pub final_hidden: Option<Block>,
     /// The logit lens, once asked for (kept with the pass, so another layer does not recompute it).
     pub logit_lens: Option<Lens>,
+    /// `attention` has every layer's heads; false for a pass longer than [`MAX_ALL_LAYERS_TOKENS`],
+    /// which kept none (see [`layer_attention_of`]).
+    pub all_layers: bool,
+    /// Every head's thumbnail of such a pass, once computed.
+    pub thumbnails: Option<Thumbnails>,
 }
 
 impl Forward {
@@ -518,7 +578,8 @@ impl Forward {
             text: self.text.clone(),
             tokens: self.tokens.clone(),
             offsets: self.offsets.clone(),
-            attention: self.attention.clone(),
+            // A pass without every layer's attention: the worker puts the layer's in (`run_of`).
+            attention: if self.all_layers { self.attention.clone() } else { Floats::default() },
             layer,
             layer_input: l.layer_input,
             queries: l.queries,
@@ -529,36 +590,49 @@ impl Forward {
             roles: None,
             value_norms: None,
             logit_lens: None,
+            layer_only: !self.all_layers,
+            thumbnails: if self.all_layers { None } else { self.thumbnails.clone() },
         }
     }
 
     /// The head-role scores of every head on this pass; `induction` from [`induction_scores`] (empty for
     /// encoders).
     pub fn roles(&self, induction: Vec<f32>) -> Roles {
-        let (layers, heads, n) = (self.shape.layers, self.shape.heads, self.tokens.len());
-        let d = &self.attention.0;
-        let mats: Vec<Vec<Mat>> = (0..layers)
-            .map(|l| {
-                (0..heads)
-                    .map(|h| {
-                        let start = (l * heads + h) * n * n;
-                        Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN))
-                    })
-                    .collect()
-            })
-            .collect();
-        let r = analysis::HeadRoles::of(&mats, &self.ids, None);
-        let flat = |v: Vec<Vec<f32>>| v.into_iter().flatten().collect();
-        Roles {
-            previous_token: flat(r.previous_token),
-            first_token: flat(r.first_token),
-            self_score: flat(r.self_score),
-            entropy_bits: flat(r.entropy_bits),
-            mean_distance: flat(r.mean_distance),
-            duplicate_token: r.duplicate_token.into_iter().flatten().map(|x| x.unwrap_or(f32::NAN)).collect(),
-            induction,
-            induction_error: None,
+        let by_layer = self.roles_by_layer(induction.clone(), |l| Ok(self.stored_layer(l)));
+        by_layer.unwrap_or_else(|_| Roles { induction, ..Roles::default() })
+    }
+
+    /// The head-role scores with each layer's matrices from `layer_mats` (for a pass that kept no
+    /// attention: recomputed one layer at a time, so only one layer's are ever held).
+    pub fn roles_by_layer(
+        &self,
+        induction: Vec<f32>,
+        layer_mats: impl Fn(usize) -> Result<Vec<Mat>, String>,
+    ) -> Result<Roles, String> {
+        let mut roles = Roles { induction, ..Roles::default() };
+        for l in 0..self.shape.layers {
+            let r = analysis::HeadRoles::of(&[layer_mats(l)?], &self.ids, None);
+            let flat = |v: Vec<Vec<f32>>| v.into_iter().flatten();
+            roles.previous_token.extend(flat(r.previous_token));
+            roles.first_token.extend(flat(r.first_token));
+            roles.self_score.extend(flat(r.self_score));
+            roles.entropy_bits.extend(flat(r.entropy_bits));
+            roles.mean_distance.extend(flat(r.mean_distance));
+            roles.duplicate_token.extend(r.duplicate_token.into_iter().flatten().map(|x| x.unwrap_or(f32::NAN)));
         }
+        Ok(roles)
+    }
+
+    /// Every head of `layer` from the pass's stored attention.
+    fn stored_layer(&self, l: usize) -> Vec<Mat> {
+        let (heads, n) = (self.shape.heads, self.tokens.len());
+        let d = &self.attention.0;
+        (0..heads)
+            .map(|h| {
+                let start = (l * heads + h) * n * n;
+                Mat::from_fn(n, n, |i, j| d.get(start + i * n + j).copied().unwrap_or(f32::NAN))
+            })
+            .collect()
     }
 }
 
@@ -683,20 +757,22 @@ pub fn llama_forward_from(
     out: arcs_models::arch::llama::LlamaOutput,
 ) -> Forward {
     let c = model.config();
-    let block = |m: &arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.data().to_vec());
     let guess = |t: &arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
-    let layers = out.layers.iter().map(|l| {
-        let heads: Vec<&[f32]> = l.attn_weights.iter().map(|m| m.data()).collect();
-        (
-            heads,
-            LayerBlocks {
-                layer_input: block(&l.layer_input),
-                queries: block(&l.queries),
-                keys: block(&l.keys),
-                values: block(&l.values),
-            },
-        )
-    });
+    let all_layers = out.layers.iter().all(|l| !l.attn_weights.is_empty());
+    // The pass's matrices move into the blocks (no copies); only the heads are gathered.
+    let block = |m: arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
+    let mut heads_per_layer = Vec::with_capacity(out.layers.len());
+    let mut details = Vec::with_capacity(out.layers.len());
+    for l in out.layers {
+        heads_per_layer.push(l.attn_weights);
+        details.push(LayerBlocks {
+            layer_input: block(l.layer_input),
+            queries: block(l.queries),
+            keys: block(l.keys),
+            values: block(l.values),
+        });
+    }
+    let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
     // An added BOS has an empty span: no text of the sentence.
     let offsets = enc.offsets.into_iter().map(|(s, e)| (e > s).then_some((s, e))).collect();
     let shape = Shape {
@@ -709,8 +785,63 @@ pub fn llama_forward_from(
     let mut f = assemble(kind, shape, text, enc.ids, enc.tokens, offsets, layers);
     f.top5_next = out.top5_next.iter().map(guess).collect();
     f.next_per_position = out.argmax_next_per_position.iter().map(guess).collect();
-    f.final_hidden = Some(block(&out.final_hidden));
+    f.final_hidden = Some(block(out.final_hidden));
+    f.all_layers = all_layers;
     f
+}
+
+/// Layer `layer`'s heads (`[head]`, each `n x n`) of a decoder pass, recomputed from the queries and keys
+/// it kept with the model's own code: the same bits as the pass's (`Llama::layer_attention`).
+pub fn layer_attention_of(
+    model: &arcs_models::arch::llama::Llama,
+    f: &Forward,
+    layer: usize,
+) -> Result<Vec<arcs_models::Matrix>, String> {
+    let l = f.layers.get(layer).ok_or("no such layer")?;
+    let matrix = |b: &Block| {
+        arcs_models::Matrix::from_vec(b.rows, b.cols, b.data.0.clone())
+            .ok_or_else(|| "a block of the pass has the wrong size".to_string())
+    };
+    model.layer_attention(layer, &matrix(&l.queries)?, &matrix(&l.keys)?).map_err(|e| e.to_string())
+}
+
+/// [`layer_attention_of`] as the app's matrices (for the head roles of a pass that kept no attention).
+pub fn layer_mats_of(model: &arcs_models::arch::llama::Llama, f: &Forward, layer: usize) -> Result<Vec<Mat>, String> {
+    Ok(layer_attention_of(model, f, layer)?.iter().map(|m| Mat::from_row_slice(m.rows(), m.cols(), m.data())).collect())
+}
+
+/// Every head's max-pooled thumbnail of a decoder pass, one layer recomputed at a time.
+pub fn thumbnails_of(model: &arcs_models::arch::llama::Llama, f: &Forward) -> Result<Thumbnails, String> {
+    let side = crate::layout::pooled_side(f.tokens.len(), THUMBNAIL_CELLS);
+    // Reserved once: a buffer growing between the layers' recomputed matrices would fragment a
+    // WebAssembly heap (which cannot give memory back).
+    let mut data = Vec::with_capacity(f.layers.len() * f.shape.heads * side * side);
+    for layer in 0..f.layers.len() {
+        for m in layer_attention_of(model, f, layer)? {
+            data.extend(crate::layout::max_pool(m.rows(), |i, j| m.get(i, j), THUMBNAIL_CELLS).1);
+        }
+    }
+    Ok(Thumbnails { side, data: Floats(data) })
+}
+
+/// A run for the page from a kept pass: `layer`'s details and, for a pass that kept no attention,
+/// `layer`'s heads recomputed and every head's thumbnail (computed once, then kept with the pass).
+pub fn run_of(
+    f: &mut Forward,
+    layer: usize,
+    model: Option<&arcs_models::arch::llama::Llama>,
+) -> Result<ModelRun, String> {
+    if f.all_layers {
+        return Ok(f.run(layer));
+    }
+    let model = model.ok_or("a pass without its attention needs its model")?;
+    if f.thumbnails.is_none() {
+        f.thumbnails = Some(thumbnails_of(model, f)?);
+    }
+    let mut run = f.run(layer);
+    let heads = layer_attention_of(model, f, run.layer)?;
+    run.attention = Floats(heads.iter().flat_map(|m| m.data().iter().copied()).collect());
+    Ok(run)
 }
 
 /// A decoder's logit lens from its kept pass (no second pass): layer l reads the input of block l + 1,
@@ -746,9 +877,13 @@ fn assemble<'a>(
     layers: impl Iterator<Item = (Vec<&'a [f32]>, LayerBlocks)>,
 ) -> Forward {
     let n = tokens.len();
-    let mut attention = Vec::with_capacity(shape.layers * shape.heads * n * n);
+    let mut attention = Vec::new();
     let mut blocks = Vec::with_capacity(shape.layers);
     for (heads, details) in layers {
+        if attention.capacity() == 0 && !heads.is_empty() {
+            // Reserved once all layers' worth is known to come (a long decoder pass brings none).
+            attention.reserve_exact(shape.layers * shape.heads * n * n);
+        }
         flatten_heads(n, heads.into_iter(), &mut attention);
         blocks.push(details);
     }
@@ -765,6 +900,8 @@ fn assemble<'a>(
         next_per_position: Vec::new(),
         final_hidden: None,
         logit_lens: None,
+        all_layers: true,
+        thumbnails: None,
     }
 }
 
@@ -837,6 +974,8 @@ mod tests {
             next_per_position: Vec::new(),
             final_hidden: None,
             logit_lens: None,
+            all_layers: true,
+            thumbnails: None,
         };
         let heads = run.shape.heads;
         let roles = f.roles(vec![0.25; run.shape.layers * heads]);

@@ -586,6 +586,24 @@ pub const LENS_DEFINITION: &str =
     "Each row takes the residual stream after one layer straight to the final norm and the \
     unembedding: the token the model would predict next if it stopped there. The last row is the model's own \
     output, the next-word guesses.";
+/// The note on a pass longer than `models::MAX_ALL_LAYERS_TOKENS` (`n` tokens, `max` the limit).
+pub fn layer_only_note(n: usize, max: usize) -> String {
+    format!(
+        "{n} tokens: past {max}, every layer's attention at once would not fit in memory, so the worker \
+        sends the layer you look at (recomputed exactly from its queries and keys) and small pooled pictures of \
+        the others. \"Which head links these words?\" and the compare view rank this layer's heads; rollout \
+        and the logit lens work up to {max} tokens."
+    )
+}
+
+/// Why a long sentence has no logit lens.
+pub fn lens_too_long(n: usize, max: usize) -> String {
+    format!(
+        "The logit lens runs up to {max} tokens: this sentence has {n}, and every layer's every position \
+        through the unembedding would take as long as thirty passes. Shorten the sentence to see it."
+    )
+}
+
 pub const LENS_WAIT: &str =
     "The logit lens arrives with the next forward pass (one unembedding per layer: a few seconds).";
 pub const LENS_FOR_DECODERS: &str =

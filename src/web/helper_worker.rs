@@ -78,10 +78,14 @@ enum Part {
 const WRONG_MODEL: &str = "a part of a pass of another model";
 
 impl Part {
-    fn new(net: Net, ids: &[u32], rows: Range<usize>) -> Result<Part, String> {
+    /// `keep`: keep every layer's attention (a decoder may do without, see [`keeps_attention`]).
+    fn new(net: Net, ids: &[u32], rows: Range<usize>, keep: bool) -> Result<Part, String> {
         match net {
             Net::Bert(m) => m.row_pass(ids, rows, false).map(Part::Encoder),
-            Net::Llama(m) => m.row_pass(ids, rows).map(Part::Decoder),
+            Net::Llama(m) => m.row_pass(ids, rows).map(|mut p| {
+                p.keep_attention(keep);
+                Part::Decoder(p)
+            }),
         }
         .map_err(|e| e.to_string())
     }
@@ -120,13 +124,26 @@ impl Part {
     }
 }
 
+/// Whether a pass over `n` tokens keeps every layer's attention: always for an encoder, up to
+/// `MAX_ALL_LAYERS_TOKENS` for a decoder (a longer pass keeps each layer's queries and keys, from which
+/// the shown layer's weights are recomputed).
+fn keeps_attention(net: Net, n: usize) -> bool {
+    matches!(net, Net::Bert(_)) || n <= crate::models::MAX_ALL_LAYERS_TOKENS
+}
+
 /// The pass alone, in this worker.
 fn alone(net: Net, ids: &[u32]) -> Result<PassOut, String> {
     match net {
-        Net::Bert(m) => m.forward_attention(ids).map(PassOut::Encoder),
-        Net::Llama(m) => m.forward(ids).map(PassOut::Decoder),
+        Net::Bert(m) => m.forward_attention(ids).map(PassOut::Encoder).map_err(|e| e.to_string()),
+        Net::Llama(_) => {
+            let mut part = Part::new(net, ids, 0..ids.len(), keeps_attention(net, ids.len()))?;
+            while part.layer().is_some() {
+                let (keys, values) = part.keys_values(net)?;
+                part.finish_layer(net, &keys, &values)?;
+            }
+            part.finish(net)
+        }
     }
-    .map_err(|e| e.to_string())
 }
 
 /// Where the `parts` ranges of `n` tokens start (after the first): even for an encoder, equal work for
@@ -247,8 +264,9 @@ fn token_id(v: f32) -> Option<u32> {
     (v >= 0.0 && v.fract() == 0.0 && v < 16_777_216.0).then_some(v as u32)
 }
 
-/// The inverse of [`flatten`] for a part of `rows` of `n` tokens; `None` if anything does not fit.
-fn unflatten(net: Net, mut data: &[f32], rows: usize, n: usize) -> Option<PassOut> {
+/// The inverse of [`flatten`] for a part of `rows` of `n` tokens (with each layer's attention if
+/// `keep`); `None` if anything does not fit.
+fn unflatten(net: Net, mut data: &[f32], rows: usize, n: usize, keep: bool) -> Option<PassOut> {
     // (layers, heads, widths of input, queries, keys, values)
     let (layers, heads, widths) = match net {
         Net::Bert(m) => {
@@ -260,6 +278,7 @@ fn unflatten(net: Net, mut data: &[f32], rows: usize, n: usize) -> Option<PassOu
             (c.num_layers, c.num_heads, [c.hidden, c.q_dim(), c.kv_dim(), c.kv_dim()])
         }
     };
+    let heads = if keep { heads } else { 0 };
     let data = &mut data;
     let mut blocks = Vec::with_capacity(layers);
     for _ in 0..layers {
@@ -486,7 +505,8 @@ impl Helpers {
         bounds.extend(cuts(net, n, parts));
         bounds.push(n);
         let used = &ready[..bounds.len() - 2];
-        let mut own = match Part::new(net, ids, 0..bounds[1]) {
+        let keep = keeps_attention(net, n);
+        let mut own = match Part::new(net, ids, 0..bounds[1], keep) {
             Ok(p) => p,
             Err(e) => return Some(Err(e)),
         };
@@ -497,6 +517,7 @@ impl Helpers {
             set(&start, "ids", &Uint32Array::from(ids));
             set(&start, "from", &(bounds[p + 1] as u32).into());
             set(&start, "to", &(bounds[p + 2] as u32).into());
+            set(&start, "keep", &keep.into());
             self.list[h].post(&start, &Array::new())?;
         }
         let width = kv_width(net);
@@ -545,7 +566,7 @@ impl Helpers {
         for (p, &h) in used.iter().enumerate() {
             let reply = self.list[h].receive(id).await?;
             let data: Float32Array = get(&reply, "rows").dyn_into().ok()?;
-            outs.push(unflatten(net, &data.to_vec(), bounds[p + 2] - bounds[p + 1], n)?);
+            outs.push(unflatten(net, &data.to_vec(), bounds[p + 2] - bounds[p + 1], n, keep)?);
         }
         stack(outs).map(Ok)
     }
@@ -621,7 +642,8 @@ fn helper_step(msg: &JsValue, net: Net) -> Result<Option<(Object, Array)>, Strin
             let ids = ids.to_vec();
             let from = index(msg, "from").ok_or("a pass without its first row")?;
             let to = index(msg, "to").ok_or("a pass without its last row")?;
-            let mut part = Part::new(net, &ids, from..to)?;
+            let keep = get(msg, "keep").as_bool().unwrap_or(true);
+            let mut part = Part::new(net, &ids, from..to, keep)?;
             let reply = own_kv(id, &mut part, net)?;
             HELPER_PASS.with(|p| *p.borrow_mut() = Some((id, part)));
             Ok(Some(reply))

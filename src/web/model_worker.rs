@@ -506,10 +506,16 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         }
         let asked = Asked { layer, roles, lens };
         let mut out =
-            finished(kept_pass(&mut kept, model, &text), id, asked, induction.get(&model), now() - t0, helped);
+            finished(kept_pass(&mut kept, model, &text), net, id, asked, induction.get(&model), now() - t0, helped);
         if let (WorkerOut::Done { compare: slot, compare_error: e, .. }, Some(t)) = (&mut out, &compare) {
-            *slot = kept_pass(&mut kept, model, t).filter(|_| compare_error.is_none()).map(|f| Box::new(f.run(layer)));
-            *e = compare_error;
+            let llama = match net {
+                Net::Llama(l) => Some(l),
+                Net::Bert(_) => None,
+            };
+            let other = kept_pass(&mut kept, model, t).filter(|_| compare_error.is_none());
+            let other = other.map(|f| crate::models::run_of(f, layer, llama)).transpose();
+            *e = compare_error.or(other.as_ref().err().cloned());
+            *slot = other.ok().flatten().map(Box::new);
         }
         if value_norms {
             add_value_norms(&mut out, |l| match net {
@@ -566,9 +572,11 @@ fn add_value_norms(out: &mut WorkerOut, out_proj: impl Fn(usize) -> Option<(usiz
     }
 }
 
-/// Computes a kept pass's logit lens once (a failure leaves it out: the page says it is missing).
+/// Computes a kept pass's logit lens once (a failure leaves it out: the page says it is missing). Not
+/// for a pass longer than `MAX_ALL_LAYERS_TOKENS`: every layer's every position through the unembedding
+/// would take 30 passes' worth of logits.
 fn add_lens(pass: Option<&mut Forward>, model: &arcs_models::arch::llama::Llama) {
-    if let Some(f) = pass.filter(|f| f.logit_lens.is_none()) {
+    if let Some(f) = pass.filter(|f| f.logit_lens.is_none() && f.all_layers) {
         f.logit_lens = crate::models::logit_lens_of(model, f).ok();
     }
 }
@@ -589,6 +597,7 @@ struct Asked {
 /// The answer to a run request from the kept pass: `layer`'s details, and the head roles if asked.
 fn finished(
     last: Option<&mut Forward>,
+    net: Net<'_>,
     id: u64,
     Asked { layer, roles, lens }: Asked,
     induction: Option<&Result<Vec<f32>, String>>,
@@ -598,7 +607,14 @@ fn finished(
     let Some(f) = last else {
         return WorkerOut::Failed { id, message: "no forward pass".into() };
     };
-    let mut run = f.run(layer);
+    let llama = match net {
+        Net::Llama(l) => Some(l),
+        Net::Bert(_) => None,
+    };
+    let mut run = match crate::models::run_of(f, layer, llama) {
+        Ok(run) => run,
+        Err(message) => return WorkerOut::Failed { id, message },
+    };
     if lens {
         run.logit_lens = f.logit_lens.clone();
     }
@@ -608,9 +624,15 @@ fn finished(
             (Some(Err(e)), true) => (Vec::new(), Some(e.clone())),
             _ => (Vec::new(), None),
         };
-        let mut r = f.roles(scores);
-        r.induction_error = error;
-        run.roles = Some(r);
+        let r = match llama.filter(|_| !f.all_layers) {
+            // One layer recomputed at a time: a long pass's every layer would not fit.
+            Some(l) => f.roles_by_layer(scores, |layer| crate::models::layer_mats_of(l, f, layer)),
+            None => Ok(f.roles(scores)),
+        };
+        if let Ok(mut r) = r {
+            r.induction_error = error;
+            run.roles = Some(r);
+        }
     }
     WorkerOut::Done {
         id,

@@ -304,3 +304,40 @@ test('MiniLM takes up to its 512 positions: the budget says so, thumbnails are p
   await expect(page.locator('.model-bar')).toContainText('532 MiniLM tokens; the model\'s context is 512');
   await expect(page.locator('[data-token-index]')).toHaveCount(492);
 });
+
+test('SmolLM2 takes 1 000 tokens: the shown layer is recomputed exactly, the others come as thumbnails, the worker stays under 1 GB', async ({ page }) => {
+  const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100).trim();
+  await page.goto('./#model=smollm2&m=multi-head&l=13&arcs=every&s=' + encodeURIComponent(text));
+  await ready(page);
+  await expect(page.getByTestId('token-budget')).toContainText('1000 / 1024 tokens');
+  await expect(page.locator('[data-token-index]')).toHaveCount(1000);
+  await expect(page.getByTestId('layer-only')).toContainText('past 256');
+  expect(await page.evaluate(() => window.__arcsPerf.worker_wasm_memory_bytes)).toBeLessThan(1e9);
+  // Every head of every layer has its (pooled) thumbnail.
+  const widths = await page.$$eval('.mini-canvas', (cs) => cs.map((c) => c.width));
+  expect(widths).toHaveLength(30 * 9);
+  expect(Math.max(...widths)).toBeLessThanOrEqual(64);
+  // The last token's arcs: causal, and each head's row sums to 1 (every key is drawn when hovered).
+  const rowOf = async (q) => {
+    await page.mouse.move(0, 0);
+    await page.hover(`[data-token-index="${q}"]`);
+    await page.waitForSelector('path[data-focused="true"]');
+    return focusedWeights(page);
+  };
+  const got = await rowOf(999);
+  expect(got.every(({ to }) => to <= 999)).toBe(true);
+  const perHead = {};
+  for (const { head, w } of got) perHead[head] = (perHead[head] || 0) + w;
+  expect(Object.keys(perHead)).toHaveLength(9);
+  for (const s of Object.values(perHead)) expect(Math.abs(s - 1)).toBeLessThan(1e-3);
+  // The logit lens says why it is not there.
+  await page.getByTestId('lens-open').click();
+  await expect(page.getByTestId('lens-too-long')).toContainText('256 tokens');
+  // Another layer is another request: recomputed from its kept queries and keys, not the same numbers.
+  const before = await page.evaluate(() => window.__arcsPerf.forwards);
+  await page.getByTestId('layer').selectOption('5');
+  await page.waitForFunction(() => location.hash.includes('l=5'));
+  await page.waitForFunction((b) => window.__arcsPerf.forwards >= b, before);
+  await expect.poll(async () => JSON.stringify(await rowOf(999)) !== JSON.stringify(got), { timeout: 60_000 }).toBe(true);
+  await page.screenshot({ path: `${SHOTS}/smollm2-1000-tokens.png` });
+});

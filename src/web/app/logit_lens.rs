@@ -65,6 +65,10 @@ pub fn LogitLens(props: &LogitLensProps) -> Html {
     };
     let body = match (grid_data.as_ref(), run.shape.causal) {
         (_, false) => html! { <p class="note">{ text::LENS_FOR_DECODERS }</p> },
+        (None, true) if run.layer_only => {
+            let note = text::lens_too_long(run.num_tokens(), crate::models::MAX_ALL_LAYERS_TOKENS);
+            html! { <p class="note" data-testid="lens-too-long">{ note }</p> }
+        }
         (None, true) => html! { <p class="hint" data-testid="lens-wait">{ text::LENS_WAIT }</p> },
         (Some((lens, tokens)), true) => {
             let onhover = {

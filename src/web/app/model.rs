@@ -195,6 +195,12 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     let query = use_state(|| None::<usize>);
     let key = use_state(|| None::<usize>);
 
+    let layer_only = if run.layer_only {
+        let note = text::layer_only_note(run.num_tokens(), crate::models::MAX_ALL_LAYERS_TOKENS);
+        html! { <p class="note" data-testid="layer-only">{ note }</p> }
+    } else {
+        Html::default()
+    };
     let gqa = if shape.group_size() > 1 {
         html! { <p class="note">{ text::grouped_query(shape.group_size(), v.model.head) }</p> }
     } else if !shape.causal {
@@ -207,8 +213,17 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     // matrices are cut out once per pass, not on every hover (at 512 tokens that is 72 copies of
     // 262 144 weights).
     let thumbs = use_memo(props.run.clone(), |r| {
-        (0..r.shape.layers * r.shape.heads)
-            .map(|k| Shared(std::rc::Rc::new(r.attention(k / r.shape.heads, k % r.shape.heads))))
+        let heads = r.shape.heads;
+        (0..r.shape.layers * heads)
+            .map(|k| {
+                // A long pass sent pooled thumbnails instead of every layer (the shown one's too: the
+                // same picture whichever layer is open).
+                let m = match &r.thumbnails {
+                    Some(t) => t.get(heads, k / heads, k % heads),
+                    None => r.attention(k / heads, k % heads),
+                };
+                Shared(std::rc::Rc::new(m))
+            })
             .collect::<Vec<_>>()
     });
     let overview: Html = (0..shape.layers)
@@ -293,6 +308,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
 
     html! {
         <div class="model-panels">
+            { layer_only }
             { gqa }
             <super::head_roles::HeadRoles run={props.run.clone()} view={v.clone()} dark={props.dark} ondispatch={d.clone()} />
             <super::logit_lens::LogitLens run={props.run.clone()} view={v.without_focus()} dark={props.dark} ondispatch={d.clone()} />

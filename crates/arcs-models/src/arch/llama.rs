@@ -731,10 +731,8 @@ impl DecoderPass {
         let layer_input = x.clone();
         let scale = c.gemma.as_ref().map_or(1.0 / (c.head_dim as f32).sqrt(), |g| g.attn_scale);
         let keys_of = KeysOf { first_row: self.rows.start, n: self.ids.len(), window: model.window(l) };
-        let (mut attn_weights, context_vec) = causal_gqa_attention(c, &queries, keys, values, scale, keys_of);
-        if !self.keep_attention {
-            attn_weights = Vec::new();
-        }
+        let (attn_weights, context_vec) =
+            causal_gqa_attention(c, &queries, keys, values, scale, keys_of, self.keep_attention);
         let attn_out = matmul_t(&context_vec, &block.w_out, bytes); // [rows, hidden]
         let bias = block.out_up_down_bias.as_ref().map(|[b, _, _]| b.as_slice());
         let attn_out = model.finish(attn_out, bias, block.post_norms.as_ref().map(|[n, _]| n));
@@ -1556,8 +1554,11 @@ impl KeysOf {
 }
 
 /// Causal grouped-query attention of the query rows `queries` (tokens `first_row..`) over `keys` and
-/// `values` of tokens `0..first_row + rows`. Returns the attention weights (`num_heads` x `[rows, n]`)
-/// and the context vectors `[rows, num_heads * head_dim]` (heads concatenated, ready for W_out).
+/// `values` of tokens `0..first_row + rows`. Returns the attention weights (`num_heads` x `[rows, n]`;
+/// none unless `keep`) and the context vectors `[rows, num_heads * head_dim]` (heads concatenated,
+/// ready for W_out). Without `keep` each row's weights live in one scratch row, so a long input's pass
+/// never holds a layer's `n x n` matrices (allocating and dropping them layer after layer fragments a
+/// WebAssembly heap, which cannot give memory back); every number is computed the same way either way.
 fn causal_gqa_attention(
     c: &LlamaConfig,
     queries: &Matrix,
@@ -1565,19 +1566,32 @@ fn causal_gqa_attention(
     values: &Matrix,
     scale: f32,
     at: KeysOf,
+    keep: bool,
 ) -> (Vec<Matrix>, Matrix) {
     let (hd, num_heads) = (c.head_dim, c.num_heads);
     let rows = queries.rows();
     let group = num_heads / c.num_kv_heads; // query heads per KV head
-    let all_weights = causal_weights(c, queries, keys, scale, at);
-    let mut context_vec = Matrix::zeros(rows, c.q_dim());
+    let all_weights = if keep { causal_weights(c, queries, keys, scale, at) } else { Vec::new() };
+    let k_heads: Vec<Vec<f32>> =
+        if keep { Vec::new() } else { (0..c.num_kv_heads).map(|g| head_slice(keys, g, hd)).collect() };
     let v_heads: Vec<Vec<f32>> = (0..c.num_kv_heads).map(|g| head_slice(values, g, hd)).collect();
-    for (h, attn_weights) in all_weights.iter().enumerate() {
+    let mut context_vec = Matrix::zeros(rows, c.q_dim());
+    let mut scratch = Vec::new();
+    for h in 0..num_heads {
         let v = &v_heads[h / group];
+        let q = if keep { Vec::new() } else { head_slice(queries, h, hd) }; // [rows, head_dim]
         for r in 0..rows {
             let i = at.first_row + r;
             let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
-            let row = &attn_weights.row(r)[first..=i];
+            let row: &[f32] = match all_weights.get(h) {
+                Some(w) => &w.row(r)[first..=i],
+                None => {
+                    scratch.clear();
+                    scratch.resize(i + 1 - first, 0.0);
+                    weights_row(&q[r * hd..(r + 1) * hd], &k_heads[h / group], hd, first, scale, &mut scratch);
+                    &scratch
+                }
+            };
             // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j
             let ctx = &mut context_vec.row_mut(r)[h * hd..(h + 1) * hd];
             for (j, &w) in row.iter().enumerate() {
@@ -1589,6 +1603,17 @@ fn causal_gqa_attention(
         }
     }
     (all_weights, context_vec)
+}
+
+/// One query row's attention weights over keys `first..first + row.len()` of `k` (`[n, head_dim]`):
+/// scaled dot products, then the softmax. The causal mask (and a sliding window) leave the other keys
+/// at exactly 0 weight, so they are not in the row.
+fn weights_row(qi: &[f32], k: &[f32], hd: usize, first: usize, scale: f32, row: &mut [f32]) {
+    for (j, s) in row.iter_mut().enumerate() {
+        let j = first + j;
+        *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
+    }
+    softmax_in_place(row);
 }
 
 /// The attention weights alone of [`causal_gqa_attention`] (`num_heads` x `[rows, n]`).
@@ -1606,16 +1631,8 @@ fn causal_weights(c: &LlamaConfig, queries: &Matrix, keys: &Matrix, scale: f32, 
             let mut attn_weights = Matrix::zeros(rows, at.n);
             for r in 0..rows {
                 let i = at.first_row + r;
-                let qi = &q[r * hd..(r + 1) * hd];
-                // attn_scores for keys first..=i only: the causal mask (and a sliding window) leave the
-                // other keys at exactly 0 weight.
                 let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
-                let row = &mut attn_weights.row_mut(r)[first..=i];
-                for (j, s) in row.iter_mut().enumerate() {
-                    let j = first + j;
-                    *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
-                }
-                softmax_in_place(row);
+                weights_row(&q[r * hd..(r + 1) * hd], k, hd, first, scale, &mut attn_weights.row_mut(r)[first..=i]);
             }
             attn_weights
         })
@@ -1741,9 +1758,10 @@ mod tests {
         };
         let c = smol_config();
         let (q, k, v) = (mk(c.q_dim(), 0.7), mk(c.kv_dim(), 1.3), mk(c.kv_dim(), 0.9));
-        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v, 1.0 / (HEAD_DIM as f32).sqrt(), KeysOf::all(n));
+        let (w, ctx) = causal_gqa_attention(&c, &q, &k, &v, 1.0 / (HEAD_DIM as f32).sqrt(), KeysOf::all(n), true);
         // A sliding window of 2: each query sees itself and the token before, the rest exactly 0.
-        let (windowed, _) = causal_gqa_attention(&c, &q, &k, &v, 0.125, KeysOf { window: Some(2), ..KeysOf::all(n) });
+        let (windowed, _) =
+            causal_gqa_attention(&c, &q, &k, &v, 0.125, KeysOf { window: Some(2), ..KeysOf::all(n) }, true);
         for wh in &windowed {
             for i in 0..n {
                 for j in 0..n {

@@ -217,10 +217,22 @@ pub const MANY_HEADS: usize = 4;
 /// Arcs per head from the focused token while a lead head is drawn (the lead head shows all of its own).
 pub const FOCUS_ARCS_PER_HEAD: usize = 3;
 
-/// How many of a head's arcs from the focused token are drawn: all where no head leads or for the lead
-/// head itself, [`FOCUS_ARCS_PER_HEAD`] for the others.
-pub fn focus_limit(lead: Option<usize>, head: Option<usize>) -> Option<usize> {
-    (lead.is_some() && head != lead).then_some(FOCUS_ARCS_PER_HEAD)
+/// Up to this many tokens the focused token shows every arc of a head drawn in full.
+pub const FOCUS_ALL_UP_TO: usize = 256;
+/// Past [`FOCUS_ALL_UP_TO`] tokens, the focused token's strongest arcs per head drawn in full: a
+/// thousand hairlines per head cannot be told apart, and re-drawing them on every hover costs more
+/// than a frame.
+pub const FOCUS_ARCS_LONG: usize = 128;
+
+/// How many of a head's arcs from the focused token are drawn among `n` tokens: [`FOCUS_ARCS_PER_HEAD`]
+/// for heads other than a lead head; all for the lead head, or every head where none leads, up to
+/// [`FOCUS_ALL_UP_TO`] tokens, and the strongest [`FOCUS_ARCS_LONG`] past it.
+pub fn focus_limit(lead: Option<usize>, head: Option<usize>, n: usize) -> Option<usize> {
+    if lead.is_some() && head != lead {
+        Some(FOCUS_ARCS_PER_HEAD)
+    } else {
+        (n > FOCUS_ALL_UP_TO).then_some(FOCUS_ARCS_LONG)
+    }
 }
 
 /// The head drawn in full when many heads are drawn at once: `preferred` (a real model's chosen head)
@@ -453,7 +465,7 @@ mod tests {
         let (all, _) = select_arcs(&refs, None, crate::state::DEFAULT_TOP_K, 0.0);
         assert!(base.len() <= 16 * 16 && base.iter().all(|a| a.head == Some(1)));
         assert!(all.len() > 3 * base.len(), "{} arcs for every head vs {} for one", all.len(), base.len());
-        let focused = focus_arcs(&refs, 5, 0.0, |h| focus_limit(Some(1), h));
+        let focused = focus_arcs(&refs, 5, 0.0, |h| focus_limit(Some(1), h, 16));
         let lead_row = a.heads[1].attn_weights.row(5).iter().filter(|w| **w > 0.0).count();
         assert_eq!(focused.len(), 11 * FOCUS_ARCS_PER_HEAD + lead_row, "three per head, the lead head's all");
         assert_eq!(focused.iter().filter(|a| a.head == Some(1)).count(), lead_row);
@@ -465,7 +477,14 @@ mod tests {
             assert!(mine.iter().all(|w| *w >= sorted[2]), "head {h}: the three strongest");
         }
         assert!(focused.windows(2).all(|p| p[0].weight <= p[1].weight), "strongest paint last");
-        let every = focus_arcs(&refs, 5, 0.0, |h| focus_limit(None, h));
+        assert_eq!(
+            focus_limit(Some(1), Some(1), 1000),
+            Some(FOCUS_ARCS_LONG),
+            "a long input's lead head: its strongest"
+        );
+        assert_eq!(focus_limit(None, Some(4), FOCUS_ALL_UP_TO), None);
+        assert_eq!(focus_limit(Some(1), Some(4), 1000), Some(FOCUS_ARCS_PER_HEAD));
+        let every = focus_arcs(&refs, 5, 0.0, |h| focus_limit(None, h, 16));
         let visible: usize = a.heads.iter().map(|h| h.attn_weights.row(5).iter().filter(|w| **w > 0.0).count()).sum();
         assert_eq!(every.len(), visible, "without a limit, every key of every head (causal heads: 6 a head)");
         assert!(focus_arcs(&refs, 99, 0.0, |_| None).is_empty(), "a focus past the end draws nothing");

@@ -175,8 +175,15 @@ pub fn token_aria(i: usize, token: &str) -> String {
     format!("token {}: {token}", i + 1)
 }
 
-pub fn pruned_note(top_k: usize) -> String {
-    format!("Showing the {top_k} strongest arcs per token; hover a token for all of its arcs.")
+pub fn pruned_note(top_k: usize, long: bool) -> String {
+    if long {
+        format!(
+            "Showing the {top_k} strongest arcs per token; hover a token for its {} strongest (the heatmap has them all).",
+            crate::layout::FOCUS_ARCS_LONG
+        )
+    } else {
+        format!("Showing the {top_k} strongest arcs per token; hover a token for all of its arcs.")
+    }
 }
 
 // The share bar.
@@ -594,6 +601,11 @@ pub fn layer_only_note(n: usize, max: usize) -> String {
         the others. \"Which head links these words?\" and the compare view rank this layer's heads; rollout \
         and the logit lens work up to {max} tokens."
     )
+}
+
+/// The line that stands for the weighted sum's smaller terms.
+pub fn more_terms(count: usize, weight: f32) -> String {
+    format!("+ {count} smaller terms (weights adding up to {weight:.3})")
 }
 
 /// Why a long sentence has no logit lens.

@@ -78,6 +78,25 @@ pub fn serialize_svg(svg: &web_sys::Element) -> Result<String, String> {
     Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}"))
 }
 
+/// The arc view as one SVG: a copy of the drawing `svg` with the hover overlay that follows it (the
+/// veil and the focused token's arcs) put back in, before the tokens, as the page shows them.
+pub fn serialize_arcs(svg: &web_sys::Element) -> Result<String, String> {
+    let copy: web_sys::Element =
+        svg.clone_node_with_deep(true).map_err(js_err)?.dyn_into().map_err(|_| "not an element")?;
+    if let Some(over) = svg.next_element_sibling() {
+        let first_token = copy.query_selector("[data-token-index]").map_err(js_err)?;
+        let children = over.children();
+        for k in 0..children.length() {
+            let Some(child) = children.item(k) else { continue };
+            let node = child.clone_node_with_deep(true).map_err(js_err)?;
+            let at = first_token.as_ref().map(|t| t.unchecked_ref::<web_sys::Node>());
+            copy.insert_before(&node, at).map_err(js_err)?;
+        }
+    }
+    let xml = web_sys::XmlSerializer::new().map_err(js_err)?.serialize_to_string(&copy).map_err(js_err)?;
+    Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}"))
+}
+
 /// Renders SVG markup to a PNG at `scale` times its size and offers it as a download.
 pub async fn download_png(name: &str, svg_markup: &str, width: f64, height: f64, scale: f64) -> Result<(), String> {
     let parts: js_sys::Array = js_sys::Array::new();

@@ -80,17 +80,30 @@ struct ArcRowProps {
     arcs: Shared<Vec<ArcDraw>>,
     start: usize,
     end: usize,
-    /// The focused token's row is drawn by the focus layer instead.
-    hidden: bool,
 }
 
-/// The base arcs of one query token. A component so that hovering re-renders only the rows of the
-/// token that lost and the token that gained the focus.
+#[derive(Properties, PartialEq)]
+struct BaseArcsProps {
+    arcs: Shared<Vec<ArcDraw>>,
+    /// Each query token's `start..end` in `arcs`.
+    rows: Shared<Vec<(usize, usize)>>,
+}
+
+/// Every query token's base arcs, a row each.
+#[component]
+fn BaseArcs(props: &BaseArcsProps) -> Html {
+    props
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, end))| html! { <ArcRow key={i} arcs={props.arcs.clone()} start={start} end={end} /> })
+        .collect()
+}
+
+/// The base arcs of one query token. A component so that a new result re-renders only the rows that
+/// changed, and a hover none.
 #[component]
 fn ArcRow(props: &ArcRowProps) -> Html {
-    if props.hidden {
-        return Html::default();
-    }
     props.arcs[props.start..props.end].iter().map(|a| arc_html(a, false, false)).collect()
 }
 
@@ -187,20 +200,17 @@ pub fn Visual(props: &VisualProps) -> Html {
                 }
                 *row = (start, k);
             }
-            (Shared(std::rc::Rc::new(draws)), rows)
+            (Shared(std::rc::Rc::new(draws)), Shared(std::rc::Rc::new(rows)))
         })
     };
-    let base_nodes: Html = base_draw
-        .1
-        .iter()
-        .enumerate()
-        .map(|(i, &(start, end))| html! { <ArcRow key={i} arcs={base_draw.0.clone()} start={start} end={end} hidden={focus == Some(i)} /> })
-        .collect();
+    // The base stays as it is while a token is focused (the veil dims it, the focused arcs are drawn over
+    // it): one component whose props a hover does not change.
+    let base_nodes = html! { <BaseArcs arcs={base_draw.0.clone()} rows={base_draw.1.clone()} /> };
     // The focused token's arcs are drawn whole (never pruned) on top of the rest.
     let focus_nodes: Html = match focus {
         Some(i) => {
             let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
-            let arcs = layout::focus_arcs(&refs, i, v.display.threshold, |h| layout::focus_limit(lead, h));
+            let arcs = layout::focus_arcs(&refs, i, v.display.threshold, |h| layout::focus_limit(lead, h, n));
             arcs.iter()
                 .map(|arc| {
                     // Keyed by key token and head only: moving the focus re-uses the path to each key
@@ -248,14 +258,24 @@ pub fn Visual(props: &VisualProps) -> Html {
     } else {
         Html::default()
     };
-    let token_nodes: Html = a
-        .tokens
+    // Each token's label and spoken name, made once per result (a hover re-renders every token's
+    // node: a thousand of them at 1 024 tokens).
+    let token_text = use_memo(props.attention.clone(), |a| {
+        a.tokens
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (AttrValue::from(t.chars().take(24).collect::<String>()), AttrValue::from(text::token_aria(i, t)))
+            })
+            .collect::<Vec<_>>()
+    });
+    let token_nodes: Html = token_text
         .iter()
         .enumerate()
-        .map(|(i, t)| {
+        .map(|(i, (label, aria))| {
             html! {
-                <TokenView key={i} index={i} label={AttrValue::from(t.chars().take(24).collect::<String>())}
-                           aria={AttrValue::from(text::token_aria(i, t))} x={tlayout.x[i]} w={tlayout.w[i]}
+                <TokenView key={i} index={i} label={label.clone()}
+                           aria={aria.clone()} x={tlayout.x[i]} w={tlayout.w[i]}
                            focused={focus == Some(i)} pinned={v.focus.pinned} dark={props.dark} count={n} ondispatch={d.clone()} />
             }
         })
@@ -318,31 +338,42 @@ pub fn Visual(props: &VisualProps) -> Html {
     };
 
     let width = tlayout.width.max(320.0);
+    let fit = width <= min_width + 1.0;
+    let view_box = AttrValue::from(format!("0 0 {width:.0} {HEIGHT:.0}"));
     let heat: Vec<(Option<usize>, Rc<Mat>)> = weights.as_ref().clone();
     let bg = if props.dark { "#161a22" } else { "#ffffff" };
     html! {
         <section class="visual" aria-label={text::VISUAL_LABEL}>
             <ViewOptions view={v.without_focus()} heads={if a.mode == Mode::MultiHead { a.heads.len() } else { 0 }} {lead}
                          many={weights.iter().filter(|(h, _)| h.is_some()).count() > layout::MANY_HEADS}
-                         show_pruning={n > PRUNE_ABOVE || pruned} {pruned} ondispatch={d.clone()} />
+                         show_pruning={n > PRUNE_ABOVE || pruned} {pruned} tokens={n} ondispatch={d.clone()} />
             <div class="arcbox" ref={arcbox_ref} hidden={v.display.view != View::Arcs}>
-                <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", (width <= min_width + 1.0).then_some("fit"))} data-testid="arc-view"
-                     width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={format!("0 0 {width:.0} {HEIGHT:.0}")}
+                <div class={classes!("arcstack", fit.then_some("fit"))}>
+                <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", fit.then_some("fit"))} data-testid="arc-view"
+                     width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={view_box.clone()}
                      role="group" aria-label={text::ARCS_LABEL}
                      onmouseleave={{ let d = d.clone(); move |_: MouseEvent| d.emit(Action::Unhover) }}>
                     <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} fill={bg} pointer-events="none" />
                     // Arcs take no pointer events: hit-testing hundreds of curved strokes on every mouse
                     // move costs more than drawing them.
                     <g class="base" pointer-events="none">{ base_nodes }</g>
+                    <g pointer-events="none">{ joined }</g>
+                    { token_nodes }
+                </svg>
+                // What a hover changes lives in a second drawing over the first, a layer of its own: a
+                // hover lays out and repaints a few hundred elements, never the thousands below (the
+                // SVG export puts the two back together).
+                <svg xmlns="http://www.w3.org/2000/svg" class="arcs-over" data-testid="arc-overlay" aria-hidden="true"
+                     width={format!("{width:.0}")} height={format!("{HEIGHT:.0}")} viewBox={view_box} pointer-events="none">
                     // A veil dims the other arcs while a token is focused: one element appears, instead of
                     // an opacity change that would restyle every arc.
                     if focus.is_some() {
-                        <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{BASELINE:.0}")} fill={bg} fill-opacity="0.6" pointer-events="none" />
+                        <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{BASELINE:.0}")} fill={bg} fill-opacity="0.6" />
                     }
-                    <g class="focus" pointer-events="none">{ focus_nodes }</g>
-                    <g pointer-events="none">{ labels }{ joined }</g>
-                    { token_nodes }
+                    <g class="focus">{ focus_nodes }</g>
+                    <g>{ labels }</g>
                 </svg>
+                </div>
             </div>
             if v.display.view == View::Heatmap {
                 <Heatmap tokens={Shared(Rc::new(a.tokens.clone()))} weights={Shared(Rc::new(heat.clone()))} focus={focus} dark={props.dark}

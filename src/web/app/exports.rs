@@ -69,7 +69,7 @@ pub fn ShareBar(props: &ShareBarProps) -> Html {
         let svg_ref = props.svg_ref.clone();
         Callback::from(move |_: MouseEvent| {
             let r = svg_ref.cast::<web_sys::Element>().ok_or_else(|| text::ARCS_NOT_ON_SCREEN.to_string());
-            let r = r.and_then(|el| dom::serialize_svg(&el));
+            let r = r.and_then(|el| dom::serialize_arcs(&el));
             let r = r.and_then(|svg| dom::download_text("attention-arcs.svg", &svg, "image/svg+xml"));
             status.set(match r {
                 Ok(()) => text::exported("attention-arcs.svg"),
@@ -87,7 +87,7 @@ pub fn ShareBar(props: &ShareBarProps) -> Html {
             };
             let (w, h) = svg_size(&el);
             let status = status.clone();
-            match dom::serialize_svg(&el) {
+            match dom::serialize_arcs(&el) {
                 Ok(svg) => wasm_bindgen_futures::spawn_local(async move {
                     status.set(match dom::download_png("attention-arcs.png", &svg, w, h, 2.0).await {
                         Ok(()) => text::exported("attention-arcs.png"),

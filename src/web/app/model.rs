@@ -190,10 +190,7 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
     let run = &props.run;
     let v = &props.view;
     let d = props.ondispatch.clone();
-    let n = run.num_tokens();
     let shape = run.shape;
-    let query = use_state(|| None::<usize>);
-    let key = use_state(|| None::<usize>);
 
     let layer_only = if run.layer_only {
         let note = text::layer_only_note(run.num_tokens(), crate::models::MAX_ALL_LAYERS_TOKENS);
@@ -207,75 +204,6 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
         html! { <p class="note">{ text::ENCODER_BOTH_WAYS }</p> }
     } else {
         Html::default()
-    };
-
-    // The whole model at a glance: one small grid per layer and head; click to open that head. The
-    // matrices are cut out once per pass, not on every hover (at 512 tokens that is 72 copies of
-    // 262 144 weights).
-    let thumbs = use_memo(props.run.clone(), |r| {
-        let heads = r.shape.heads;
-        (0..r.shape.layers * heads)
-            .map(|k| {
-                // A long pass sent pooled thumbnails instead of every layer (the shown one's too: the
-                // same picture whichever layer is open).
-                let m = match &r.thumbnails {
-                    Some(t) => t.get(heads, k / heads, k % heads),
-                    None => r.attention(k / heads, k % heads),
-                };
-                Shared(std::rc::Rc::new(m))
-            })
-            .collect::<Vec<_>>()
-    });
-    let overview: Html = (0..shape.layers)
-        .map(|l| {
-            let cells: Html = (0..shape.heads)
-                .map(|h| {
-                    let d = d.clone();
-                    let on = l == v.model.layer && h == v.model.head;
-                    html! {
-                        <button class={classes!("cell", on.then_some("on"))} data-testid="overview-cell" data-layer={l.to_string()} data-head={h.to_string()}
-                                title={text::head_name(l, h)} aria-label={text::open_head(l, h)}
-                                onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
-                            <MiniCanvas weights={thumbs[l * shape.heads + h].clone()} size={36} dark={props.dark} />
-                        </button>
-                    }
-                })
-                .collect();
-            html! { <div class="overview-row"><span class="row-label">{ format!("L{l}") }</span>{ cells }</div> }
-        })
-        .collect();
-
-    // "Which head links these words?"
-    let pick = |state: UseStateHandle<Option<usize>>, label: &str, testid: &str| {
-        let onchange = Callback::from(move |e: Event| state.set(select_value(&e).and_then(|s| s.parse().ok())));
-        html! {
-            <label class="field"><span>{ label.to_string() }</span>
-                <select data-testid={testid.to_string()} {onchange}>
-                    <option value="">{ "—" }</option>
-                    { for run.tokens.iter().enumerate().map(|(i, t)| html! { <option value={i.to_string()}>{ format!("{i}: {t}") }</option> }) }
-                </select>
-            </label>
-        }
-    };
-    let ranking = match (*query, *key) {
-        (Some(q), Some(k)) if q < n && k < n => {
-            let list: Html = run
-                .rank_heads(q, k)
-                .into_iter()
-                .take(8)
-                .enumerate()
-                .map(|(rank, (l, h, w))| {
-                    let d = d.clone();
-                    // The rank is text in the entry's own box (a list marker would sit outside it, over
-                    // the previous entry when they wrap side by side).
-                    html! { <li><span class="rank-n" aria-hidden="true">{ format!("{}.", rank + 1) }</span><button class="chip" data-testid="rank" data-layer={l.to_string()} data-head={h.to_string()} data-weight={w.to_string()}
-                                        onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
-                        { text::rank_entry(l, h, w) }</button></li> }
-                })
-                .collect();
-            html! { <ol class="ranking">{ list }</ol> }
-        }
-        _ => html! { <p class="hint">{ "Pick a query token and a key token." }</p> },
     };
 
     let next = if run.top5_next.is_empty() {
@@ -310,18 +238,126 @@ pub fn ModelPanels(props: &ModelPanelsProps) -> Html {
         <div class="model-panels">
             { layer_only }
             { gqa }
-            <super::head_roles::HeadRoles run={props.run.clone()} view={v.clone()} dark={props.dark} ondispatch={d.clone()} />
+            <super::head_roles::HeadRoles run={props.run.clone()} view={v.without_focus()} dark={props.dark} ondispatch={d.clone()} />
             <super::logit_lens::LogitLens run={props.run.clone()} view={v.without_focus()} dark={props.dark} ondispatch={d.clone()} />
             { next }
-            <section class="panel" aria-label={text::WHICH_HEAD}>
-                <h3>{ text::WHICH_HEAD }</h3>
-                <div class="options">{ pick(query.clone(), "from (query)", "rank-query") }{ pick(key.clone(), "to (key)", "rank-key") }</div>
-                { ranking }
-            </section>
-            <section class="panel" aria-label={text::EVERY_HEAD_LABEL}>
-                <h3>{ text::every_head(shape.layers, shape.heads) }</h3>
-                <div class="overview" data-testid="overview">{ overview }</div>
-            </section>
+            <WhichHead run={props.run.clone()} ondispatch={d.clone()} />
+            <Overview run={props.run.clone()} layer={v.model.layer} head={v.model.head} dark={props.dark} ondispatch={d.clone()} />
         </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct WhichHeadProps {
+    run: Shared<ModelRun>,
+    ondispatch: Callback<Action>,
+}
+
+/// "Which head links these words?": its own component, so hovering tokens (which re-renders the panels
+/// around it) never rebuilds its two lists of every token.
+#[component]
+fn WhichHead(props: &WhichHeadProps) -> Html {
+    let run = &props.run;
+    let d = props.ondispatch.clone();
+    let n = run.num_tokens();
+    let query = use_state(|| None::<usize>);
+    let key = use_state(|| None::<usize>);
+    // "Which head links these words?"
+    let pick = |state: UseStateHandle<Option<usize>>, label: &str, testid: &str| {
+        let onchange = Callback::from(move |e: Event| state.set(select_value(&e).and_then(|s| s.parse().ok())));
+        html! {
+            <label class="field"><span>{ label.to_string() }</span>
+                <select data-testid={testid.to_string()} {onchange}>
+                    <option value="">{ "—" }</option>
+                    { for run.tokens.iter().enumerate().map(|(i, t)| html! { <option value={i.to_string()}>{ format!("{i}: {t}") }</option> }) }
+                </select>
+            </label>
+        }
+    };
+    let ranking = match (*query, *key) {
+        (Some(q), Some(k)) if q < n && k < n => {
+            let list: Html = run
+                .rank_heads(q, k)
+                .into_iter()
+                .take(8)
+                .enumerate()
+                .map(|(rank, (l, h, w))| {
+                    let d = d.clone();
+                    // The rank is text in the entry's own box (a list marker would sit outside it, over
+                    // the previous entry when they wrap side by side).
+                    html! { <li><span class="rank-n" aria-hidden="true">{ format!("{}.", rank + 1) }</span><button class="chip" data-testid="rank" data-layer={l.to_string()} data-head={h.to_string()} data-weight={w.to_string()}
+                                        onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
+                        { text::rank_entry(l, h, w) }</button></li> }
+                })
+                .collect();
+            html! { <ol class="ranking">{ list }</ol> }
+        }
+        _ => html! { <p class="hint">{ "Pick a query token and a key token." }</p> },
+    };
+
+    html! {
+        <section class="panel" aria-label={text::WHICH_HEAD}>
+            <h3>{ text::WHICH_HEAD }</h3>
+            <div class="options">{ pick(query.clone(), "from (query)", "rank-query") }{ pick(key.clone(), "to (key)", "rank-key") }</div>
+            { ranking }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct OverviewProps {
+    run: Shared<ModelRun>,
+    layer: usize,
+    head: usize,
+    dark: bool,
+    ondispatch: Callback<Action>,
+}
+
+/// Every layer and head at a glance, re-rendered only when the pass or the open head changes.
+#[component]
+fn Overview(props: &OverviewProps) -> Html {
+    let shape = props.run.shape;
+    let d = props.ondispatch.clone();
+    // The whole model at a glance: one small grid per layer and head; click to open that head. The
+    // matrices are cut out once per pass, not on every hover (at 512 tokens that is 72 copies of
+    // 262 144 weights).
+    let thumbs = use_memo(props.run.clone(), |r| {
+        let heads = r.shape.heads;
+        (0..r.shape.layers * heads)
+            .map(|k| {
+                // A long pass sent pooled thumbnails instead of every layer (the shown one's too: the
+                // same picture whichever layer is open).
+                let m = match &r.thumbnails {
+                    Some(t) => t.get(heads, k / heads, k % heads),
+                    None => r.attention(k / heads, k % heads),
+                };
+                Shared(std::rc::Rc::new(m))
+            })
+            .collect::<Vec<_>>()
+    });
+    let overview: Html = (0..shape.layers)
+        .map(|l| {
+            let cells: Html = (0..shape.heads)
+                .map(|h| {
+                    let d = d.clone();
+                    let on = l == props.layer && h == props.head;
+                    html! {
+                        <button class={classes!("cell", on.then_some("on"))} data-testid="overview-cell" data-layer={l.to_string()} data-head={h.to_string()}
+                                title={text::head_name(l, h)} aria-label={text::open_head(l, h)}
+                                onclick={move |_: MouseEvent| d.emit(Action::OpenHead { layer: l, head: h })}>
+                            <MiniCanvas weights={thumbs[l * shape.heads + h].clone()} size={36} dark={props.dark} />
+                        </button>
+                    }
+                })
+                .collect();
+            html! { <div class="overview-row"><span class="row-label">{ format!("L{l}") }</span>{ cells }</div> }
+        })
+        .collect();
+
+    html! {
+        <section class="panel" aria-label={text::EVERY_HEAD_LABEL}>
+            <h3>{ text::every_head(shape.layers, shape.heads) }</h3>
+            <div class="overview" data-testid="overview">{ overview }</div>
+        </section>
     }
 }

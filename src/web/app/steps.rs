@@ -184,6 +184,9 @@ fn head_steps(a: &Shared<Attention>, h: usize, focus: Option<usize>, simplified:
     out.into_iter().collect()
 }
 
+/// Terms of the weighted sum listed one by one; the rest are summed in one line.
+const MAX_TERMS: usize = 24;
+
 /// z_i = Σ_j a_ij v_j for the focused token, term by term; hovering a term highlights its key token.
 fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Option<usize>>) -> Html {
     let n = h.attn_weights.ncols();
@@ -196,8 +199,23 @@ fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Op
         }
         format!("[{}]", s.join(", "))
     };
-    let terms: Html = (0..n)
-        .filter(|&j| used[(i, j)] != 0.0)
+    // A long input's row has hundreds of terms: the strongest are listed (in token order), the rest
+    // summed in one line.
+    let mut keys: Vec<usize> = (0..n).filter(|&j| used[(i, j)] != 0.0).collect();
+    let (mut rest, mut rest_weight) = (0, 0.0f32);
+    if keys.len() > MAX_TERMS {
+        keys.sort_by(|&x, &y| used[(i, y)].total_cmp(&used[(i, x)]));
+        for &j in &keys[MAX_TERMS..] {
+            rest += 1;
+            rest_weight += used[(i, j)];
+        }
+        keys.truncate(MAX_TERMS);
+        keys.sort_unstable();
+    }
+    let more = (rest > 0)
+        .then(|| html! { <li class="note" data-testid="sum-rest">{ text::more_terms(rest, rest_weight) }</li> });
+    let terms: Html = keys
+        .into_iter()
         .map(|j| {
             let (enter, leave) = (onterm.clone(), onterm.clone());
             html! {
@@ -212,7 +230,7 @@ fn weighted_sum(h: &HeadSteps, tokens: &[String], i: usize, onterm: &Callback<Op
     html! {
         <div class="sum">
             <h3>{ text::context_of(&tokens[i]) }</h3>
-            <ol>{ terms }</ol>
+            <ol>{ terms }{ for more }</ol>
             <p>{ "= " }<code>{ vec_str(&h.context_vec, i) }</code></p>
         </div>
     }

@@ -759,19 +759,8 @@ pub fn llama_forward_from(
     let c = model.config();
     let guess = |t: &arcs_models::smollm2::TokenProb| Guess { id: t.id, token: t.token.clone(), prob: t.prob };
     let all_layers = out.layers.iter().all(|l| !l.attn_weights.is_empty());
-    // The pass's matrices move into the blocks (no copies); only the heads are gathered.
     let block = |m: arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
-    let mut heads_per_layer = Vec::with_capacity(out.layers.len());
-    let mut details = Vec::with_capacity(out.layers.len());
-    for l in out.layers {
-        heads_per_layer.push(l.attn_weights);
-        details.push(LayerBlocks {
-            layer_input: block(l.layer_input),
-            queries: block(l.queries),
-            keys: block(l.keys),
-            values: block(l.values),
-        });
-    }
+    let (heads_per_layer, details) = into_blocks(out.layers);
     let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
     // An added BOS has an empty span: no text of the sentence.
     let offsets = enc.offsets.into_iter().map(|(s, e)| (e > s).then_some((s, e))).collect();
@@ -937,21 +926,27 @@ pub fn bert_forward_from(
     let c = model.config();
     let shape =
         Shape { layers: c.num_layers, heads: c.num_heads, kv_heads: c.num_heads, head_dim: c.head_dim, causal: false };
-    // The model's matrices move into the blocks (no copies); only the heads are gathered.
-    let block = |m: arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
-    let mut heads_per_layer = Vec::with_capacity(out.layers.len());
-    let mut details = Vec::with_capacity(out.layers.len());
-    for l in out.layers {
-        heads_per_layer.push(l.attn_weights);
-        details.push(LayerBlocks {
-            layer_input: block(l.layer_input),
-            queries: block(l.queries),
-            keys: block(l.keys),
-            values: block(l.values),
-        });
-    }
+    let (heads_per_layer, details) = into_blocks(out.layers);
     let layers = heads_per_layer.iter().zip(details).map(|(heads, d)| (heads.iter().map(|m| m.data()).collect(), d));
     assemble(kind, shape, text, enc.ids, enc.tokens, enc.offsets, layers)
+}
+
+/// A pass's layers as each layer's heads and its details: the model's matrices move into the blocks (no
+/// copies); the heads stay matrices until `assemble` gathers them.
+fn into_blocks(layers: Vec<arcs_models::arch::LayerTrace>) -> (Vec<Vec<arcs_models::Matrix>>, Vec<LayerBlocks>) {
+    let block = |m: arcs_models::Matrix| Block::from_row_major(m.rows(), m.cols(), m.into_vec());
+    layers
+        .into_iter()
+        .map(|l| {
+            let details = LayerBlocks {
+                layer_input: block(l.layer_input),
+                queries: block(l.queries),
+                keys: block(l.keys),
+                values: block(l.values),
+            };
+            (l.attn_weights, details)
+        })
+        .unzip()
 }
 
 #[cfg(test)]

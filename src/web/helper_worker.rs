@@ -292,32 +292,21 @@ fn unflatten(net: Net, mut data: &[f32], rows: usize, n: usize, keep: bool) -> O
         let (layer_input, queries, keys, values) = (four.next()?, four.next()?, four.next()?, four.next()?);
         blocks.push((layer_input, queries, keys, values, attn_weights?));
     }
+    // Encoders and decoders record the same per layer.
+    let layers: Vec<LayerOutput> = blocks
+        .into_iter()
+        .map(|(layer_input, queries, keys, values, attn_weights)| LayerOutput {
+            layer_input,
+            queries,
+            keys,
+            values,
+            attn_weights,
+        })
+        .collect();
     match net {
-        Net::Bert(_) => {
-            let layers = blocks
-                .into_iter()
-                .map(|(layer_input, queries, keys, values, attn_weights)| LayerOutput {
-                    layer_input,
-                    queries,
-                    keys,
-                    values,
-                    attn_weights,
-                })
-                .collect();
-            data.is_empty().then_some(PassOut::Encoder(BertOutput { layers, last_hidden_state: None }))
-        }
+        Net::Bert(_) => data.is_empty().then_some(PassOut::Encoder(BertOutput { layers, last_hidden_state: None })),
         Net::Llama(m) => {
             let token = |id: u32, prob: f32| TokenProb { id, token: m.token_text(id), prob };
-            let layers = blocks
-                .into_iter()
-                .map(|(layer_input, queries, keys, values, attn_weights)| arcs_models::arch::LayerTrace {
-                    layer_input,
-                    queries,
-                    keys,
-                    values,
-                    attn_weights,
-                })
-                .collect();
             let final_hidden =
                 Matrix::from_vec(rows, m.config().hidden, take(data, rows * m.config().hidden)?.to_vec())?;
             let (mut argmax, mut lse) = (Vec::with_capacity(rows), Vec::with_capacity(rows));

@@ -2,6 +2,7 @@
 // The drawn weights are checked against HF transformers' numbers in reference.
 import { test, expect } from '@playwright/test';
 import { guard } from './guard.mjs';
+import { retypeUntilSplit } from './split.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -148,15 +149,7 @@ test('with cores to spare a helper worker takes half of the tokens, and the atte
   await itOnLayer3(page);
   // The first pass ran while the helper was still loading its copy of the model; retype (same
   // tokens: only a trailing space) until a pass ran with it.
-  let helped = false;
-  for (let i = 1; i <= 20 && !helped; i++) {
-    const before = await page.evaluate(() => window.__arcsPerf.forwards);
-    await page.getByTestId('sentence-input').fill(s.text + ' '.repeat(i));
-    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before);
-    helped = await page.evaluate(() => window.__arcsPerf.last_forward_helped);
-    if (!helped) await page.waitForTimeout(250);
-  }
-  expect(helped).toBe(true);
+  expect(await retypeUntilSplit(page, s.text)).toBe(true);
   const it = s.tokens.indexOf('it');
   await page.mouse.move(0, 0);
   await page.hover(`[data-token-index="${it}"]`);
@@ -181,15 +174,7 @@ test('on two cores SmolLM2 splits its passes over two workers by uneven token ra
   await ready(page);
   // The worker measures a pass alone once its helper is ready, then one split, and keeps the faster:
   // retype (a trailing space each time) until a pass ran split.
-  let helped = false;
-  for (let i = 1; i <= 20 && !helped; i++) {
-    const before = await page.evaluate(() => window.__arcsPerf.forwards);
-    await page.getByTestId('sentence-input').fill(s.text + ' '.repeat(i));
-    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before, { timeout: 60_000 });
-    helped = await page.evaluate(() => window.__arcsPerf.last_forward_helped);
-    if (!helped) await page.waitForTimeout(250);
-  }
-  expect(helped).toBe(true);
+  expect(await retypeUntilSplit(page, s.text)).toBe(true);
   const text = await page.getByTestId('sentence-input').inputValue();
   const read = async (p) => {
     const n = await p.locator('[data-token-index]').count();

@@ -2,6 +2,7 @@
 // arcs checked against HF transformers' numbers, and share links that ask for the same file again.
 import { test, expect } from '@playwright/test';
 import { guard } from './guard.mjs';
+import { retypeUntilSplit } from './split.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -88,15 +89,7 @@ test('an opened GGUF decoder splits its passes over helper workers too, to the s
   await cardReady(page);
   // The tiny model's passes take a millisecond, so the worker soon finds working alone faster; but it
   // measures a split pass first: retype (a trailing space each time) until one ran split.
-  let helped = false;
-  for (let i = 1; i <= 20 && !helped; i++) {
-    const before = await page.evaluate(() => window.__arcsPerf.forwards);
-    await page.getByTestId('sentence-input').fill(long.text + ' '.repeat(i));
-    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before);
-    helped = await page.evaluate(() => window.__arcsPerf.last_forward_helped);
-    if (!helped) await page.waitForTimeout(250);
-  }
-  expect(helped).toBe(true);
+  expect(await retypeUntilSplit(page, long.text)).toBe(true);
   const text = await page.getByTestId('sentence-input').inputValue();
   const read = async (p) => {
     const n = await p.locator('[data-token-index]').count();

@@ -1,0 +1,13 @@
+// Helper workers take part in a pass only once they have loaded their copy of the model and the model
+// worker has measured a pass alone: `retypeUntilSplit` retypes the sentence (a trailing space more each
+// time, so the tokens stay the same) until a pass ran split, and says whether one did.
+export async function retypeUntilSplit(page, text) {
+  for (let i = 1; i <= 20; i++) {
+    const before = await page.evaluate(() => window.__arcsPerf.forwards);
+    await page.getByTestId('sentence-input').fill(text + ' '.repeat(i));
+    await page.waitForFunction((b) => window.__arcsPerf.forwards > b, before, { timeout: 60_000 });
+    if (await page.evaluate(() => window.__arcsPerf.last_forward_helped)) return true;
+    await page.waitForTimeout(250);
+  }
+  return false;
+}

@@ -2,7 +2,7 @@
 // The drawn weights are checked against HF transformers' numbers in reference.
 import { test, expect } from '@playwright/test';
 import { guard } from './guard.mjs';
-import { retypeUntilSplit } from './split.mjs';
+import { lastTokenArcs, retypeUntilSplit } from './split.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -177,13 +177,10 @@ test('on two cores SmolLM2 splits its passes over two workers by uneven token ra
   expect(await retypeUntilSplit(page, s.text)).toBe(true);
   const text = await page.getByTestId('sentence-input').inputValue();
   const read = async (p) => {
-    const n = await p.locator('[data-token-index]').count();
-    await p.mouse.move(0, 0);
-    await p.hover(`[data-token-index="${n - 1}"]`);
-    await p.waitForSelector('path[data-focused="true"]');
+    const { n, weights } = await lastTokenArcs(p);
     const next = await p.getByTestId('next-token').evaluateAll((els) => els.map((e) => [e.dataset.id, e.dataset.prob]));
     const guesses = await p.getByTestId('guess-at').evaluateAll((els) => els.map((e) => [e.dataset.id, e.dataset.prob]));
-    return { n, weights: await focusedWeights(p), next, guesses };
+    return { n, weights, next, guesses };
   };
   const split = await read(page);
   expect(split.weights.length).toBeGreaterThan(9 * 5);

@@ -2,7 +2,7 @@
 // arcs checked against HF transformers' numbers, and share links that ask for the same file again.
 import { test, expect } from '@playwright/test';
 import { guard } from './guard.mjs';
-import { retypeUntilSplit } from './split.mjs';
+import { lastTokenArcs, retypeUntilSplit } from './split.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -91,14 +91,7 @@ test('an opened GGUF decoder splits its passes over helper workers too, to the s
   // measures a split pass first: retype (a trailing space each time) until one ran split.
   expect(await retypeUntilSplit(page, long.text)).toBe(true);
   const text = await page.getByTestId('sentence-input').inputValue();
-  const read = async (p) => {
-    const n = await p.locator('[data-token-index]').count();
-    await p.mouse.move(0, 0);
-    await p.hover(`[data-token-index="${n - 1}"]`);
-    await p.waitForSelector('path[data-focused="true"]');
-    return { n, weights: await focusedWeights(p) };
-  };
-  const split = await read(page);
+  const split = await lastTokenArcs(page);
   expect(split.weights.length).toBeGreaterThan(6);
   const other = await context.newPage();
   guard(other, baseURL);
@@ -106,7 +99,7 @@ test('an opened GGUF decoder splits its passes over helper workers too, to the s
   await other.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(text));
   await other.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
   await cardReady(other);
-  expect(await read(other)).toEqual(split);
+  expect(await lastTokenArcs(other)).toEqual(split);
 });
 
 async function drop(page, files) {

@@ -11,3 +11,13 @@ export async function retypeUntilSplit(page, text) {
   }
   return false;
 }
+
+// Hovers the last token and reads its drawn arcs: what a split pass and a pass alone must agree on.
+export async function lastTokenArcs(page) {
+  const n = await page.locator('[data-token-index]').count();
+  await page.mouse.move(0, 0);
+  await page.hover(`[data-token-index="${n - 1}"]`);
+  await page.waitForSelector('path[data-focused="true"]');
+  const weights = await page.$$eval('path[data-focused="true"]', (ps) => ps.map((p) => ({ head: +p.dataset.head, to: +p.dataset.to, w: +p.dataset.weight })));
+  return { n, weights };
+}

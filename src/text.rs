@@ -211,7 +211,7 @@ pub fn export_failed(why: &str) -> String {
 pub const HIDE_CLS_SEP: &str = "hide [CLS]/[SEP] and renormalise";
 pub const HIDE_SINK: &str = "hide the first-token sink and renormalise";
 pub const JOIN_PIECES: &str = "show word pieces joined (sit ##ting → sitting)";
-pub const WORKER_SILENT: &str = "The model worker has not answered for 20 seconds; it may have stopped. ";
+pub const WORKER_SILENT: &str = "The model worker has not answered for a minute; it may have stopped. ";
 pub const RESTART_WORKER: &str = "Restart the model worker";
 pub const TOY_MODEL: &str = "Toy (the engine)";
 pub const NEXT_WORD: &str = "Next word";

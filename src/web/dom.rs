@@ -93,8 +93,7 @@ pub fn serialize_arcs(svg: &web_sys::Element) -> Result<String, String> {
             copy.insert_before(&node, at).map_err(js_err)?;
         }
     }
-    let xml = web_sys::XmlSerializer::new().map_err(js_err)?.serialize_to_string(&copy).map_err(js_err)?;
-    Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{xml}"))
+    serialize_svg(&copy)
 }
 
 /// Renders SVG markup to a PNG at `scale` times its size and offers it as a download.

@@ -32,6 +32,40 @@ async function freshPage() {
   return { context, page, bytes };
 }
 
+// Hovers `runs` tokens spread over the first `n`, one a frame, as a pointer would. Per hover: the
+// script (the event through the app's synchronous render and its microtasks), script plus the style
+// and layout it leaves (forced right after: the issue's "script+layout"), and the time to the next
+// frame (paint and commit included), with an empty frame's time for scale.
+async function hoverTimes(page, n, runs) {
+  const r = await page.evaluate(async ({ n, runs }) => {
+    const frame = () => new Promise((res) => requestAnimationFrame(() => res()));
+    const base = [];
+    for (let i = 0; i < 10; i++) { const t = performance.now(); await frame(); base.push(performance.now() - t); }
+    const xs = [];
+    for (let i = 0; i < runs; i++) {
+      const el = document.querySelector(`[data-token-index="${(i * 37 + Math.floor(n / 2)) % n}"]`);
+      await frame();
+      const t = performance.now();
+      el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
+      el.dispatchEvent(new MouseEvent('mouseenter'));
+      for (let k = 0; k < 4; k++) await Promise.resolve();
+      const script = performance.now() - t;
+      void document.body.offsetHeight;
+      const layout = performance.now() - t;
+      await frame();
+      xs.push({ script, layout, frame: performance.now() - t });
+    }
+    base.sort((a, b) => a - b);
+    return { xs, emptyFrame: base[Math.floor(base.length / 2)] };
+  }, { n, runs });
+  return {
+    script: spread(r.xs.map((x) => x.script)),
+    script_and_layout: spread(r.xs.map((x) => x.layout)),
+    to_next_frame: spread(r.xs.map((x) => x.frame)),
+    empty_frame: r.emptyFrame,
+  };
+}
+
 async function perf(page) { return page.evaluate(() => window.__arcsPerf || {}); }
 
 async function waitPerf(page, pred, timeout = 180_000) {
@@ -74,31 +108,7 @@ try {
         }
       }
       out.toy_recompute_ms[n] = spread(xs);
-      // Hover: time from the event to the frame after the DOM changed, minus an empty frame's time.
-      const hover = await page.evaluate(async ({ n, runs }) => {
-        const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
-        const base = [];
-        for (let i = 0; i < runs; i++) { const t = performance.now(); await frame(); base.push(performance.now() - t); }
-        const xs = [];
-        for (let i = 0; i < runs * 2; i++) {
-          const el = document.querySelector(`[data-token-index="${(i * 7 + 3) % n}"]`);
-          await frame();
-          const t = performance.now();
-          el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
-          el.dispatchEvent(new MouseEvent('mouseenter'));
-          await new Promise((r) => setTimeout(r, 0));
-          const script = performance.now() - t;
-          await frame();
-          xs.push({ script, frame: performance.now() - t });
-        }
-        base.sort((a, b) => a - b);
-        return { xs, emptyFrame: base[Math.floor(base.length / 2)] };
-      }, { n, runs: RUNS });
-      out.hover_repaint_ms[n] = {
-        script_and_dom: spread(hover.xs.map((x) => x.script)),
-        to_next_frame: spread(hover.xs.map((x) => x.frame)),
-        empty_frame: hover.emptyFrame,
-      };
+      out.hover_repaint_ms[n] = await hoverTimes(page, n, RUNS * 2);
     }
     await context.close();
   }
@@ -210,6 +220,26 @@ try {
       r[`forward_ms_${n}`] = { ...spread(xs), tokens: (await perf(page)).last_forward_tokens, split_passes: helped };
     }
     out.smollm2_app_cores = r;
+    await context.close();
+  }
+
+  // Hover at 1 000 tokens (SmolLM2): the default multi-head view (one head in full, the others'
+  // three strongest from the hovered token), every head in full, and the heatmap.
+  {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100).trim();
+    await page.goto(`${BASE}#model=smollm2&m=multi-head&l=13&s=${encodeURIComponent(text)}`);
+    await waitPerf(page, (p) => p.forwards > 0 && p.last_forward_tokens === 1000, 240_000);
+    await page.waitForFunction(() => document.querySelectorAll('[data-token-index]').length === 1000);
+    const r = { tokens: 1000, lead_head: await hoverTimes(page, 1000, 30) };
+    await page.getByTestId('every-head').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="every-head"]').getAttribute('aria-pressed') === 'true');
+    r.every_head = await hoverTimes(page, 1000, 30);
+    await page.click('button[data-view="heatmap"]');
+    await page.waitForSelector('[data-testid="heatmap"]');
+    r.heatmap = await hoverTimes(page, 1000, 30);
+    out.hover_long = r;
     await context.close();
   }
 

@@ -210,7 +210,12 @@ if isinstance(br, dict):
     for n, v in br.get("toy_recompute_ms", {}).items():
         md.append(f"- Toy recompute at {n} tokens: {v['median']:.2f} ms (max {v['max']:.2f}).")
     for n, v in br.get("hover_repaint_ms", {}).items():
-        md.append(f"- Hover at {n} tokens: script+DOM {v['script_and_dom']['median']:.1f} ms (max {v['script_and_dom']['max']:.1f}); to next frame {v['to_next_frame']['median']:.1f} ms (an empty frame takes {v['empty_frame']:.1f} ms here).")
+        md.append(f"- Hover at {n} tokens (toy): script+layout {v['script_and_layout']['median']:.1f} ms (max {v['script_and_layout']['max']:.1f}); to next frame {v['to_next_frame']['median']:.1f} ms (an empty frame takes {v['empty_frame']:.1f} ms here).")
+    long = br.get("hover_long", {})
+    for key, label in [("lead_head", "one head in full"), ("every_head", "every head in full"), ("heatmap", "heatmap")]:
+        if key in long:
+            v = long[key]
+            md.append(f"- Hover at {long['tokens']} tokens (SmolLM2, {label}): script+layout {v['script_and_layout']['median']:.1f} ms (max {v['script_and_layout']['max']:.1f}); to next frame {v['to_next_frame']['median']:.1f} ms.")
     for model in ["minilm", "smollm2"]:
         m = br.get(model)
         if isinstance(m, dict):
@@ -233,14 +238,25 @@ def target(label, value, limit, unit=""):
 
 if isinstance(br, dict):
     md += ["## Targets", "", "| target | this run | limit | |", "|---|---|---|---|"]
-    md.append(target("MiniLM 32 words, ours ÷ ONNX Runtime Web", ratios.get("minilm_32_ours_over_ort_web"), 0.5, "x"))
     md.append(target("MiniLM 32 words, ours ÷ candle wasm", ratios.get("minilm_32_ours_over_candle_wasm"), 0.5, "x"))
     worst = max((v for k, v in ratios.items() if k.endswith("chromium_over_native") and v), default=None)
     md.append(target("Chromium ÷ native, worst model and size", worst, 5, "x"))
     md.append(target("Navigation to first arcs", br.get("navigation_to_first_arcs_ms", {}).get("median"), 1000, " ms"))
-    hover = br.get("hover_repaint_ms", {}).get("256", {}).get("script_and_dom", {}).get("median")
-    md.append(target("Hover repaint at 256 tokens (script + DOM)", hover, 16, " ms"))
+    hover = br.get("hover_repaint_ms", {}).get("256", {}).get("script_and_layout", {}).get("median")
+    md.append(target("Hover at 256 tokens, toy (script + layout)", hover, 16, " ms"))
+    long = br.get("hover_long", {})
+    worst_long = max((long[k]["script_and_layout"]["median"] for k in ["lead_head", "every_head", "heatmap"] if k in long), default=None)
+    md.append(target("Hover at 1 000 tokens, SmolLM2, slowest view (script + layout)", worst_long, 16, " ms"))
+    for n in ["32", "128"]:
+        md.append(target(f"MiniLM {n} words, ours ÷ ONNX Runtime Web", ratios.get(f"minilm_{n}_ours_over_ort_web"), 0.4, "x"))
+        md.append(target(f"SmolLM2 {n} tokens, ours ÷ wllama", ratios.get(f"smollm2_{n}_ours_over_wllama"), 0.15, "x"))
+        md.append(target(f"SmolLM2 {n} tokens, ours native ÷ PyTorch", ratios.get(f"smollm2_{n}_native_over_pytorch"), 2, "x"))
     md.append(target("Toy keystroke recompute at 256 tokens", br.get("toy_recompute_ms", {}).get("256", {}).get("median"), 5, " ms"))
+    kernels = load("kernels")
+    for rows in ["32", "128"]:
+        by_type = kernels.get(f"rows_{rows}", {}) if isinstance(kernels, dict) else {}
+        spread_k = max((v["fastest_over_this"] for v in by_type.values()), default=None)
+        md.append(target(f"Slowest GGUF type's kernel ÷ fastest, {rows} rows (native)", spread_k, 1.5, "x"))
     app = br.get("wasm_app", {}).get("gzip_bytes")
     md.append(target("App wasm, gzip", app / 1e3 if app else None, 400, " KB"))
     warm = max((br.get(m, {}).get("ready_warm_ms", {}).get("worker_load_ms") or 0 for m in ["minilm", "smollm2"]), default=None)

@@ -223,16 +223,29 @@ pub const FOCUS_ALL_UP_TO: usize = 256;
 /// thousand hairlines per head cannot be told apart, and re-drawing them on every hover costs more
 /// than a frame.
 pub const FOCUS_ARCS_LONG: usize = 128;
+/// Past [`FOCUS_ALL_UP_TO`] tokens, the focused token's arcs over all the heads drawn in full, shared
+/// out evenly: every head of a layer in full (SmolLM2's 9) at 1 000 tokens was 1 152 paths rebuilt per
+/// hover, 40 ms of script; 28 a head carry most of each head's weight and stay within a frame.
+pub const FOCUS_ARCS_LONG_TOTAL: usize = 256;
+/// However many heads share [`FOCUS_ARCS_LONG_TOTAL`], each shows at least this many.
+pub const FOCUS_ARCS_LONG_MIN: usize = 16;
 
-/// How many of a head's arcs from the focused token are drawn among `n` tokens: [`FOCUS_ARCS_PER_HEAD`]
-/// for heads other than a lead head; all for the lead head, or every head where none leads, up to
-/// [`FOCUS_ALL_UP_TO`] tokens, and the strongest [`FOCUS_ARCS_LONG`] past it.
-pub fn focus_limit(lead: Option<usize>, head: Option<usize>, n: usize) -> Option<usize> {
+/// How many of a head's arcs from the focused token are drawn among `n` tokens when `in_full` heads
+/// are drawn in full: [`FOCUS_ARCS_PER_HEAD`] for heads other than a lead head; all for the lead
+/// head, or every head where none leads, up to [`FOCUS_ALL_UP_TO`] tokens, and past it the strongest
+/// [`FOCUS_ARCS_LONG`], or their share of [`FOCUS_ARCS_LONG_TOTAL`] if that is fewer.
+pub fn focus_limit(lead: Option<usize>, head: Option<usize>, n: usize, in_full: usize) -> Option<usize> {
     if lead.is_some() && head != lead {
         Some(FOCUS_ARCS_PER_HEAD)
     } else {
-        (n > FOCUS_ALL_UP_TO).then_some(FOCUS_ARCS_LONG)
+        (n > FOCUS_ALL_UP_TO).then(|| long_focus_per_head(if lead.is_some() { 1 } else { in_full }))
     }
+}
+
+/// Past [`FOCUS_ALL_UP_TO`] tokens, the arcs a focused token shows per head when `in_full` heads are
+/// drawn in full.
+pub fn long_focus_per_head(in_full: usize) -> usize {
+    (FOCUS_ARCS_LONG_TOTAL / in_full.max(1)).clamp(FOCUS_ARCS_LONG_MIN, FOCUS_ARCS_LONG)
 }
 
 /// The head drawn in full when many heads are drawn at once: `preferred` (a real model's chosen head)
@@ -465,7 +478,7 @@ mod tests {
         let (all, _) = select_arcs(&refs, None, crate::state::DEFAULT_TOP_K, 0.0);
         assert!(base.len() <= 16 * 16 && base.iter().all(|a| a.head == Some(1)));
         assert!(all.len() > 3 * base.len(), "{} arcs for every head vs {} for one", all.len(), base.len());
-        let focused = focus_arcs(&refs, 5, 0.0, |h| focus_limit(Some(1), h, 16));
+        let focused = focus_arcs(&refs, 5, 0.0, |h| focus_limit(Some(1), h, 16, 12));
         let lead_row = a.heads[1].attn_weights.row(5).iter().filter(|w| **w > 0.0).count();
         assert_eq!(focused.len(), 11 * FOCUS_ARCS_PER_HEAD + lead_row, "three per head, the lead head's all");
         assert_eq!(focused.iter().filter(|a| a.head == Some(1)).count(), lead_row);
@@ -478,13 +491,18 @@ mod tests {
         }
         assert!(focused.windows(2).all(|p| p[0].weight <= p[1].weight), "strongest paint last");
         assert_eq!(
-            focus_limit(Some(1), Some(1), 1000),
+            focus_limit(Some(1), Some(1), 1000, 12),
             Some(FOCUS_ARCS_LONG),
             "a long input's lead head: its strongest"
         );
-        assert_eq!(focus_limit(None, Some(4), FOCUS_ALL_UP_TO), None);
-        assert_eq!(focus_limit(Some(1), Some(4), 1000), Some(FOCUS_ARCS_PER_HEAD));
-        let every = focus_arcs(&refs, 5, 0.0, |h| focus_limit(None, h, 16));
+        assert_eq!(focus_limit(None, Some(4), FOCUS_ALL_UP_TO, 12), None);
+        assert_eq!(focus_limit(Some(1), Some(4), 1000, 12), Some(FOCUS_ARCS_PER_HEAD));
+        // Every head in full on a long input: the budget shared out, within its bounds.
+        assert_eq!(focus_limit(None, Some(4), 1000, 1), Some(FOCUS_ARCS_LONG));
+        assert_eq!(focus_limit(None, Some(4), 1000, 9), Some(28));
+        assert_eq!(focus_limit(None, Some(4), 1000, 32), Some(FOCUS_ARCS_LONG_MIN));
+        assert_eq!(focus_limit(None, None, 1000, 0), Some(FOCUS_ARCS_LONG), "no heads: one matrix");
+        let every = focus_arcs(&refs, 5, 0.0, |h| focus_limit(None, h, 16, 12));
         let visible: usize = a.heads.iter().map(|h| h.attn_weights.row(5).iter().filter(|w| **w > 0.0).count()).sum();
         assert_eq!(every.len(), visible, "without a limit, every key of every head (causal heads: 6 a head)");
         assert!(focus_arcs(&refs, 99, 0.0, |_| None).is_empty(), "a focus past the end draws nothing");

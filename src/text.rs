@@ -175,14 +175,13 @@ pub fn token_aria(i: usize, token: &str) -> String {
     format!("token {}: {token}", i + 1)
 }
 
-pub fn pruned_note(top_k: usize, long: bool) -> String {
-    if long {
-        format!(
-            "Showing the {top_k} strongest arcs per token; hover a token for its {} strongest (the heatmap has them all).",
-            crate::layout::FOCUS_ARCS_LONG
-        )
-    } else {
-        format!("Showing the {top_k} strongest arcs per token; hover a token for all of its arcs.")
+/// `strongest`: how many of its arcs per head a hovered token shows on a long input (all if `None`).
+pub fn pruned_note(top_k: usize, strongest: Option<usize>) -> String {
+    match strongest {
+        Some(s) => format!(
+            "Showing the {top_k} strongest arcs per token; hover a token for its {s} strongest per head (the heatmap has them all)."
+        ),
+        None => format!("Showing the {top_k} strongest arcs per token; hover a token for all of its arcs."),
     }
 }
 

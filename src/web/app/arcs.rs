@@ -210,7 +210,8 @@ pub fn Visual(props: &VisualProps) -> Html {
     let focus_nodes: Html = match focus {
         Some(i) => {
             let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
-            let arcs = layout::focus_arcs(&refs, i, v.display.threshold, |h| layout::focus_limit(lead, h, n));
+            let arcs =
+                layout::focus_arcs(&refs, i, v.display.threshold, |h| layout::focus_limit(lead, h, n, refs.len()));
             arcs.iter()
                 .map(|arc| {
                     // Keyed by key token and head only: moving the focus re-uses the path to each key
@@ -346,7 +347,9 @@ pub fn Visual(props: &VisualProps) -> Html {
         <section class="visual" aria-label={text::VISUAL_LABEL}>
             <ViewOptions view={v.without_focus()} heads={if a.mode == Mode::MultiHead { a.heads.len() } else { 0 }} {lead}
                          many={weights.iter().filter(|(h, _)| h.is_some()).count() > layout::MANY_HEADS}
-                         show_pruning={n > PRUNE_ABOVE || pruned} {pruned} tokens={n} ondispatch={d.clone()} />
+                         show_pruning={n > PRUNE_ABOVE || pruned} {pruned}
+                         focus_strongest={(n > layout::FOCUS_ALL_UP_TO).then(|| layout::long_focus_per_head(if lead.is_some() { 1 } else { weights.len() }))}
+                         ondispatch={d.clone()} />
             <div class="arcbox" ref={arcbox_ref} hidden={v.display.view != View::Arcs}>
                 <div class={classes!("arcstack", fit.then_some("fit"))}>
                 <svg ref={props.svg_ref.clone()} xmlns="http://www.w3.org/2000/svg" class={classes!("arcs", fit.then_some("fit"))} data-testid="arc-view"

@@ -15,8 +15,8 @@ pub struct ViewOptionsProps {
     /// Long input or pruned arcs: offer top-k and threshold.
     pub show_pruning: bool,
     pub pruned: bool,
-    /// Tokens in the view (past `layout::FOCUS_ALL_UP_TO` a hovered token shows its strongest arcs).
-    pub tokens: usize,
+    /// How many of its strongest arcs per head a hovered token shows, if not all (long inputs).
+    pub focus_strongest: Option<usize>,
     /// More heads drawn than `layout::MANY_HEADS`, and the one drawn in full if only one is.
     pub many: bool,
     pub lead: Option<usize>,
@@ -76,7 +76,7 @@ pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
                     <input type="number" min="0" max="1" step="0.01" value={v.display.threshold.to_string()} data-testid="threshold"
                            onchange={move |e: Event| if let Some(t) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()).and_then(|i| i.value().parse().ok()) { d2.emit(Action::SetThreshold(t)) }} />
                 </label>
-                if props.pruned { <span class="note">{ text::pruned_note(v.display.top_k, props.tokens > crate::layout::FOCUS_ALL_UP_TO) }</span> }
+                if props.pruned { <span class="note">{ text::pruned_note(v.display.top_k, props.focus_strongest) }</span> }
             </div>
         }
     } else {

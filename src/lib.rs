@@ -6,6 +6,7 @@
 
 pub mod cli_models;
 pub mod compare;
+pub mod file_pack;
 pub mod layout;
 pub mod lesson;
 pub mod model_state;

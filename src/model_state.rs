@@ -20,10 +20,11 @@ pub enum Status {
 }
 
 /// Silence from the worker, while it owes an answer, after which the page offers to restart it.
-/// Progress arrives at least every megabyte while loading, so only a stuck or crashed worker (or a
-/// forward pass far longer than any here: SmolLM2 at 1 024 tokens takes about 10 s on one core of
-/// this project's machine) stays silent this long.
-pub const STALL_MS: f64 = 60_000.0;
+/// Progress arrives at least every megabyte while loading and, during a long pass, after every layer
+/// past the first second (`WorkerOut::Working`), so only a stuck or crashed worker stays silent this
+/// long (or a single layer slower than this: a layer of SmolLM2 at 1 024 tokens takes about half a
+/// second on one core of this project's machine).
+pub const STALL_MS: f64 = 20_000.0;
 
 /// The figures of the newest finished forward pass, for the page's telemetry.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -60,6 +61,8 @@ pub struct ModelState {
     pub last_pass: Option<PassFigures>,
     /// The model opened from the user's files, once the worker has it.
     pub opened: Option<Rc<OpenedInfo>>,
+    /// How far the newest request's pass is, if the worker said (layers done, layers): long passes only.
+    pub working: Option<(usize, usize)>,
 }
 
 /// What happens to the models' side; `now` is the page's clock in ms.
@@ -123,6 +126,7 @@ impl ModelState {
             ModelMsg::Sent { id, model, .. } => {
                 s.pending = true;
                 s.latest = id;
+                s.working = None;
                 s.sent_at = now;
                 if matches!(s.status.get(&model), None | Some(Status::Idle) | Some(Status::Failed(_))) {
                     s.status.insert(model, Status::Loading { stage: "starting".into(), loaded: 0, total: 0 });
@@ -148,6 +152,7 @@ impl ModelState {
                 WorkerOut::Done { id, run, forward_ms, wasm_memory_bytes, helped, compare, compare_error } => {
                     if id == s.latest {
                         s.pending = false;
+                        s.working = None;
                         s.passes += 1;
                         s.last_pass = Some(PassFigures {
                             forward_ms,
@@ -165,7 +170,13 @@ impl ModelState {
                 WorkerOut::Failed { id, message } => {
                     if id == s.latest {
                         s.pending = false;
+                        s.working = None;
                         s.run_error = Some(message);
+                    }
+                }
+                WorkerOut::Working { id, layers_done, layers } => {
+                    if id == s.latest {
+                        s.working = Some((layers_done, layers));
                     }
                 }
             },
@@ -239,6 +250,22 @@ mod tests {
         let back = stalled.reduce(ModelMsg::Out { out: progress, now: 1e9 }).expect("changes");
         assert!(!back.stalled, "any word from the worker clears it");
         assert!(ModelState::default().reduce(ModelMsg::Tick { now: 1e9 }).is_none(), "nothing pending: no stall");
+    }
+
+    #[test]
+    fn a_long_pass_says_how_far_it_is_and_keeps_the_watchdog_quiet() {
+        let m = ModelKind::SmolLm2;
+        let s = ModelState::default().reduce(ModelMsg::Sent { id: 4, model: m, now: 0.0 }).expect("changes");
+        let beat = |id, done| WorkerOut::Working { id, layers_done: done, layers: 30 };
+        let s = s.reduce(ModelMsg::Out { out: beat(4, 12), now: STALL_MS - 1.0 }).expect("changes");
+        assert_eq!(s.working, Some((12, 30)));
+        assert!(s.reduce(ModelMsg::Tick { now: 2.0 * STALL_MS - 2.0 }).is_none(), "heard from a moment ago");
+        let s = s.reduce(ModelMsg::Out { out: beat(3, 20), now: STALL_MS }).expect("heard from");
+        assert_eq!(s.working, Some((12, 30)), "an older request's pass says nothing about this one's");
+        let next = s.reduce(ModelMsg::Sent { id: 5, model: m, now: STALL_MS + 1.0 }).expect("changes");
+        assert_eq!(next.working, None, "a new request starts from nothing");
+        let s = s.reduce(ModelMsg::Out { out: done(4, 1000), now: STALL_MS + 2.0 }).expect("changes");
+        assert_eq!((s.working, s.pending), (None, false), "done: no progress left to show");
     }
 
     #[test]

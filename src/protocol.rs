@@ -101,6 +101,13 @@ pub enum WorkerOut {
         id: u64,
         message: String,
     },
+    /// A long pass for request `id` has finished `layers_done` of its `layers` layers: sent between
+    /// layers at most once a second, so the page can show how far it is and knows the worker lives.
+    Working {
+        id: u64,
+        layers_done: usize,
+        layers: usize,
+    },
 }
 
 /// One file of a model as the build published it.

@@ -99,7 +99,24 @@ pub fn theme_button(dark: bool) -> &'static str {
 
 pub const DISMISS: &str = "Dismiss";
 pub const SHOWING_LAST_GOOD: &str = " Showing the last sentence that worked.";
-pub const MODEL_WAIT: &str = "The model's attention appears here once it has loaded.";
+/// Where a real model's view will be, before its first pass: `computing` once the model has loaded
+/// and is on the sentence.
+pub fn model_wait(computing: bool) -> &'static str {
+    if computing {
+        "The model is reading the sentence; its attention appears here when the pass is done."
+    } else {
+        "The model's attention appears here once it has loaded."
+    }
+}
+
+/// The budget line: tokens of the sentence (`None` while a model's worker has not yet counted them)
+/// out of the most the model takes.
+pub fn token_budget(tokens: Option<usize>, max: usize) -> String {
+    match tokens {
+        Some(n) => format!("{n} / {max} tokens"),
+        None => format!("counting tokens (at most {max})"),
+    }
+}
 pub const EXPLAIN_LABEL: &str = "What this mode shows";
 pub const SOURCE_BOOK: &str = "Book example: the chapter's embeddings and weights.";
 
@@ -175,6 +192,11 @@ pub fn token_aria(i: usize, token: &str) -> String {
     format!("token {}: {token}", i + 1)
 }
 
+/// A long forward pass on its way, after `done` of its `layers` layers.
+pub fn pass_progress(done: usize, layers: usize) -> String {
+    format!("computing the new sentence: {done} of {layers} layers done")
+}
+
 /// `strongest`: how many of its arcs per head a hovered token shows on a long input (all if `None`).
 pub fn pruned_note(top_k: usize, strongest: Option<usize>) -> String {
     match strongest {
@@ -210,7 +232,7 @@ pub fn export_failed(why: &str) -> String {
 pub const HIDE_CLS_SEP: &str = "hide [CLS]/[SEP] and renormalise";
 pub const HIDE_SINK: &str = "hide the first-token sink and renormalise";
 pub const JOIN_PIECES: &str = "show word pieces joined (sit ##ting → sitting)";
-pub const WORKER_SILENT: &str = "The model worker has not answered for a minute; it may have stopped. ";
+pub const WORKER_SILENT: &str = "The model worker has not answered for 20 seconds; it may have stopped. ";
 pub const RESTART_WORKER: &str = "Restart the model worker";
 pub const TOY_MODEL: &str = "Toy (the engine)";
 pub const NEXT_WORD: &str = "Next word";

@@ -21,6 +21,7 @@
 use crate::split_policy::SplitPolicy;
 use arcs_models::arch::bert::{Bert, BertOutput, LayerOutput, RowPass};
 use arcs_models::arch::llama::{balanced_cuts, DecoderPass, Llama, LlamaOutput, TokenProb};
+use arcs_models::open::{ModelFile, OpenedModel};
 use arcs_models::Matrix;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
@@ -52,6 +53,9 @@ pub enum Format {
     Bundle,
     /// A decoder's GGUF file.
     Gguf,
+    /// A decoder opened from several files (a Hugging Face folder, a split GGUF), packed into one by
+    /// [`pack_files`].
+    Files,
 }
 
 impl Format {
@@ -59,6 +63,7 @@ impl Format {
         match self {
             Format::Bundle => "bundle",
             Format::Gguf => "gguf",
+            Format::Files => "files",
         }
     }
 }
@@ -131,15 +136,36 @@ fn keeps_attention(net: Net, n: usize) -> bool {
     matches!(net, Net::Bert(_)) || n <= crate::models::MAX_ALL_LAYERS_TOKENS
 }
 
-/// The pass alone, in this worker.
-fn alone(net: Net, ids: &[u32]) -> Result<PassOut, String> {
+/// Called after each layer of a pass with (layers done, layers); true when it queued a message to the
+/// page, which goes out once the pass lets the worker's other tasks run.
+pub type Beat<'a> = &'a mut dyn FnMut(usize, usize) -> bool;
+
+/// Layers in a pass of `net`.
+fn layer_count(net: Net) -> usize {
+    match net {
+        Net::Bert(m) => m.config().num_layers,
+        Net::Llama(m) => m.config().num_layers,
+    }
+}
+
+/// Lets the worker's other tasks run: the one that posts queued messages to the page among them.
+async fn yield_now() {
+    let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL)).await;
+}
+
+/// The pass alone, in this worker. A decoder's goes a layer at a time, telling `beat` after each (an
+/// encoder's is over within a second or so at its 512 positions).
+async fn alone(net: Net<'_>, ids: &[u32], beat: Beat<'_>) -> Result<PassOut, String> {
     match net {
         Net::Bert(m) => m.forward_attention(ids).map(PassOut::Encoder).map_err(|e| e.to_string()),
         Net::Llama(_) => {
             let mut part = Part::new(net, ids, 0..ids.len(), keeps_attention(net, ids.len()))?;
-            while part.layer().is_some() {
+            while let Some(layer) = part.layer() {
                 let (keys, values) = part.keys_values(net)?;
                 part.finish_layer(net, &keys, &values)?;
+                if beat(layer + 1, layer_count(net)) {
+                    yield_now().await;
+                }
             }
             part.finish(net)
         }
@@ -486,7 +512,7 @@ impl Helpers {
 
     /// The pass over `ids` split between this worker and the ready helpers; `None` if a helper failed
     /// along the way (the caller then does the pass alone).
-    async fn run(&mut self, net: Net<'_>, ids: &[u32]) -> Option<Result<PassOut, String>> {
+    async fn run(&mut self, net: Net<'_>, ids: &[u32], beat: Beat<'_>) -> Option<Result<PassOut, String>> {
         let n = ids.len();
         let ready: Vec<usize> = (0..self.list.len()).filter(|&i| self.list[i].ready).collect();
         let parts = (ready.len() + 1).min(n);
@@ -547,6 +573,8 @@ impl Helpers {
             if let Err(e) = result {
                 return Some(Err(e));
             }
+            // The next layer's messages from the helpers are awaited: whatever `beat` queued goes out.
+            beat(layer + 1, layer_count(net));
         }
         let mut outs = vec![match own.finish(net) {
             Ok(o) => o,
@@ -564,7 +592,12 @@ impl Helpers {
 /// The pass over `ids`, split over the ready helpers when [`SplitPolicy`] says it is faster. Helpers
 /// that fail or send something unusable are dropped (`helpers` becomes `None`) and the pass is done
 /// here. Also says whether helpers took part.
-pub async fn forward(net: Net<'_>, ids: &[u32], helpers: &mut Option<Helpers>) -> Result<(PassOut, bool), String> {
+pub async fn forward(
+    net: Net<'_>,
+    ids: &[u32],
+    helpers: &mut Option<Helpers>,
+    beat: Beat<'_>,
+) -> Result<(PassOut, bool), String> {
     let n = ids.len();
     // Helpers all ready: this pass's time counts for the policy (while they load their copies of the
     // model they compete for the cores, and a pass alone would look slower than it is).
@@ -575,7 +608,7 @@ pub async fn forward(net: Net<'_>, ids: &[u32], helpers: &mut Option<Helpers>) -
             *helpers = None;
         } else if ready > 0 && h.policy.split(n) {
             let t0 = now();
-            match h.run(net, ids).await {
+            match h.run(net, ids, &mut *beat).await {
                 Some(Ok(out)) => {
                     h.policy.record(n, true, now() - t0);
                     return Ok((out, true));
@@ -588,7 +621,7 @@ pub async fn forward(net: Net<'_>, ids: &[u32], helpers: &mut Option<Helpers>) -
         }
     }
     let t0 = now();
-    let out = alone(net, ids)?;
+    let out = alone(net, ids, beat).await?;
     if let Some(h) = helpers.as_mut().filter(|_| all_ready) {
         h.policy.record(n, false, now() - t0);
     }
@@ -664,12 +697,41 @@ fn helper_step(msg: &JsValue, net: Net) -> Result<Option<(Object, Array)>, Strin
     }
 }
 
+/// `files` in one buffer outside this worker's memory (see `file_pack`), for helpers: the head, then
+/// every file's bytes copied straight in (packing inside wasm memory would grow it by the model's size
+/// for good).
+pub fn pack_files(files: &[ModelFile]) -> Uint8Array {
+    let heads: Vec<(&str, usize)> = files.iter().map(|f| (f.name.as_str(), f.bytes.len())).collect();
+    let head = crate::file_pack::header(&heads);
+    let total = head.len() + files.iter().map(|f| f.bytes.len()).sum::<usize>();
+    let out = Uint8Array::new_with_length(total as u32);
+    let mut at = 0;
+    for piece in std::iter::once(&head[..]).chain(files.iter().map(|f| &f.bytes[..])) {
+        out.subarray(at as u32, (at + piece.len()) as u32).copy_from(piece);
+        at += piece.len();
+    }
+    out
+}
+
+/// The files [`pack_files`] put in `bytes`, each copied into this worker's memory once.
+fn unpack_files(bytes: &Uint8Array) -> Result<Vec<ModelFile>, String> {
+    let total = bytes.length() as usize;
+    let window = |at: usize, end: usize| bytes.subarray(at.min(total) as u32, end.min(total) as u32).to_vec();
+    let found = crate::file_pack::contents(total, |at, len| window(at, at.saturating_add(len)))?;
+    Ok(found.into_iter().map(|(name, r)| ModelFile { name, bytes: window(r.start, r.end) }).collect())
+}
+
 /// The model a "load" message carries.
 fn load_model(msg: &JsValue) -> Result<Owned, String> {
     let bytes = get(msg, "bytes").dyn_into::<Uint8Array>().map_err(|_| "no model bytes".to_string())?;
     match get(msg, "format").as_string().as_deref() {
         Some("bundle") => Bert::from_bundle(&bytes.to_vec()).map(|m| Owned::Bert(Box::new(m))),
         Some("gguf") => Llama::from_gguf(bytes.to_vec()).map(|m| Owned::Llama(Box::new(m))),
+        Some("files") => match arcs_models::open::open(unpack_files(&bytes)?) {
+            Ok(OpenedModel::Llama(m)) => Ok(Owned::Llama(m)),
+            Ok(OpenedModel::Bert(_)) => return Err("helpers take decoders opened from files, not encoders".into()),
+            Err(e) => Err(e),
+        },
         _ => return Err("a model in an unknown format".into()),
     }
     .map_err(|e| e.to_string())

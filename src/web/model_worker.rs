@@ -12,7 +12,7 @@ use crate::models::{
     Forward, ModelKind, OpenedInfo,
 };
 use crate::protocol::{Manifest, ManifestFile, OpenFile, WorkerIn, WorkerOut};
-use crate::web::helper_worker::{Format, Helpers, Net, PassOut};
+use crate::web::helper_worker::{Beat, Format, Helpers, Net, PassOut};
 use arcs_models::open::{ModelFile, OpenedModel};
 use futures::{FutureExt, SinkExt, StreamExt};
 use sha2::{Digest, Sha256};
@@ -269,19 +269,20 @@ async fn forward_split(
     model: ModelKind,
     text: &str,
     helpers: &mut Option<Helpers>,
+    beat: Beat<'_>,
 ) -> Result<(Forward, bool), String> {
     let wrong = || "the pass came back from another kind of model".to_string();
     match net {
         Net::Bert(m) => {
             let enc = bert_tokens(m, model, text)?;
-            match crate::web::helper_worker::forward(net, &enc.ids, helpers).await? {
+            match crate::web::helper_worker::forward(net, &enc.ids, helpers, beat).await? {
                 (PassOut::Encoder(out), helped) => Ok((bert_forward_from(m, model, text, enc, out), helped)),
                 _ => Err(wrong()),
             }
         }
         Net::Llama(m) => {
             let enc = llama_tokens(m, model, text)?;
-            match crate::web::helper_worker::forward(net, &enc.ids, helpers).await? {
+            match crate::web::helper_worker::forward(net, &enc.ids, helpers, beat).await? {
                 (PassOut::Decoder(out), helped) => Ok((llama_forward_from(m, model, text, enc, out), helped)),
                 _ => Err(wrong()),
             }
@@ -290,14 +291,14 @@ async fn forward_split(
 }
 
 /// Reads the user's files (this page's `blob:` URLs of their File objects), checks a link's expected
-/// hash, and opens the model. A decoder from one GGUF file small enough also comes with a copy of its
-/// bytes outside this worker's memory, for helper workers.
+/// hash, and opens the model. A decoder small enough also comes with a copy of its files outside this
+/// worker's memory, for helper workers.
 async fn open_files(
     files: Vec<OpenFile>,
     expect: Option<FileIdentity>,
     scope: &mut ReactorScope<WorkerIn, WorkerOut>,
     pending: &mut VecDeque<WorkerIn>,
-) -> Result<(OpenedModel, OpenedInfo, Option<js_sys::Uint8Array>), String> {
+) -> Result<(OpenedModel, OpenedInfo, Option<(Format, js_sys::Uint8Array)>), String> {
     let total: u64 = files.iter().map(|f| f.bytes).sum();
     crate::models::check_open_size(total, wasm_memory_bytes())?;
     // The identity is the weights file's: the one GGUF, or a folder's largest file.
@@ -320,10 +321,16 @@ async fn open_files(
         }
     }
     progress.report(total, "preparing the weights").await;
-    let one_gguf = matches!(&read[..], [f] if f.name.to_ascii_lowercase().ends_with(".gguf")
-        && f.bytes.len() as u64 <= crate::split_policy::MAX_HELPER_MODEL_BYTES);
-    // Copied out before the model takes the bytes (a decoder keeps them: its matrices point into them).
-    let copy = read.first().filter(|_| one_gguf).map(|f| js_sys::Uint8Array::from(&f.bytes[..]));
+    // Helpers get a copy, made before the model takes the bytes (a decoder keeps them: its matrices
+    // point into them): one GGUF file as it is, several files (a folder, a split GGUF) packed in one.
+    let copy = match &read[..] {
+        _ if total > crate::split_policy::MAX_HELPER_MODEL_BYTES => None,
+        [f] if f.name.to_ascii_lowercase().ends_with(".gguf") => {
+            Some((Format::Gguf, js_sys::Uint8Array::from(&f.bytes[..])))
+        }
+        [_, _, ..] => Some((Format::Files, crate::web::helper_worker::pack_files(&read))),
+        _ => None,
+    };
     let model = arcs_models::open::open(read).map_err(|e| e.to_string())?;
     let copy = copy.filter(|_| matches!(model, OpenedModel::Llama(_)));
     let info = model.info(main_name.trim_end_matches(".gguf"));
@@ -407,7 +414,7 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                     helpers.remove(&ModelKind::File);
                     copies.remove(&ModelKind::File);
                     if let Some(copy) = copy {
-                        copies.insert(ModelKind::File, (Format::Gguf, copy));
+                        copies.insert(ModelKind::File, copy);
                     }
                     induction.remove(&ModelKind::File);
                     kept.retain(|f| f.model != ModelKind::File);
@@ -479,11 +486,21 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
         // Two passes are kept only while two sentences are compared; otherwise the newest alone (so
         // going back to an earlier sentence is a fresh pass, as it always was).
         let keep = if compare.is_some() { KEPT_PASSES } else { 1 };
-        let helped = ensure_pass(&mut kept, keep, model, net, &text, &mut h).await;
+        // A pass longer than a second tells the page how far it is, at most once a second: a
+        // progress line for the user, and word that the worker lives for the page's watchdog.
+        let mut last_word = t0;
+        let mut beat = |layers_done: usize, layers: usize| -> bool {
+            if now() - last_word < BEAT_MS {
+                return false;
+            }
+            last_word = now();
+            scope.send(WorkerOut::Working { id, layers_done, layers }).now_or_never().is_some()
+        };
+        let helped = ensure_pass(&mut kept, keep, model, net, &text, &mut h, &mut beat).await;
         // The compared sentence's own trouble (too long, ...) is said in the compare view; the main
         // view stays.
         let compare_error = match (&compare, &helped) {
-            (Some(t), Ok(_)) => ensure_pass(&mut kept, KEPT_PASSES, model, net, t, &mut h).await.err(),
+            (Some(t), Ok(_)) => ensure_pass(&mut kept, KEPT_PASSES, model, net, t, &mut h, &mut beat).await.err(),
             _ => None,
         };
         if let Some(h) = h {
@@ -529,6 +546,10 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
     }
 }
 
+/// A pass says how far it is after this long (ms), and then at most this often: well inside the page's
+/// `STALL_MS`, and rare enough that a short pass never shows a progress line.
+const BEAT_MS: f64 = 1_000.0;
+
 /// Passes kept while comparing: the sentence and the one it is compared with, so another layer or
 /// another view of the same two sentences computes nothing again.
 const KEPT_PASSES: usize = 2;
@@ -547,6 +568,7 @@ async fn ensure_pass(
     net: Net<'_>,
     text: &str,
     helpers: &mut Option<Helpers>,
+    beat: Beat<'_>,
 ) -> Result<bool, String> {
     if let Some(i) = kept.iter().position(|f| f.model == model && f.text == text) {
         let f = kept.remove(i);
@@ -554,7 +576,7 @@ async fn ensure_pass(
         kept.truncate(keep);
         return Ok(false);
     }
-    let (f, helped) = forward_split(net, model, text, helpers).await?;
+    let (f, helped) = forward_split(net, model, text, helpers, beat).await?;
     kept.insert(0, f);
     kept.truncate(keep);
     Ok(helped)

@@ -290,7 +290,18 @@ test('MiniLM takes up to its 512 positions: the budget says so, thumbnails are p
 test('SmolLM2 takes 1 000 tokens: the shown layer is recomputed exactly, the others come as thumbnails, the worker stays under 1 GB', async ({ page }) => {
   const text = 'The quick brown fox jumps over the lazy dog. '.repeat(100).trim();
   await page.goto('./#model=smollm2&m=multi-head&l=13&arcs=every&s=' + encodeURIComponent(text));
+  // A pass of many seconds says how far it is (once a second, between layers), then the line goes.
+  const progress = page.getByTestId('pass-progress');
+  await expect(progress).toHaveAttribute('data-layers', '30', { timeout: 150_000 });
+  const done = Number(await progress.getAttribute('data-done'));
+  expect(done).toBeGreaterThanOrEqual(1);
+  expect(done).toBeLessThanOrEqual(30);
+  await expect(progress).toContainText('of 30 layers done');
+  // Meanwhile the page says what it is waiting for, not "0 tokens".
+  await expect(page.getByTestId('token-budget')).toContainText('counting tokens (at most 1024)');
+  await expect(page.getByTestId('model-wait')).toContainText('reading the sentence');
   await ready(page);
+  await expect(progress).toHaveCount(0, { timeout: 60_000 });
   await expect(page.getByTestId('token-budget')).toContainText('1000 / 1024 tokens');
   await expect(page.locator('[data-token-index]')).toHaveCount(1000);
   await expect(page.getByTestId('layer-only')).toContainText('past 256');

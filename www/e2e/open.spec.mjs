@@ -80,28 +80,36 @@ test('a GGUF file through the file chooser: card, arcs equal to HF, share link a
   await third.waitForFunction(() => !location.hash.includes('file='));
 });
 
-/// Drops files on the page as a user dragging them from their file manager would.
-test('an opened GGUF decoder splits its passes over helper workers too, to the same bits', async ({ page, context, baseURL }) => {
-  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4 }));
-  const long = ref.sequences[1];
-  await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(long.text));
-  await page.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
-  await cardReady(page);
-  // The tiny model's passes take a millisecond, so the worker soon finds working alone faster; but it
-  // measures a split pass first: retype (a trailing space each time) until one ran split.
-  expect(await retypeUntilSplit(page, long.text)).toBe(true);
-  const text = await page.getByTestId('sentence-input').inputValue();
-  const split = await lastTokenArcs(page);
-  expect(split.weights.length).toBeGreaterThan(6);
-  const other = await context.newPage();
-  guard(other, baseURL);
-  await other.addInitScript(() => { window.__arcsNoHelper = true; });
-  await other.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(text));
-  await other.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
-  await cardReady(other);
-  expect(await lastTokenArcs(other)).toEqual(split);
-});
+const SPLIT_CASES = [
+  ['a GGUF file', [path.join(TINY, GGUF)]],
+  ['a Hugging Face folder', ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => path.join(TINY, 'llama-gqa-hf', f))],
+  ['a split GGUF', [1, 2, 3].map((k) => path.join(TINY, `gpt2-split.Q8_0-0000${k}-of-00003.gguf`))],
+];
+for (const [what, files] of SPLIT_CASES) {
+  test(`a decoder opened from ${what} splits its passes over helper workers too, to the same bits`, async ({ page, context, baseURL }, info) => {
+    test.skip(info.project.name === 'subpath' && what !== 'a GGUF file', 'the path prefix is the same for every kind of file');
+    await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => 4 }));
+    const long = ref.sequences[1];
+    await page.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(long.text));
+    await page.locator('[data-testid="open-model-input"]').first().setInputFiles(files);
+    await cardReady(page);
+    // The tiny model's passes take a millisecond, so the worker soon finds working alone faster; but it
+    // measures a split pass first: retype (a trailing space each time) until one ran split.
+    expect(await retypeUntilSplit(page, long.text)).toBe(true);
+    const text = await page.getByTestId('sentence-input').inputValue();
+    const split = await lastTokenArcs(page);
+    expect(split.weights.length).toBeGreaterThan(6);
+    const other = await context.newPage();
+    guard(other, baseURL);
+    await other.addInitScript(() => { window.__arcsNoHelper = true; });
+    await other.goto('./#m=multi-head&arcs=every&s=' + encodeURIComponent(text));
+    await other.locator('[data-testid="open-model-input"]').first().setInputFiles(files);
+    await cardReady(other);
+    expect(await lastTokenArcs(other)).toEqual(split);
+  });
+}
 
+/// Drops files on the page as a user dragging them from their file manager would.
 async function drop(page, files) {
   const payload = files.map((f) => ({ name: path.basename(f), data: [...fs.readFileSync(f)] }));
   await page.evaluate((payload) => {

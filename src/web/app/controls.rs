@@ -12,8 +12,8 @@ use yew::prelude::*;
 pub struct ControlsProps {
     pub view: ViewState,
     pub ondispatch: Callback<Action>,
-    /// Tokens in the current result (for the budget line).
-    pub tokens: usize,
+    /// Tokens in the current result (for the budget line); `None` while a model has not yet counted them.
+    pub tokens: Option<usize>,
     /// The most tokens the current model takes.
     pub max_tokens: usize,
 }
@@ -118,7 +118,8 @@ pub fn Controls(props: &ControlsProps) -> Html {
     };
     let toy = !v.is_book();
     let chars = v.engine.sentence.chars().count();
-    let budget_class = if props.tokens > 64 || chars > MAX_CHARS { "budget warn" } else { "budget" };
+    let tokens = props.tokens.unwrap_or(0);
+    let budget_class = if tokens > 64 || chars > MAX_CHARS { "budget warn" } else { "budget" };
 
     let seed = number_field(
         text::SEED,
@@ -207,8 +208,8 @@ pub fn Controls(props: &ControlsProps) -> Html {
             </div>
             { compare }
             <p class={budget_class} data-testid="token-budget">
-                { format!("{} / {} tokens", props.tokens, props.max_tokens) }
-                if props.tokens > 64 { { text::LONG_INPUT_PRUNED } }
+                { text::token_budget(props.tokens, props.max_tokens) }
+                if tokens > 64 { { text::LONG_INPUT_PRUNED } }
             </p>
             <div class="modes" role="group" aria-label="Attention mode">
                 { for Mode::ALL.into_iter().map(mode_button) }

@@ -199,7 +199,12 @@ fn Main(props: &MainProps) -> Html {
         let d = dispatch.clone();
         Callback::from(move |_: MouseEvent| d.emit(Action::OpenLesson(0)))
     };
-    let n_tokens = attention.as_ref().map_or(0, |a| a.num_tokens());
+    // A real model's tokens are counted by its worker: unknown until its first pass of this sentence.
+    let n_tokens = match &attention {
+        Some(a) => Some(a.num_tokens()),
+        None if v.model.kind.is_some() => None,
+        None => Some(0),
+    };
     let max_tokens = v
         .model
         .kind
@@ -212,6 +217,7 @@ fn Main(props: &MainProps) -> Html {
     let status = v.model.kind.and_then(|m| models.status.get(&m).cloned()).unwrap_or(Status::Idle);
     let run_error = if v.model.kind.is_some() { models.run_error.clone() } else { None };
     let stalled = v.model.kind.is_some() && models.stalled;
+    let model_loaded = matches!(status, Status::Ready { .. });
     html! {
         <div class="app">
             <header class="top">
@@ -234,6 +240,7 @@ fn Main(props: &MainProps) -> Html {
             if lesson_widget_only { <></> } else {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} {max_tokens} />
             <model::ModelBar view={v.without_focus()} {status} {run_error} forward_ms={models.forward_ms()} shape={models.run.as_ref().map(|r| r.shape)} {stalled}
+                             working={models.working.filter(|_| v.model.kind.is_some())}
                              ondispatch={dispatch.clone()} onretry={on_retry} onrestart={on_restart}
                              opened={models.opened.clone()} onopen={on_open.clone()} oncontinue={on_continue} oncancel={on_cancel_open}
                              file_status={models.status.get(&ModelKind::File).cloned().unwrap_or(Status::Idle)} />
@@ -260,7 +267,7 @@ fn Main(props: &MainProps) -> Html {
                     }
                     <steps::Steps attention={Shared(a.clone())} view={v.clone()} ondispatch={dispatch.clone()} onterm={on_term.clone()} />
                 } else if v.model.kind.is_some() {
-                    <p class="hint model-wait" data-testid="model-wait">{ text::MODEL_WAIT }</p>
+                    <p class="hint model-wait" data-testid="model-wait">{ text::model_wait(model_loaded) }</p>
                 }
                 </div>
             </main>

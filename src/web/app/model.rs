@@ -24,6 +24,8 @@ pub struct ModelBarProps {
     pub shape: Option<Shape>,
     /// The worker owes an answer and has been silent for a long time.
     pub stalled: bool,
+    /// How far a long pass is (layers done, layers), while it runs.
+    pub working: Option<(usize, usize)>,
     pub ondispatch: Callback<Action>,
     pub onretry: Callback<()>,
     pub onrestart: Callback<()>,
@@ -128,6 +130,12 @@ pub fn ModelBar(props: &ModelBarProps) -> Html {
                 <p class="model-status ready" data-testid="model-status" data-ready="true">
                     { text::model_ready(m.label(), *bytes, *from_cache, *load_ms) }
                     if let Some(ms) = props.forward_ms { { text::last_forward(ms) } }
+                    if let Some((done, layers)) = props.working {
+                        <span class="pass-progress" data-testid="pass-progress" data-done={done.to_string()} data-layers={layers.to_string()}>
+                            <progress max={layers.to_string()} value={done.to_string()} aria-hidden="true"></progress>
+                            { text::pass_progress(done, layers) }
+                        </span>
+                    }
                 </p>
             },
             (Some(m), Status::Failed(msg)) => {

@@ -565,6 +565,8 @@ pub struct Forward {
     pub all_layers: bool,
     /// Every head's thumbnail of such a pass, once computed.
     pub thumbnails: Option<Thumbnails>,
+    /// The head-role scores, once asked for (see [`Forward::roles_kept`]).
+    pub kept_roles: Option<Roles>,
 }
 
 impl Forward {
@@ -600,6 +602,27 @@ impl Forward {
     pub fn roles(&self, induction: Vec<f32>) -> Roles {
         let by_layer = self.roles_by_layer(induction.clone(), |l| Ok(self.stored_layer(l)));
         by_layer.unwrap_or_else(|_| Roles { induction, ..Roles::default() })
+    }
+
+    /// The head-role scores of this pass, computed on the first call and kept with it, so that another
+    /// layer or another request with the roles map open costs nothing (a long decoder pass recomputes
+    /// every layer for them: about a second at 1 000 tokens). `llama`: the model, for a pass that kept
+    /// no attention; `induction` as for [`Forward::roles`], the same on every call for one model.
+    pub fn roles_kept(
+        &mut self,
+        induction: Vec<f32>,
+        llama: Option<&arcs_models::arch::llama::Llama>,
+    ) -> Result<Roles, String> {
+        if let Some(r) = &self.kept_roles {
+            return Ok(r.clone());
+        }
+        let roles = match llama.filter(|_| !self.all_layers) {
+            // One layer recomputed at a time: a long pass's every layer would not fit.
+            Some(l) => self.roles_by_layer(induction, |layer| layer_mats_of(l, self, layer))?,
+            None => self.roles(induction),
+        };
+        self.kept_roles = Some(roles.clone());
+        Ok(roles)
     }
 
     /// The head-role scores with each layer's matrices from `layer_mats` (for a pass that kept no
@@ -891,6 +914,7 @@ fn assemble<'a>(
         logit_lens: None,
         all_layers: true,
         thumbnails: None,
+        kept_roles: None,
     }
 }
 
@@ -971,6 +995,7 @@ mod tests {
             logit_lens: None,
             all_layers: true,
             thumbnails: None,
+            kept_roles: None,
         };
         let heads = run.shape.heads;
         let roles = f.roles(vec![0.25; run.shape.layers * heads]);

@@ -85,7 +85,13 @@ fn check(model: &Llama, kind: ModelKind, text: &str, what: &str) {
     // Head roles, one layer recomputed at a time.
     let induction = vec![0.5; layers * heads];
     let roles = thin.roles_by_layer(induction.clone(), |l| models::layer_mats_of(model, &thin, l)).expect("roles");
-    assert_eq!(roles, full.roles(induction), "{what}");
+    assert_eq!(roles, full.roles(induction.clone()), "{what}");
+    // Kept with the pass once computed: the next request reads them back.
+    assert_eq!(thin.roles_kept(induction.clone(), Some(model)).as_ref(), Ok(&roles), "{what}");
+    assert_eq!(thin.kept_roles.as_ref(), Some(&roles), "{what}");
+    thin.kept_roles.as_mut().expect("kept").entropy_bits[0] = -1.0;
+    let again = thin.roles_kept(induction, Some(model)).expect("kept");
+    assert_eq!(again.entropy_bits[0], -1.0, "{what}: read back, not recomputed");
 }
 
 #[test]

@@ -646,12 +646,7 @@ fn finished(
             (Some(Err(e)), true) => (Vec::new(), Some(e.clone())),
             _ => (Vec::new(), None),
         };
-        let r = match llama.filter(|_| !f.all_layers) {
-            // One layer recomputed at a time: a long pass's every layer would not fit.
-            Some(l) => f.roles_by_layer(scores, |layer| crate::models::layer_mats_of(l, f, layer)),
-            None => Ok(f.roles(scores)),
-        };
-        if let Ok(mut r) = r {
+        if let Ok(mut r) = f.roles_kept(scores, llama) {
             r.induction_error = error;
             run.roles = Some(r);
         }

@@ -320,6 +320,12 @@ pub enum Action {
 }
 
 impl ViewState {
+    /// A real model's arcs rolled out through the layers: one matrix (of `heads` drawn) standing for
+    /// every head together, not head 0.
+    pub fn rolled_out(&self, heads: usize) -> bool {
+        self.model.kind.is_some() && self.display.weighting == Weighting::Rollout && heads == 1
+    }
+
     /// Whether the sentence is the book's, which brings the book's own embeddings and weights.
     pub fn is_book(&self) -> bool {
         self.model.kind.is_none() && self.engine.sentence.trim() == book::SENTENCE
@@ -518,6 +524,18 @@ impl ViewState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_real_models_single_rolled_out_matrix_is_named_rollout() {
+        let mut s = ViewState::default();
+        s.display.weighting = Weighting::Rollout;
+        assert!(!s.rolled_out(1), "the toy engine has no rollout");
+        s.model.kind = Some(ModelKind::MiniLm);
+        assert!(s.rolled_out(1));
+        assert!(!s.rolled_out(12), "twelve matrices are heads");
+        s.display.weighting = Weighting::Attention;
+        assert!(!s.rolled_out(1));
+    }
 
     #[test]
     fn default_is_the_book_example() {

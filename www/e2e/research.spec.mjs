@@ -30,6 +30,10 @@ test('MiniLM arcs rolled out and weighted by value norm equal the independent co
   await expect(page.getByTestId('weighting-note')).toContainText('approximation');
   await expect(page.locator('[data-weighting="rollout"]')).toHaveAttribute('aria-pressed', 'true');
   await expect(page.getByTestId('head-toggle')).toHaveText('rollout');
+  // The small multiple is the rolled-out matrix, named so; a mean or max of one matrix would repeat it.
+  await expect(page.getByTestId('mini-head')).toHaveCount(1);
+  await expect(page.getByTestId('mini-head')).toContainText('rollout');
+  await expect(page.getByTestId('mini-mean')).toHaveCount(0);
   const i = rolled.ids.length - 3;
   const arcs = await focused(page, i);
   expect(arcs.length).toBeGreaterThan(3);

@@ -383,7 +383,8 @@ pub fn Visual(props: &VisualProps) -> Html {
                          causal={a.heads.iter().any(|h| h.mask.is_some())} ondispatch={d.clone()} />
             }
             if a.mode == Mode::MultiHead {
-                <SmallMultiples attention={props.attention.clone()} focus={focus} dark={props.dark} ondispatch={d.clone()} />
+                <SmallMultiples attention={props.attention.clone()} focus={focus} dark={props.dark} ondispatch={d.clone()}
+                                combined={v.rolled_out(a.heads.len()).then_some(text::ROLLOUT_CHIP)} />
             }
             <p class="visually-hidden" aria-live="polite" data-testid="announce">{ announce }</p>
         </section>

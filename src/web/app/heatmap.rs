@@ -200,6 +200,9 @@ pub fn Heatmap(props: &HeatmapProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct SmallMultiplesProps {
     pub attention: Shared<Attention>,
+    /// The one matrix is not a head but every head combined (rollout): its label, and no mean or max
+    /// of one matrix.
+    pub combined: Option<&'static str>,
     pub focus: Option<usize>,
     pub dark: bool,
     pub ondispatch: Callback<Action>,
@@ -232,15 +235,19 @@ pub fn SmallMultiples(props: &SmallMultiplesProps) -> Html {
         .iter()
         .enumerate()
         .map(|(h, m)| {
-            let label = html! { <><span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ format!("head {h}") }</> };
+            let name = props.combined.map_or_else(|| text::head_chip(h), str::to_string);
+            let label =
+                html! { <><span class="swatch" style={format!("background:{}", head_colour(h))}></span>{ name }</> };
             mini(label, m, "mini-head")
         })
         .collect();
     html! {
         <div class="multiples" role="group" aria-label={text::MULTIPLES_LABEL}>
             { heads }
-            { mini(html! { {"mean"} }, &extra.0, "mini-mean") }
-            { mini(html! { {"max"} }, &extra.1, "mini-max") }
+            if props.combined.is_none() {
+                { mini(html! { {"mean"} }, &extra.0, "mini-mean") }
+                { mini(html! { {"max"} }, &extra.1, "mini-max") }
+            }
         </div>
     }
 }

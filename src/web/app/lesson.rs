@@ -26,6 +26,8 @@ fn words(s: &str) -> Vec<String> {
 pub struct LessonProps {
     pub step: usize,
     pub view: ViewState,
+    /// The page's theme: the widgets' colours follow it.
+    pub dark: bool,
     pub attention: Option<Shared<Attention>>,
     pub ondispatch: Callback<Action>,
 }
@@ -94,6 +96,7 @@ struct RnnProps {
     /// How many of the sentence's words are read (the slider lengthens the sentence word by word).
     length: usize,
     onlength: Callback<usize>,
+    dark: bool,
 }
 
 /// The RNN's final state versus attention: how much of each word reaches the end.
@@ -122,7 +125,7 @@ fn RnnWidget(props: &RnnProps) -> Html {
                 <div class="bar-row">
                     { for toks.iter().zip(values).map(|(t, &v)| html! {
                         <div class="bar-cell" title={format!("{t}: {v:.4}")}>
-                            <div class="bar" style={format!("height:{:.1}px;background:{}", 4.0 + 90.0 * v / max, heat_colour(v / max, false))}></div>
+                            <div class="bar" style={format!("height:{:.1}px;background:{}", 4.0 + 90.0 * v / max, heat_colour(v / max, props.dark))}></div>
                             <span>{ t.clone() }</span>
                         </div>
                     }) }
@@ -258,7 +261,7 @@ pub fn LessonPanel(props: &LessonProps) -> Html {
             let (s, len) = (rnn_sentence.clone(), rnn_length.clone());
             let (a1, a2) = (answer.clone(), answer.clone());
             let len2 = rnn_length.clone();
-            html! { <RnnWidget sentence={(*rnn_sentence).clone()} length={*rnn_length}
+            html! { <RnnWidget sentence={(*rnn_sentence).clone()} length={*rnn_length} dark={props.dark}
             onsentence={Callback::from(move |v| { s.set(v); len.set(usize::MAX); a1.set(None); })}
             onlength={Callback::from(move |k| { len2.set(k); a2.set(None); })} /> }
         }

@@ -235,7 +235,7 @@ fn Main(props: &MainProps) -> Html {
                 </div>
             }
             if let Some(step) = v.lesson {
-                <lesson::LessonPanel step={step} view={v.clone()} attention={attention.clone().map(Shared)} ondispatch={dispatch.clone()} />
+                <lesson::LessonPanel step={step} view={v.clone()} {dark} attention={attention.clone().map(Shared)} ondispatch={dispatch.clone()} />
             }
             if lesson_widget_only { <></> } else {
             <controls::Controls view={v.without_focus()} ondispatch={dispatch.clone()} tokens={n_tokens} {max_tokens} />

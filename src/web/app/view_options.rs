@@ -28,7 +28,7 @@ pub fn ViewOptions(props: &ViewOptionsProps) -> Html {
     let v = &props.view;
     let d = props.ondispatch.clone();
     // Rolled-out arcs are one matrix for the layer, not a head.
-    let rolled = v.model.kind.is_some() && v.display.weighting == Weighting::Rollout && props.heads == 1;
+    let rolled = v.rolled_out(props.heads);
     let head_chips = if props.heads > 0 {
         let chips: Html = (0..props.heads)
             .map(|h| {

@@ -744,9 +744,13 @@ impl DecoderPass {
         match (&block.w_gate, &block.out_up_down_bias) {
             (Some(w_gate), _) => {
                 let gate = matmul_t(&xn, w_gate, bytes); // [rows, ffn_dim]
-                let act = if c.family == Family::Gemma3 { gelu_tanh } else { silu };
-                for (u, g) in up.data_mut().iter_mut().zip(gate.data()) {
-                    *u *= act(*g);
+                                                         // The activation chosen outside the loop, so each loop is its own code with the
+                                                         // activation inlined: SiLU's exp then runs four lanes at a time in wasm (through a
+                                                         // function pointer it cost 3 % of a SmolLM2 pass).
+                if c.family == Family::Gemma3 {
+                    gate_in_place(&mut up, &gate, gelu_tanh);
+                } else {
+                    gate_in_place(&mut up, &gate, silu);
                 }
             }
             (None, bias) => {
@@ -1315,8 +1319,7 @@ impl Llama {
                     max[i] = cmax;
                 }
                 let m = max[i];
-                let s: f32 = row.iter().map(|&l| crate::numeric::int_kernels::exp(l - m)).sum();
-                sum[i] += s as f64;
+                sum[i] += sum_exp_below(row, m) as f64;
                 if let Some(&next) = ids.get(i + 1) {
                     let next = next as usize;
                     if (v0..v0 + width).contains(&next) {
@@ -1438,8 +1441,34 @@ fn gelu_tanh(x: f32) -> f32 {
     0.5 * x * (1.0 + libm::tanhf(SQRT_2_OVER_PI * (x + 0.044_715 * x * x * x)))
 }
 
+#[inline]
 fn silu(v: f32) -> f32 {
     v / (1.0 + crate::numeric::int_kernels::exp(-v))
+}
+
+/// The sum of `exp(l - m)` over `row`, in 8 lanes (lane `j` adds `row[j], row[j + 8], ...` in order,
+/// then the lanes are added in order): a single running sum is a serial chain the compiler may not
+/// reorder, and left the vocabulary's 49 152 exponentials per position scalar.
+fn sum_exp_below(row: &[f32], m: f32) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (s, &l) in lanes.iter_mut().zip(c) {
+            *s += crate::numeric::int_kernels::exp(l - m);
+        }
+    }
+    for (s, &l) in lanes.iter_mut().zip(chunks.remainder()) {
+        *s += crate::numeric::int_kernels::exp(l - m);
+    }
+    lanes.iter().sum()
+}
+
+/// `up *= act(gate)`, element by element.
+#[inline]
+fn gate_in_place(up: &mut Matrix, gate: &Matrix, act: impl Fn(f32) -> f32) {
+    for (u, g) in up.data_mut().iter_mut().zip(gate.data()) {
+        *u *= act(*g);
+    }
 }
 
 fn add_in_place(x: &mut Matrix, y: &Matrix) {

@@ -576,6 +576,10 @@ async fn ensure_pass(
         kept.truncate(keep);
         return Ok(false);
     }
+    // The pass that will not be kept goes before the new one is computed, not after: a wasm heap never
+    // shrinks, and holding both at once (hundreds of MB at 1 000 tokens) made the worker's memory
+    // creep up pass after pass.
+    kept.truncate(keep.saturating_sub(1));
     let (f, helped) = forward_split(net, model, text, helpers, beat).await?;
     kept.insert(0, f);
     kept.truncate(keep);

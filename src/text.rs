@@ -155,6 +155,10 @@ pub const HEATMAP: &str = "Heatmap";
 pub const HEADS_LABEL: &str = "Heads";
 pub const HEATMAP_LABEL: &str = "Attention weights: rows are queries, columns are keys";
 pub const HEATMAP_CANVAS_LABEL: &str = "Attention weights as a heatmap (large input)";
+pub const HEATMAP_KEYS: &str =
+    "Heatmaps of attention weights: arrow keys move the query row, Enter pins it, Escape unpins";
+pub const DIFF_KEYS: &str =
+    "B minus A on the shared tokens: arrow keys move the query row, Enter pins it, Escape unpins";
 
 /// A head's section in the steps panel (its summary and its accessible name).
 pub fn head_steps_title(h: usize, head_dim: usize) -> String {

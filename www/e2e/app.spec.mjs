@@ -107,6 +107,28 @@ test('keyboard: tab to a token, arrows move, Enter pins, Escape unpins', async (
   await expect(page.locator('[data-token-index="1"]')).toHaveAttribute('aria-pressed', 'false');
 });
 
+test('keyboard: the heatmap takes focus, arrows move the query row, Enter pins, Escape unpins', async ({ page }) => {
+  await page.goto('./');
+  await arcs(page);
+  await page.click('button[data-view="heatmap"]');
+  const grid = page.getByTestId('heatmaps');
+  await grid.focus();
+  const row = (i) => grid.locator(`[data-row="${i}"][data-col="0"] rect`);
+  await expect(row(0)).toHaveAttribute('stroke', '#e69f00');
+  await expect(page.getByTestId('announce')).toContainText('Your attends to');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await expect(row(2)).toHaveAttribute('stroke', '#e69f00');
+  await expect(row(0)).toHaveAttribute('stroke', 'none');
+  await expect(page.getByTestId('announce')).toContainText('starts attends to');
+  await page.keyboard.press('End');
+  await expect(page.getByTestId('announce')).toContainText('step attends to');
+  await page.keyboard.press('Enter');
+  await expect.poll(() => page.url()).toContain('pin=1');
+  await page.keyboard.press('Escape');
+  await expect.poll(() => page.url()).not.toContain('pin=1');
+});
+
 test('copy link, open it in a fresh page, find the same view', async ({ page, context, browser }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await page.goto('./');

@@ -183,6 +183,14 @@ test('comparing two sentences: both side by side, B − A exactly on the shared 
     moved = Math.max(moved, Math.abs(d));
   }
   expect(moved).toBeGreaterThan(1e-3);
+  // By keyboard: the B − A grid takes focus and the arrows walk its rows (A's tokens).
+  await page.mouse.move(0, 0);
+  await page.getByTestId('diff-keys').focus();
+  await page.keyboard.press('ArrowDown');
+  const lit = () => page.$$eval('[data-testid="diff-cell"][stroke="#e69f00"]', (cs) => [...new Set(cs.map((c) => +c.dataset.q))]);
+  await expect.poll(lit).toEqual([1]);
+  await page.keyboard.press('ArrowDown');
+  await expect.poll(lit).toEqual([2]);
   // Pin "it": the heads where it moves most, largest first; a click opens one.
   const it = (await page.$$eval('[data-token-index]', (ts) => ts.map((t) => t.textContent.trim()))).indexOf('it');
   await page.click(`[data-token-index="${it}"]`);

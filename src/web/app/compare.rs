@@ -2,7 +2,7 @@
 //! by side, B − A on the tokens they share (diverging colours), and the heads where the focused token's
 //! attention moves most. The alignment, difference and ranking are `crate::compare`'s.
 
-use super::heatmap::Heatmap;
+use super::heatmap::{grid_focus, grid_keys, Heatmap};
 use super::Shared;
 use crate::compare::{align, difference, moved_most};
 use crate::layout::diverging_colour;
@@ -117,7 +117,8 @@ fn side_by_side(
             <figure class="compare-side" data-testid={testid.to_string()}>
                 <figcaption>{ label.to_string() }</figcaption>
                 <Heatmap tokens={Shared(Rc::new(tokens.to_vec()))} weights={Shared(Rc::new(vec![(None, m.clone())]))}
-                         focus={focus} dark={props.dark} causal={causal} ondispatch={ondispatch} size={SIDE_WIDTH} />
+                         focus={focus} dark={props.dark} causal={causal} ondispatch={ondispatch} size={SIDE_WIDTH}
+                         keys={label == "A"} />
             </figure>
         }
     };
@@ -125,7 +126,13 @@ fn side_by_side(
     let diff = if p.pairs.is_empty() {
         html! { <p class="note">{ text::COMPARE_NO_SHARED }</p> }
     } else {
-        diff_grid(&p.diff, &shared_tokens, &p.a, &p.b, &p.pairs, focus_pair, props.dark, &d)
+        let n = props.run.tokens.len();
+        html! {
+            <div class="diff-keys" data-testid="diff-keys" tabindex="0" role="group" aria-label={text::DIFF_KEYS}
+                 onkeydown={grid_keys(n, v.focus.token, &d)} onfocus={grid_focus(v.focus.token, &d)}>
+                { diff_grid(&p.diff, &shared_tokens, &p.a, &p.b, &p.pairs, focus_pair, props.dark, &d) }
+            </div>
+        }
     };
     let rank = match (ranking, focus_pair) {
         (Some(list), Some(k)) => {

@@ -29,6 +29,10 @@ pub struct HeatmapProps {
     /// Width in pixels the cells of one grid share (two side by side take less each).
     #[prop_or(560.0)]
     pub size: f32,
+    /// The grid takes keyboard focus and moves the focused row with the arrows (B's side of a comparison
+    /// does not: the focus is on A's tokens).
+    #[prop_or(true)]
+    pub keys: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -172,6 +176,35 @@ fn CanvasGrid(props: &CanvasGridProps) -> Html {
     }
 }
 
+/// Keys on a grid of `n` query rows, as on the arc view's tokens: arrows move the focused row, Home and
+/// End go to the ends, Enter or Space pins (the row in focus, else the first). Screen readers hear the
+/// row through the page's announcements.
+pub fn grid_keys(n: usize, focus: Option<usize>, d: &Callback<Action>) -> Callback<KeyboardEvent> {
+    let d = d.clone();
+    Callback::from(move |e: KeyboardEvent| {
+        let action = match e.key().as_str() {
+            "ArrowDown" | "ArrowRight" => Action::MoveFocus(1, n),
+            "ArrowUp" | "ArrowLeft" => Action::MoveFocus(-1, n),
+            "Home" => Action::MoveFocus(-(n as isize), n),
+            "End" => Action::MoveFocus(n as isize, n),
+            "Enter" | " " => Action::TogglePin(focus.unwrap_or(0).min(n.saturating_sub(1))),
+            _ => return,
+        };
+        e.prevent_default();
+        d.emit(action);
+    })
+}
+
+/// Focus arriving on a grid shows its first row if no row is shown yet.
+pub fn grid_focus(focus: Option<usize>, d: &Callback<Action>) -> Callback<FocusEvent> {
+    let d = d.clone();
+    Callback::from(move |_: FocusEvent| {
+        if focus.is_none() {
+            d.emit(Action::Hover(0));
+        }
+    })
+}
+
 #[component]
 pub fn Heatmap(props: &HeatmapProps) -> Html {
     let d = &props.ondispatch;
@@ -194,7 +227,14 @@ pub fn Heatmap(props: &HeatmapProps) -> Html {
             html! { <figure class="heat-panel" data-testid="heatmap">{ title }{ body }</figure> }
         })
         .collect();
-    html! { <div class="heatmaps">{ panels }</div> }
+    if !props.keys {
+        return html! { <div class="heatmaps">{ panels }</div> };
+    }
+    let n = props.tokens.len();
+    html! {
+        <div class="heatmaps" data-testid="heatmaps" tabindex="0" role="group" aria-label={text::HEATMAP_KEYS}
+             onkeydown={grid_keys(n, props.focus, d)} onfocus={grid_focus(props.focus, d)}>{ panels }</div>
+    }
 }
 
 #[derive(Properties, PartialEq)]

@@ -5,7 +5,7 @@
 //! effect that watches [`ModelState::passes`] and the statuses, so [`ModelState::reduce`] is a plain
 //! function of its inputs and tested natively like `ViewState::apply`.
 
-use crate::models::{ModelKind, ModelRun, OpenedInfo};
+use crate::models::{FileIdentity, ModelKind, ModelRun, OpenedInfo};
 use crate::protocol::WorkerOut;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -63,6 +63,8 @@ pub struct ModelState {
     pub opened: Option<Rc<OpenedInfo>>,
     /// How far the newest request's pass is, if the worker said (layers done, layers): long passes only.
     pub working: Option<(usize, usize)>,
+    /// The last model opened from the user's files in this tab (reading another does not forget it).
+    pub last_opened: Option<FileIdentity>,
 }
 
 /// What happens to the models' side; `now` is the page's clock in ms.
@@ -91,6 +93,13 @@ pub enum ModelMsg {
 }
 
 impl ModelState {
+    /// The file a share link asks for (`link_file`), which the next opened file must match, unless it
+    /// is the file last opened in this tab: then the link only records the user's own choice, and
+    /// picking another file (even while one is being read) opens it.
+    pub fn link_wants<'a>(&self, link_file: Option<&'a FileIdentity>) -> Option<&'a FileIdentity> {
+        link_file.filter(|w| Some(*w) != self.last_opened.as_ref())
+    }
+
     /// The newest pass's result time in ms, if a pass has been drawn.
     pub fn forward_ms(&self) -> Option<f64> {
         self.last_pass.map(|p| p.forward_ms)
@@ -143,6 +152,7 @@ impl ModelState {
                     s.pending = false;
                     let bytes = info.identity.bytes;
                     s.status.insert(ModelKind::File, Status::Ready { load_ms, bytes, from_cache: false });
+                    s.last_opened = Some(info.identity.clone());
                     s.opened = Some(Rc::new(*info));
                 }
                 WorkerOut::LoadFailed { model, message } => {
@@ -304,8 +314,13 @@ mod tests {
         assert_eq!(s.status[&ModelKind::File], Status::Ready { load_ms: 30.0, bytes: 500, from_cache: false });
         assert_eq!(s.opened.as_deref(), Some(&info));
         let failed = WorkerOut::LoadFailed { model: ModelKind::File, message: "not a GGUF file".into() };
+        let other = FileIdentity { name: "n.gguf".into(), ..info.identity.clone() };
+        assert_eq!(ModelState::default().link_wants(Some(&other)), Some(&other), "a link's file, none opened yet");
+        assert_eq!(s.link_wants(Some(&info.identity)), None, "the link records the file opened here");
+        assert_eq!(s.link_wants(Some(&other)), Some(&other), "a link to another file still asks for it");
         let again = s.reduce(ModelMsg::Opening { total: 9, now: 50.0 }).expect("changes");
         assert!(again.opened.is_none(), "a new file replaces the card");
+        assert_eq!(again.link_wants(Some(&info.identity)), None, "still, while the next file is read");
         let f = again.reduce(ModelMsg::Out { out: failed, now: 60.0 }).expect("changes");
         assert_eq!(f.status[&ModelKind::File], Status::Failed("not a GGUF file".into()));
         assert!(!f.pending);

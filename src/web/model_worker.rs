@@ -418,11 +418,16 @@ pub async fn ModelWorker(mut scope: ReactorScope<WorkerIn, WorkerOut>) {
                     }
                     induction.remove(&ModelKind::File);
                     kept.retain(|f| f.model != ModelKind::File);
-                    WorkerOut::Opened { info: Box::new(info), load_ms: now() - t0 }
+                    Some(WorkerOut::Opened { info: Box::new(info), load_ms: now() - t0 })
                 }
-                Err(message) => WorkerOut::LoadFailed { model: ModelKind::File, message },
+                // Stopped for a newer file, which is opened next: its progress follows, and a
+                // "cancelled" error would only flash in between.
+                Err(_) if pending.iter().any(|m| matches!(m, WorkerIn::Open { .. })) => None,
+                Err(message) => Some(WorkerOut::LoadFailed { model: ModelKind::File, message }),
             };
-            let _ = scope.send(out).await;
+            if let Some(out) = out {
+                let _ = scope.send(out).await;
+            }
         }
         let Some(WorkerIn::Run {
             id,

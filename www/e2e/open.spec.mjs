@@ -205,6 +205,18 @@ test('a file too large for the page is refused up front with the numbers; a long
   // The worker still opens a model afterwards.
   await page.locator('[data-testid="open-model-input"]').first().setInputFiles(path.join(TINY, GGUF));
   await cardReady(page);
+  // Another file chosen while one is read replaces it, with no "cancelled" error flashing in between.
+  await page.evaluate(() => {
+    window.__errorSeen = false;
+    new MutationObserver(() => { if (document.querySelector('[data-testid="model-error"]')) window.__errorSeen = true; })
+      .observe(document.body, { childList: true, subtree: true });
+  });
+  await input.setInputFiles(big);
+  await expect(page.getByTestId('model-status')).toContainText('reading', { timeout: 10_000 });
+  await input.setInputFiles(path.join(TINY, OTHER));
+  await expect(page.locator('[data-testid="model-card"]')).toContainText('Q4_0', { timeout: 60_000 });
+  await cardReady(page);
+  expect(await page.evaluate(() => window.__errorSeen)).toBe(false);
   fs.rmSync(huge);
   fs.rmSync(big);
 });

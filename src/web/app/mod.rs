@@ -127,10 +127,10 @@ fn Main(props: &MainProps) -> Html {
         })
     };
     let models = &models_handle.0;
-    // A link made with an opened model asks for that file; otherwise any model may be opened.
+    // A link made with an opened model asks for that file, until a file has been opened in this tab;
+    // otherwise any model may be opened.
     let on_open = {
-        let opened = models.opened.as_ref().map(|o| o.identity.clone());
-        let wanted = v.model.file.clone().filter(|w| Some(w) != opened.as_ref());
+        let wanted = models.link_wants(v.model.file.as_ref()).cloned();
         Callback::from(move |files: Vec<web_sys::File>| open_files.emit((files, wanted.clone())))
     };
     let dragging = hooks::use_file_drop(on_open.clone());

@@ -238,14 +238,10 @@ pub fn focus_limit(lead: Option<usize>, head: Option<usize>, n: usize, in_full: 
     if lead.is_some() && head != lead {
         Some(FOCUS_ARCS_PER_HEAD)
     } else {
-        (n > FOCUS_ALL_UP_TO).then(|| long_focus_per_head(if lead.is_some() { 1 } else { in_full }))
+        // A lead head is the only one drawn in full.
+        let in_full = if lead.is_some() { 1 } else { in_full.max(1) };
+        (n > FOCUS_ALL_UP_TO).then(|| (FOCUS_ARCS_LONG_TOTAL / in_full).clamp(FOCUS_ARCS_LONG_MIN, FOCUS_ARCS_LONG))
     }
-}
-
-/// Past [`FOCUS_ALL_UP_TO`] tokens, the arcs a focused token shows per head when `in_full` heads are
-/// drawn in full.
-pub fn long_focus_per_head(in_full: usize) -> usize {
-    (FOCUS_ARCS_LONG_TOTAL / in_full.max(1)).clamp(FOCUS_ARCS_LONG_MIN, FOCUS_ARCS_LONG)
 }
 
 /// The head drawn in full when many heads are drawn at once: `preferred` (a real model's chosen head)

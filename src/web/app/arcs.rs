@@ -348,7 +348,7 @@ pub fn Visual(props: &VisualProps) -> Html {
             <ViewOptions view={v.without_focus()} heads={if a.mode == Mode::MultiHead { a.heads.len() } else { 0 }} {lead}
                          many={weights.iter().filter(|(h, _)| h.is_some()).count() > layout::MANY_HEADS}
                          show_pruning={n > PRUNE_ABOVE || pruned} {pruned}
-                         focus_strongest={(n > layout::FOCUS_ALL_UP_TO).then(|| layout::long_focus_per_head(if lead.is_some() { 1 } else { weights.len() }))}
+                         focus_strongest={layout::focus_limit(lead, lead, n, weights.len())}
                          ondispatch={d.clone()} />
             <div class="arcbox" ref={arcbox_ref} hidden={v.display.view != View::Arcs}>
                 <div class={classes!("arcstack", fit.then_some("fit"))}>

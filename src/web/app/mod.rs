@@ -127,8 +127,8 @@ fn Main(props: &MainProps) -> Html {
         })
     };
     let models = &models_handle.0;
-    // A link made with an opened model asks for that file, until a file has been opened in this tab;
-    // otherwise any model may be opened.
+    // A link made with an opened model asks for that file, unless it is the one last opened in this
+    // tab; otherwise any model may be opened.
     let on_open = {
         let wanted = models.link_wants(v.model.file.as_ref()).cloned();
         Callback::from(move |files: Vec<web_sys::File>| open_files.emit((files, wanted.clone())))

@@ -743,10 +743,10 @@ impl DecoderPass {
         let mut up = matmul_t(&xn, &block.w_up, bytes); // [rows, ffn_dim]
         match (&block.w_gate, &block.out_up_down_bias) {
             (Some(w_gate), _) => {
+                // The activation is chosen outside the loop, so each loop is its own code with the
+                // activation inlined: SiLU's exp then runs four lanes at a time in wasm (through a
+                // function pointer it cost 3 % of a SmolLM2 pass).
                 let gate = matmul_t(&xn, w_gate, bytes); // [rows, ffn_dim]
-                                                         // The activation chosen outside the loop, so each loop is its own code with the
-                                                         // activation inlined: SiLU's exp then runs four lanes at a time in wasm (through a
-                                                         // function pointer it cost 3 % of a SmolLM2 pass).
                 if c.family == Family::Gemma3 {
                     gate_in_place(&mut up, &gate, gelu_tanh);
                 } else {

@@ -5,7 +5,7 @@
 #[path = "common_smollm2/mod.rs"]
 mod common;
 
-use arcs_models::arch::llama::{balanced_cuts, DecoderPass, Llama, LlamaOutput};
+use arcs_models::arch::llama::{balanced_cuts, pass_macs, DecoderPass, Llama, LlamaOutput};
 use arcs_models::{Matrix, ModelError};
 
 fn tiny_dir() -> std::path::PathBuf {
@@ -14,6 +14,13 @@ fn tiny_dir() -> std::path::PathBuf {
 
 /// Every tiny decoder fixture with the token ids of the reference's sequences.
 fn tiny_models() -> Vec<(String, Llama, Vec<Vec<u32>>)> {
+    tiny_models_and_bytes().into_iter().map(|(file, model, ids, _)| (file, model, ids)).collect()
+}
+
+/// A fixture: its file name, the model, the reference's token sequences and the file's bytes.
+type Fixture = (String, Llama, Vec<Vec<u32>>, Vec<u8>);
+
+fn tiny_models_and_bytes() -> Vec<Fixture> {
     let text = std::fs::read_to_string(tiny_dir().join("tiny_reference.json")).expect("tiny_reference.json");
     let r: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     let ids: Vec<Vec<u32>> = r["sequences"]
@@ -28,7 +35,7 @@ fn tiny_models() -> Vec<(String, Llama, Vec<Vec<u32>>)> {
         .keys()
         .map(|file| {
             let bytes = std::fs::read(tiny_dir().join(file)).expect("fixture file");
-            (file.clone(), Llama::from_gguf(bytes).expect("loads"), ids.clone())
+            (file.clone(), Llama::from_gguf(bytes.clone()).expect("loads"), ids.clone(), bytes)
         })
         .collect()
 }
@@ -102,17 +109,44 @@ fn parts_that_do_not_fit_are_errors_and_leave_the_pass_usable() {
     assert!(matches!(part.finish(&model), Err(ModelError::BadPart(_))), "finish before the last block");
 }
 
+/// The multiply-add count behind the cuts (and the benchmarks' ceilings): every weight of a block's
+/// matrices and of the unembedding multiplies once per row, counted from the file's tensors.
+#[test]
+fn a_rows_multiply_adds_are_the_files_matrix_weights() {
+    for (file, model, _, bytes) in tiny_models_and_bytes() {
+        let gguf = arcs_models::smollm2::Gguf::parse(&bytes).expect("parses");
+        let in_blocks: u64 = gguf
+            .tensors
+            .iter()
+            .filter(|t| t.name.starts_with("blk.") && t.dims.len() == 2)
+            .map(|t| t.n_elements())
+            .sum();
+        let unembedding =
+            gguf.tensor("output.weight").or_else(|| gguf.tensor("token_embd.weight")).expect("unembedding");
+        let (matrices, attention) = pass_macs(model.config(), 1);
+        assert_eq!(matrices, in_blocks + unembedding.n_elements(), "{file}");
+        // One row attends to one key: a score and a weighted value per head dimension, in every block.
+        let c = model.config();
+        assert_eq!(attention, (c.num_layers * 2 * c.num_heads * c.head_dim) as u64, "{file}");
+        assert_eq!(pass_macs(c, 10).1, attention * 55, "{file}: rows attend to 1 + 2 + ... + 10 keys");
+    }
+}
+
 #[test]
 fn balanced_cuts_give_later_parts_fewer_rows_and_equal_work() {
     let (_, model, _) = tiny_models().into_iter().next().expect("a fixture");
     let c = model.config();
-    for (n, parts) in [(1, 2), (2, 2), (5, 4), (7, 7), (40, 3), (1000, 2), (1000, 8)] {
+    for (n, parts) in [(1, 2), (2, 2), (5, 4), (7, 7), (8, 4), (33, 2), (40, 3), (1000, 2), (1000, 8)] {
         let cuts = balanced_cuts(c, n, parts);
         assert_eq!(cuts.len(), parts.min(n) - 1, "{n} tokens, {parts} parts");
         let mut bounds = vec![0];
         bounds.extend(&cuts);
         bounds.push(n);
         assert!(bounds.windows(2).all(|w| w[0] < w[1]), "{n}/{parts}: every part has a row: {bounds:?}");
+        if n >= 2 * parts {
+            // Rows go through the kernels in pairs: only the last part may have an odd count.
+            assert!(cuts.iter().all(|c| c % 2 == 0), "{n}/{parts}: cuts on even rows: {cuts:?}");
+        }
         if n >= 1000 {
             // The tiny model's attention is a large share of a row's work at 1000 tokens: later
             // parts take fewer rows.

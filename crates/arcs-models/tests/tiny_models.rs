@@ -106,6 +106,35 @@ fn opened_like_a_user_file_with_its_card() {
     assert!(matches!(opened, OpenedModel::Llama(_)));
 }
 
+/// The encoder's multiply-add count (the benchmarks' ceilings use it), from the file's tensors: every
+/// encoder matrix once per token, but the last layer's output projection and feed-forward block,
+/// which `forward_attention` skips.
+#[test]
+fn an_encoders_multiply_adds_are_the_files_matrix_weights() {
+    use arcs_models::open::{open, ModelFile, OpenedModel};
+    let folder = tiny_dir().join("bert-tiny");
+    let bytes = std::fs::read(folder.join("model.safetensors")).expect("fixture");
+    let len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + len]).expect("header");
+    let files = ["config.json", "model.safetensors", "vocab.txt"]
+        .map(|name| ModelFile { name: name.into(), bytes: std::fs::read(folder.join(name)).expect("fixture") });
+    let OpenedModel::Bert(model) = open(files.to_vec()).expect("opens") else { panic!("an encoder") };
+    let c = model.config();
+    let last = format!("encoder.layer.{}.", c.num_layers - 1);
+    let mut in_layers = 0u64;
+    for (name, t) in header.as_object().expect("object") {
+        let shape: Vec<u64> = t["shape"].as_array().map_or(vec![], |a| a.iter().filter_map(|d| d.as_u64()).collect());
+        let skipped = name.starts_with(&last) && !name.contains("attention.self.");
+        if name.starts_with("encoder.layer.") && shape.len() == 2 && !skipped {
+            in_layers += shape.iter().product::<u64>();
+        }
+    }
+    let (matrices, attention) = c.attention_pass_macs(1);
+    assert_eq!(matrices, in_layers);
+    assert_eq!(attention, (c.num_layers * 2 * c.hidden_size) as u64);
+    assert_eq!(c.attention_pass_macs(7), (7 * matrices, 49 * attention), "every token attends to every key");
+}
+
 #[test]
 fn a_hugging_face_bert_folder_matches_hugging_face() {
     use arcs_models::open::{open, ModelFile, OpenedModel};

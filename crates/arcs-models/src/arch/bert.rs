@@ -6,9 +6,10 @@ use std::ops::Range;
 use safetensors::{Dtype, SafeTensors};
 
 use crate::numeric::float_kernels::{
-    axpy, gelu_in_place, layer_norm_in_place, matmul_rows, matmul_t, matmul_t_quantized, quantize_for,
-    softmax_in_place, Rows, WeightMatrix,
+    axpy, gelu_in_place, layer_norm_in_place, matmul_t, matmul_t_quantized, quantize_for, softmax_in_place,
+    WeightMatrix,
 };
+use crate::numeric::quant::matmul_t_tiled;
 use crate::tokenizer::encoder::EncoderTokenizer;
 use crate::tokenizer::wordpiece::WordPiece;
 use crate::{Matrix, ModelError};
@@ -32,6 +33,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// Multiply-adds of [`Bert::forward_attention`] over `n` tokens, as `(matrices, attention)`:
+    /// every layer's query, key and value projections, all but the last layer's output projection and
+    /// feed-forward block (skipped there), and per layer and head `n x n` scores and weighted values.
+    pub fn attention_pass_macs(&self, n: usize) -> (u64, u64) {
+        let (h, l, n) = (self.hidden_size as u64, self.num_layers as u64, n as u64);
+        let qkv = 3 * h * h;
+        let rest = h * h + 2 * h * self.intermediate_size as u64;
+        (n * (l * qkv + l.saturating_sub(1) * rest), l * 2 * n * n * h)
+    }
+
     /// Reads Hugging Face's `config.json` of a BERT-style encoder (`model_type` bert, roberta or
     /// distilbert; GELU) and says which.
     pub fn from_hf_json(text: &str) -> Result<(Config, EncoderFamily), ModelError> {
@@ -866,11 +877,6 @@ impl RowPass {
     }
 }
 
-/// Columns `start..start+len` of `m`'s rows as a view, for the blocked kernel.
-fn head_cols(m: &Matrix, h: usize, head_dim: usize) -> Rows<'_> {
-    Rows::columns(m, h * head_dim, head_dim)
-}
-
 fn matrix_from(name: &str, values: Vec<f32>, kind: &TensorKind) -> Result<WeightMatrix, ModelError> {
     let (rows, cols) = match *kind {
         TensorKind::Matrix { rows, cols } => (rows, cols),
@@ -914,20 +920,35 @@ impl EncoderLayer {
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context_vec = Matrix::zeros(rows, d); // rows x d, heads concatenated back
         let mut attn_weights = Vec::with_capacity(c.num_heads);
+        let (k_data, v_data) = (keys.data(), values.data());
         for h in 0..c.num_heads {
-            // This head's slice of each row, read in place: rows x head_dim and n x head_dim.
-            let (q_h, k_h) = (head_cols(queries, h, head_dim), head_cols(keys, h, head_dim));
-            // The second product wants V's columns as rows: head_dim x n.
-            let v_h_t = values.column_block(h * head_dim, head_dim).transposed();
+            let q_h = queries.column_block(h * head_dim, head_dim); // rows x head_dim
             let mut weights = Matrix::zeros(rows, n); // attn_scores: query rows x n_key
-            matmul_rows(q_h, k_h, None, weights.data_mut(), n);
+                                                      // attn_scores[i][j] = q_i . k_j, with this head's keys as the tiles' rows.
+            let head_keys = |j0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
+                for t in 0..th {
+                    let k_j = &k_data[(j0 + t) * d + h * head_dim..][..head_dim];
+                    for (e, &v) in k_j.iter().enumerate() {
+                        tile_t[e * stride + t] = v;
+                    }
+                }
+            };
+            matmul_t_tiled(&q_h, n, head_keys, weights.data_mut(), n);
             for i in 0..rows {
                 let attn_scores = weights.row_mut(i);
                 attn_scores.iter_mut().for_each(|s| *s *= scale);
                 softmax_in_place(attn_scores);
             }
-            // rows x head_dim, written straight into this head's columns of context_vec.
-            matmul_rows(Rows::all(&weights), Rows::all(&v_h_t), None, &mut context_vec.data_mut()[h * head_dim..], d);
+            // context_vec[i][e] = sum_j attn_weights[i][j] * v_j[e], with the value columns as the
+            // tiles' rows (tile row t of key j is v_j[e0 + t]): rows x head_dim, written straight
+            // into this head's columns of context_vec.
+            let head_values = |e0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
+                for j in 0..n {
+                    let v_j = &v_data[j * d + h * head_dim + e0..][..th];
+                    tile_t[j * stride..j * stride + th].copy_from_slice(v_j);
+                }
+            };
+            matmul_t_tiled(&weights, head_dim, head_values, &mut context_vec.data_mut()[h * head_dim..], d);
             attn_weights.push(weights);
         }
         if !output {

@@ -175,8 +175,7 @@ pub(crate) fn matmul_t_f32(x: &Matrix, w: &Matrix, bias: &[f32]) -> Matrix {
 }
 
 /// `rows` rows of `k` floats inside a larger row-major buffer: row `i` is
-/// `data[i * stride..i * stride + k]`. One head's slice of Q, K or V is such a view of the n x 384
-/// matrix, so attention needs no per-head copies.
+/// `data[i * stride..i * stride + k]`.
 #[derive(Clone, Copy)]
 pub(crate) struct Rows<'a> {
     data: &'a [f32],
@@ -188,12 +187,6 @@ pub(crate) struct Rows<'a> {
 impl<'a> Rows<'a> {
     pub(crate) fn all(m: &'a Matrix) -> Self {
         Rows { data: m.data(), rows: m.rows(), k: m.cols(), stride: m.cols() }
-    }
-
-    /// Columns `start..start + k` of every row of `m`.
-    pub(crate) fn columns(m: &'a Matrix, start: usize, k: usize) -> Self {
-        assert!(start + k <= m.cols(), "Rows::columns: past the last column");
-        Rows { data: &m.data()[start..], rows: m.rows(), k, stride: m.cols() }
     }
 
     /// Row `i`, or `zero` past the last row: blocks at the bottom edge are computed whole, with zero

@@ -364,6 +364,35 @@ pub fn matmul_t_rows(x: &Matrix, w: &QMatrix, bytes: &[u8], row_range: std::ops:
     }
 }
 
+/// `out[i * out_stride + o] = x_i . w_o` for `out_dim` rows `w_o` (each `x.cols()` long) that `fill`
+/// writes into transposed tiles: `fill(o0, th, tile_t, stride)` puts `w_{o0 + t}[c]` at
+/// `tile_t[c * stride + t]` for `t < th` (the rest is zero). Attention's products go through here
+/// with keys, or value columns, as the tiles' rows: the same kernels as the weight matrices, which
+/// keep a block of outputs in registers where a dot product per output spent as much on summing its
+/// lanes as on the products at a head's 32 dimensions. Every sum runs over k in order, so every
+/// build gives the same bits.
+pub(crate) fn matmul_t_tiled(
+    x: &Matrix,
+    out_dim: usize,
+    mut fill: impl FnMut(usize, usize, &mut [f32], usize),
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    let k = x.cols();
+    assert!(out_stride >= out_dim && out.len() >= x.rows().saturating_sub(1) * out_stride + out_dim, "short output");
+    let mut tile_t = vec![0.0f32; k * TILE];
+    let mut o0 = 0;
+    while o0 < out_dim {
+        let th = TILE.min(out_dim - o0);
+        if th < TILE {
+            tile_t.fill(0.0);
+        }
+        fill(o0, th, &mut tile_t, TILE);
+        tile_rows_best(x, &tile_t, th, out_stride, o0, out);
+        o0 += th;
+    }
+}
+
 /// Rows `r0..r0 + th` of `w` into the transposed tile four at a time where wasm SIMD can transpose
 /// them (`rows4`: scratch for 4 rows); returns how many rows it filled (the rest go one by one).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

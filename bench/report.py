@@ -3,8 +3,8 @@
 
 Inputs (all produced by `./x bench`): target/criterion/engine/*/*/new/estimates.json (criterion, the
 engine natively), bench/out/native-models.json (model forward natively), bench/out/browser.json
-(Chromium), bench/out/inputs.json (the token ids every runner used) and bench/out/peer-*.json (candle
-wasm, ONNX Runtime Web, PyTorch CPU). Missing inputs are reported as missing, not invented; a peer that
+(Chromium), bench/out/inputs.json (the token ids every runner used), bench/out/peer-*.json (candle
+wasm, ONNX Runtime Web, PyTorch CPU, wllama) and bench/out/ceilings.json (peak rates, multiply-adds). Missing inputs are reported as missing, not invented; a peer that
 could not run is listed with its reason.
 """
 import json
@@ -262,6 +262,43 @@ if isinstance(br, dict):
     warm = max((br.get(m, {}).get("ready_warm_ms", {}).get("worker_load_ms") or 0 for m in ["minilm", "smollm2"]), default=None)
     md.append(target("Model ready from the browser cache, slower model", warm or None, 1000, " ms"))
     md.append("")
+
+# How far the ratio targets are from what this engine can do at all: each pass's multiply-adds at the
+# peak rate of the instructions our kernels use (bench/wasm-models/ceilings.mjs), with nothing else
+# (no loads, no softmax, no norms, no weight unpacking) taking any time.
+ceil = load("ceilings")
+res["ceilings"] = ceil
+if isinstance(ceil, dict) and isinstance(br, dict):
+    pk = ceil["peak_gmac_per_s"]
+    md += ["## Ceilings: the ratio targets against the arithmetic's peak", "",
+           f"Peak multiply-adds in Chromium's worker on this machine, no memory traffic, 12 independent "
+           f"accumulators: `i32x4.dot_i16x8_s` + `i32x4.add` {pk['i16_dot_add']:.1f} GMAC/s (MiniLM's "
+           f"matrices), `f32x4.mul` + `f32x4.add` {pk['f32_mul_add']:.1f} GMAC/s (the decoders' matrices "
+           "and all attention; no fused multiply-add, so every build rounds alike). \"Floor\" is a pass's "
+           "multiply-adds at those rates with everything else free; \"budget\" is the target ratio times "
+           "the peer's time in this run.", "",
+           "| target | multiply-adds | budget | floor at peak | floor ÷ budget | ours | ours at |",
+           "|---|---|---|---|---|---|---|"]
+    for model, name, peer_name, limit in [("minilm", "MiniLM", "ort-web", 0.4), ("smollm2", "SmolLM2", "wllama", 0.15)]:
+        for n in ["32", "128"]:
+            c, theirs, ours = ceil.get(model, {}).get(n), peer(peer_name, model, n), ours_web(model, n)
+            if not c or not theirs:
+                continue
+            budget = limit * theirs["median"]
+            mat_peak = pk["i16_dot_add"] if model == "minilm" else pk["f32_mul_add"]
+            floor = c["matrix_macs"] / mat_peak / 1e6 + c["attention_macs"] / pk["f32_mul_add"] / 1e6
+            total = c["matrix_macs"] + c["attention_macs"]
+            ours_ms = f"{ours['median']:.1f} ms" if ours else "—"
+            rate = f"{total / ours['median'] / 1e6:.1f} GMAC/s" if ours else "—"
+            md.append(f"| {name} {c['tokens']} tokens ≤ {limit}x {'ORT Web' if model == 'minilm' else 'wllama'} | "
+                      f"{total / 1e9:.2f} G | {budget:.1f} ms | {floor:.1f} ms | {floor / budget:.0%} | {ours_ms} | {rate} |")
+            if model == "smollm2":
+                # An integer path for the decoders' matrices (not built: see README) at the i16 peak.
+                floor_int = c["matrix_macs"] / pk["i16_dot_add"] / 1e6 + c["attention_macs"] / pk["f32_mul_add"] / 1e6
+                md.append(f"| … the same with the matrices at the i16 peak | | {budget:.1f} ms | {floor_int:.1f} ms | "
+                          f"{floor_int / budget:.0%} | | |")
+    md.append("")
+    (root / "bench/results.json").write_text(json.dumps(res, indent=1) + "\n")
 
 (root / "bench/results.md").write_text("\n".join(md) + "\n")
 print("\n".join(md))

@@ -12,7 +12,9 @@ impl MiniLm {
     }
     /// From the f32 safetensors (no dequantising in the forward pass).
     pub fn from_f32(safetensors: &[u8], vocab_txt: &str) -> Result<MiniLm, JsError> {
-        arcs_models::minilm::MiniLm::from_safetensors(safetensors, vocab_txt).map(MiniLm).map_err(|e| JsError::new(&e.to_string()))
+        arcs_models::minilm::MiniLm::from_safetensors(safetensors, vocab_txt)
+            .map(MiniLm)
+            .map_err(|e| JsError::new(&e.to_string()))
     }
     /// Forward pass; returns a checksum of the last layer's attention so the work cannot be skipped.
     pub fn forward(&self, ids: &[u32]) -> Result<f64, JsError> {
@@ -64,7 +66,9 @@ impl RowPart {
     pub fn finish_layer(&mut self, model: &MiniLm, kv: &[f32]) -> Result<(), JsError> {
         let half = kv.len() / 2;
         let d = half / self.n.max(1);
-        let m = |s: &[f32]| arcs_models::minilm::Matrix::from_vec(self.n, d, s.to_vec()).ok_or_else(|| JsError::new("shape"));
+        let m = |s: &[f32]| {
+            arcs_models::minilm::Matrix::from_vec(self.n, d, s.to_vec()).ok_or_else(|| JsError::new("shape"))
+        };
         self.pass.finish_layer(&model.0, &m(&kv[..half])?, &m(&kv[half..])?).map_err(|e| JsError::new(&e.to_string()))
     }
 }
@@ -112,5 +116,67 @@ impl DecoderPart {
         let pass = self.pass.take().ok_or_else(|| JsError::new("done"))?;
         let out = pass.finish(&model.0).map_err(|e| JsError::new(&e.to_string()))?;
         Ok(out.logsumexp_per_position.iter().map(|&v| v as f64).sum())
+    }
+}
+
+/// Multiply-adds of one pass over `n` tokens, `[matrices, attention]` (the counts the crates use).
+#[wasm_bindgen]
+impl MiniLm {
+    pub fn macs(&self, n: usize) -> Vec<f64> {
+        let (m, a) = self.0.config().attention_pass_macs(n);
+        vec![m as f64, a as f64]
+    }
+}
+
+#[wasm_bindgen]
+impl SmolLm2 {
+    pub fn macs(&self, n: usize) -> Vec<f64> {
+        let (m, a) = arcs_models::arch::llama::pass_macs(self.0.config(), n);
+        vec![m as f64, a as f64]
+    }
+}
+
+/// What this engine's SIMD can do at best, for the ceilings in bench/results.md: `rounds` steps of
+/// 12 independent accumulators, no memory traffic, each step an instruction pair the kernels use.
+/// Each accumulator feeds its own next step, so nothing can be hoisted or folded away.
+#[cfg(target_feature = "simd128")]
+mod peak {
+    use core::arch::wasm32::*;
+    use wasm_bindgen::prelude::*;
+
+    const ACC: usize = 12;
+
+    /// `i32x4.dot_i16x8_s` then `i32x4.add`: 8 multiply-adds (the encoder kernels' pair). Returns a
+    /// checksum.
+    #[wasm_bindgen]
+    pub fn peak_i16_dot(rounds: u32, seed: i32) -> i32 {
+        let b = i16x8_splat(seed as i16 | 1);
+        let mut acc: [v128; ACC] = core::array::from_fn(|j| i32x4_splat(seed.wrapping_add(j as i32)));
+        for _ in 0..rounds {
+            for a in acc.iter_mut() {
+                *a = i32x4_add(*a, i32x4_dot_i16x8(*a, b));
+            }
+        }
+        acc.iter().fold(0, |s, a| s ^ i32x4_extract_lane::<0>(*a) ^ i32x4_extract_lane::<3>(*a))
+    }
+
+    /// `f32x4.mul` then `f32x4.add`: 4 multiply-adds without fused multiply-add (the decoder kernels'
+    /// pair). The values stay near 2 * c, never subnormal.
+    #[wasm_bindgen]
+    pub fn peak_f32_mul_add(rounds: u32, seed: f32) -> f32 {
+        let (half, c) = (f32x4_splat(0.5), f32x4_splat(seed));
+        let mut acc: [v128; ACC] = core::array::from_fn(|j| f32x4_splat(seed + j as f32));
+        for _ in 0..rounds {
+            for a in acc.iter_mut() {
+                *a = f32x4_add(f32x4_mul(*a, half), c);
+            }
+        }
+        acc.iter().map(|a| f32x4_extract_lane::<0>(*a)).sum()
+    }
+
+    /// Multiply-adds per call of each: for turning a time into GMAC/s.
+    #[wasm_bindgen]
+    pub fn peak_macs_per_round() -> Vec<u32> {
+        vec![(ACC * 8) as u32, (ACC * 4) as u32]
     }
 }

@@ -283,14 +283,29 @@ fn f32_block(x: [&[f32]; XR], w: [&[f32]; WR], k4: usize) -> [[[f32; 4]; WR]; XR
     out
 }
 
-/// LayerNorm over each row, in place. Mean and variance are accumulated in f64 so the result does
-/// not depend on summation order (torch uses a differently ordered, compensated f32 reduction).
+/// LayerNorm over each row, in place. Mean and variance are accumulated in f64 so the result hardly
+/// depends on summation order (torch uses a differently ordered, compensated f32 reduction); in 4
+/// lanes, as a single running sum is a chain of dependent adds the compiler may not reorder.
 pub(crate) fn layer_norm_in_place(m: &mut Matrix, gamma: &[f32], beta: &[f32], eps: f32) {
     let cols = m.cols();
+    // Lane j adds the values at j, j + 4, ... in order; then the lanes in order.
+    let sum4 = |row: &[f32], f: &dyn Fn(f32) -> f64| -> f64 {
+        let mut lanes = [0.0f64; 4];
+        let (whole, tail) = row.split_at(row.len() / 4 * 4);
+        for c in whole.chunks_exact(4) {
+            for (s, &v) in lanes.iter_mut().zip(c) {
+                *s += f(v);
+            }
+        }
+        for (s, &v) in lanes.iter_mut().zip(tail) {
+            *s += f(v);
+        }
+        lanes.iter().sum()
+    };
     for r in 0..m.rows() {
         let row = m.row_mut(r);
-        let mean = row.iter().map(|&v| v as f64).sum::<f64>() / cols as f64;
-        let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / cols as f64;
+        let mean = sum4(row, &|v| v as f64) / cols as f64;
+        let var = sum4(row, &|v| (v as f64 - mean).powi(2)) / cols as f64;
         let inv_std = 1.0 / (var + eps as f64).sqrt();
         for ((v, &g), &b) in row.iter_mut().zip(gamma).zip(beta) {
             *v = ((*v as f64 - mean) * inv_std) as f32 * g + b;

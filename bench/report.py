@@ -4,7 +4,8 @@
 Inputs (all produced by `./x bench`): target/criterion/engine/*/*/new/estimates.json (criterion, the
 engine natively), bench/out/native-models.json (model forward natively), bench/out/browser.json
 (Chromium), bench/out/inputs.json (the token ids every runner used), bench/out/peer-*.json (candle
-wasm, ONNX Runtime Web, PyTorch CPU, wllama) and bench/out/ceilings.json (peak rates, multiply-adds). Missing inputs are reported as missing, not invented; a peer that
+wasm, ONNX Runtime Web, PyTorch CPU, wllama), bench/out/engine-chromium.json (our model crate alone in
+Chromium) and bench/out/ceilings.json (peak rates, multiply-adds). Missing inputs are reported as missing, not invented; a peer that
 could not run is listed with its reason.
 """
 import json
@@ -55,6 +56,13 @@ def ours_web(model, n):
     return br.get(model, {}).get(f"forward_ms_{n}") if isinstance(br, dict) else None
 
 
+def ours_engine(model, n):
+    """Our model crate alone in a dedicated worker of Chromium (no app around it): like the peers."""
+    e = load("engine-chromium")
+    v = e.get(model, {}).get("results", {}).get(n) if isinstance(e, dict) else None
+    return {"median": v["median"], "min": v["min"], "max": v["max"], "tokens": v["tokens"]} if v else None
+
+
 def ours_native(model, n):
     v = nm.get(f"{model}_forward_ms_{n}") if isinstance(nm, dict) else None
     if not v:
@@ -91,6 +99,8 @@ ratios = {}
 for n in SIZES:
     ours = ours_web("minilm", n)
     ratios[f"minilm_{n}_ours_over_ort_web"] = ratio(ours, peer("ort-web", "minilm", n))
+    ratios[f"minilm_{n}_engine_over_ort_web"] = ratio(ours_engine("minilm", n), peer("ort-web", "minilm", n))
+    ratios[f"smollm2_{n}_engine_over_wllama"] = ratio(ours_engine("smollm2", n), peer("wllama", "smollm2", n))
     ratios[f"minilm_{n}_ours_over_candle_wasm"] = ratio(ours, peer("candle-wasm", "minilm", n))
     for model in ["minilm", "smollm2"]:
         ratios[f"{model}_{n}_chromium_over_native"] = ratio(ours_web(model, n), ours_native(model, n))
@@ -106,23 +116,25 @@ md = ["# Benchmark results", "",
 
 if isinstance(br, dict) and isinstance(peers, dict):
     md += ["## MiniLM forward pass against the peers (ms, same machine, same run, same token ids)", "",
-           "| input | tokens | ours, Chromium worker | ONNX Runtime Web | candle wasm | ours ÷ ORT Web | ours ÷ candle | ours native | PyTorch CPU |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "| input | tokens | ours, Chromium worker | ours, engine alone | ONNX Runtime Web | candle wasm | ours ÷ ORT Web | engine ÷ ORT Web | ours ÷ candle | ours native | PyTorch CPU |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for n in SIZES:
         ours, ort, candle = ours_web("minilm", n), peer("ort-web", "minilm", n), peer("candle-wasm", "minilm", n)
-        r1, r2 = ratio(ours, ort), ratio(ours, candle)
+        eng = ours_engine("minilm", n)
+        r1, r2, re = ratio(ours, ort), ratio(ours, candle), ratio(eng, ort)
         toks = (ours or ort or candle or {}).get("tokens", "?")
-        md.append(f"| {n} words | {toks} | {cell(ours)} | {cell(ort)} | {cell(candle)} | "
-                  f"{f'{r1:.2f}x' if r1 else '—'} | {f'{r2:.2f}x' if r2 else '—'} | {cell(ours_native('minilm', n))} | {cell(peer('pytorch-cpu', 'minilm', n))} |")
+        md.append(f"| {n} words | {toks} | {cell(ours)} | {cell(eng)} | {cell(ort)} | {cell(candle)} | "
+                  f"{f'{r1:.2f}x' if r1 else '—'} | {f'{re:.3f}x' if re else '—'} | {f'{r2:.2f}x' if r2 else '—'} | {cell(ours_native('minilm', n))} | {cell(peer('pytorch-cpu', 'minilm', n))} |")
     md.append("")
     md += ["## SmolLM2 forward pass (ms)", "",
-           "| input | tokens | ours, Chromium worker | wllama (llama.cpp wasm) | ours ÷ wllama | ours native | Chromium ÷ native | PyTorch CPU | native ÷ PyTorch |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "| input | tokens | ours, Chromium worker | ours, engine alone | wllama (llama.cpp wasm) | ours ÷ wllama | engine ÷ wllama | ours native | Chromium ÷ native | PyTorch CPU | native ÷ PyTorch |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for n in SIZES:
         ours, nat, wl, pt = ours_web("smollm2", n), ours_native("smollm2", n), peer("wllama", "smollm2", n), peer("pytorch-cpu", "smollm2", n)
-        r, rw, rp = ratio(ours, nat), ratio(ours, wl), ratio(nat, pt)
+        eng = ours_engine("smollm2", n)
+        r, rw, rp, re = ratio(ours, nat), ratio(ours, wl), ratio(nat, pt), ratio(eng, wl)
         toks = (ours or nat or {}).get("tokens", "?")
-        md.append(f"| {n} words | {toks} | {cell(ours)} | {cell(wl)} | {f'{rw:.2f}x' if rw else '—'} | {cell(nat)} | "
+        md.append(f"| {n} words | {toks} | {cell(ours)} | {cell(eng)} | {cell(wl)} | {f'{rw:.2f}x' if rw else '—'} | {f'{re:.2f}x' if re else '—'} | {cell(nat)} | "
                   f"{f'{r:.1f}x' if r else '—'} | {cell(pt)} | {f'{rp:.2f}x' if rp else '—'} |")
     md.append("")
     md += ["What each runner computes:", ""]
@@ -133,6 +145,9 @@ if isinstance(br, dict) and isinstance(peers, dict):
                       f"{b.get('worker_build', '?')} build; the time is the forward pass inside the worker. "
                       + ("MiniLM skips its last layer's output projection and feed-forward block, which no attention depends on." if m == "minilm" else
                          "Logits at every position (the app shows the next-token guess after each one)."))
+    md.append("- Ours, engine alone: the same model crate (`bench/wasm-models/`, simd build) in a dedicated worker of a "
+              "page of its own, as the peers run: the pass without the app's worker around it (its tokenizing, "
+              "assembling the views' data, and the page drawing the last answer on the other core).")
     for name, p in peers.items():
         if isinstance(p, dict) and p.get("status") == "ok":
             outputs = sorted({v.get("outputs", "") for sizes in p.get("results", {}).values() for v in sizes.values()})
@@ -249,6 +264,7 @@ if isinstance(br, dict):
     md.append(target("Hover at 1 000 tokens, SmolLM2, slowest view (script + layout)", worst_long, 16, " ms"))
     for n in ["32", "128"]:
         md.append(target(f"MiniLM {n} words, ours ÷ ONNX Runtime Web", ratios.get(f"minilm_{n}_ours_over_ort_web"), 0.4, "x"))
+        md.append(target(f"MiniLM {n} words, engine alone ÷ ONNX Runtime Web", ratios.get(f"minilm_{n}_engine_over_ort_web"), 0.4, "x"))
         md.append(target(f"SmolLM2 {n} tokens, ours ÷ wllama", ratios.get(f"smollm2_{n}_ours_over_wllama"), 0.15, "x"))
         md.append(target(f"SmolLM2 {n} tokens, ours native ÷ PyTorch", ratios.get(f"smollm2_{n}_native_over_pytorch"), 2, "x"))
     md.append(target("Toy keystroke recompute at 256 tokens", br.get("toy_recompute_ms", {}).get("256", {}).get("median"), 5, " ms"))
@@ -277,11 +293,12 @@ if isinstance(ceil, dict) and isinstance(br, dict):
            "and all attention; no fused multiply-add, so every build rounds alike). \"Floor\" is a pass's "
            "multiply-adds at those rates with everything else free; \"budget\" is the target ratio times "
            "the peer's time in this run.", "",
-           "| target | multiply-adds | budget | floor at peak | floor ÷ budget | ours | ours at |",
+           "| target | multiply-adds | budget | floor at peak | floor ÷ budget | ours (engine alone) | ours at |",
            "|---|---|---|---|---|---|---|"]
     for model, name, peer_name, limit in [("minilm", "MiniLM", "ort-web", 0.4), ("smollm2", "SmolLM2", "wllama", 0.15)]:
         for n in ["32", "128"]:
-            c, theirs, ours = ceil.get(model, {}).get(n), peer(peer_name, model, n), ours_web(model, n)
+            c, theirs = ceil.get(model, {}).get(n), peer(peer_name, model, n)
+            ours = ours_engine(model, n) or ours_web(model, n)
             if not c or not theirs:
                 continue
             budget = limit * theirs["median"]

@@ -195,6 +195,32 @@ test('on two cores SmolLM2 splits its passes over two workers by uneven token ra
   expect(split).toEqual(alone);
 });
 
+test('a browser without WebAssembly SIMD runs SmolLM2 on the plain worker build, to the same bits', async ({ page, context, baseURL }) => {
+  // The decoders' SIMD paths (4-bit and 8-bit unpacking, the tile transpose, the exp lanes) must round
+  // as the plain build's scalar code does: the same weights and guesses to the last digit.
+  const s = smollm2.sentences[0];
+  const url = './#model=smollm2&m=multi-head&l=13&arcs=every&s=' + encodeURIComponent(s.text);
+  const read = async (p) => {
+    const { n, weights } = await lastTokenArcs(p);
+    const next = await p.getByTestId('next-token').evaluateAll((els) => els.map((e) => [e.dataset.id, e.dataset.prob]));
+    const guesses = await p.getByTestId('guess-at').evaluateAll((els) => els.map((e) => [e.dataset.id, e.dataset.prob]));
+    return { n, weights, next, guesses };
+  };
+  await page.addInitScript(() => { WebAssembly.validate = () => false; window.__arcsNoHelper = true; });
+  await page.goto(url);
+  await ready(page);
+  expect(await page.evaluate(() => window.__arcsPerf.worker_build)).toBe('plain');
+  const plain = await read(page);
+  expect(plain.weights.length).toBeGreaterThan(9 * 5);
+  const other = await context.newPage();
+  guard(other, baseURL);
+  await other.addInitScript(() => { window.__arcsNoHelper = true; });
+  await other.goto(url);
+  await ready(other);
+  expect(await other.evaluate(() => window.__arcsPerf.worker_build)).toBe('simd');
+  expect(plain).toEqual(await read(other));
+});
+
 test('SmolLM2 in the browser draws HF transformers\' attention and guesses the next word', async ({ page }) => {
   const s = smollm2.sentences[0];
   const layer = 13;

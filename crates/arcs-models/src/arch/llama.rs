@@ -1577,15 +1577,6 @@ impl Rope {
     }
 }
 
-/// Copy head `h` out of `[n, heads * head_dim]` into a contiguous `[n, head_dim]` block.
-fn head_slice(m: &Matrix, h: usize, head_dim: usize) -> Vec<f32> {
-    let mut out = Vec::with_capacity(m.rows() * head_dim);
-    for i in 0..m.rows() {
-        out.extend_from_slice(&m.row(i)[h * head_dim..(h + 1) * head_dim]);
-    }
-    out
-}
-
 /// Which keys the query rows of a part of a pass see.
 #[derive(Debug, Clone, Copy)]
 struct KeysOf {
@@ -1605,12 +1596,17 @@ impl KeysOf {
     }
 }
 
+/// Query rows a head's attention takes at a time: enough rows for the tile kernels, while one chunk's
+/// scores (`[CHUNK, keys]`) stay small at 1 024 tokens.
+const CHUNK: usize = 64;
+
 /// Causal grouped-query attention of the query rows `queries` (tokens `first_row..`) over `keys` and
 /// `values` of tokens `0..first_row + rows`. Returns the attention weights (`num_heads` x `[rows, n]`;
 /// none unless `keep`) and the context vectors `[rows, num_heads * head_dim]` (heads concatenated,
-/// ready for W_out). Without `keep` each row's weights live in one scratch row, so a long input's pass
-/// never holds a layer's `n x n` matrices (allocating and dropping them layer after layer fragments a
-/// WebAssembly heap, which cannot give memory back); every number is computed the same way either way.
+/// ready for W_out). Each head goes a chunk of query rows at a time ([`chunk_weights`]), so a long
+/// input's pass without `keep` never holds a layer's `n x n` matrices (allocating and dropping them
+/// layer after layer fragments a WebAssembly heap, which cannot give memory back); every number is
+/// computed the same way either way.
 fn causal_gqa_attention(
     c: &LlamaConfig,
     queries: &Matrix,
@@ -1620,71 +1616,97 @@ fn causal_gqa_attention(
     at: KeysOf,
     keep: bool,
 ) -> (Vec<Matrix>, Matrix) {
-    let (hd, num_heads) = (c.head_dim, c.num_heads);
+    let (hd, num_heads, kv_dim) = (c.head_dim, c.num_heads, c.kv_dim());
     let rows = queries.rows();
     let group = num_heads / c.num_kv_heads; // query heads per KV head
-    let all_weights = if keep { causal_weights(c, queries, keys, scale, at) } else { Vec::new() };
-    let k_heads: Vec<Vec<f32>> =
-        if keep { Vec::new() } else { (0..c.num_kv_heads).map(|g| head_slice(keys, g, hd)).collect() };
-    let v_heads: Vec<Vec<f32>> = (0..c.num_kv_heads).map(|g| head_slice(values, g, hd)).collect();
     let mut context_vec = Matrix::zeros(rows, c.q_dim());
-    let mut scratch = Vec::new();
+    let q_dim = c.q_dim();
+    let mut all_weights = Vec::with_capacity(if keep { num_heads } else { 0 });
     for h in 0..num_heads {
-        let v = &v_heads[h / group];
-        let q = if keep { Vec::new() } else { head_slice(queries, h, hd) }; // [rows, head_dim]
-        for r in 0..rows {
-            let i = at.first_row + r;
-            let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
-            let row: &[f32] = match all_weights.get(h) {
-                Some(w) => &w.row(r)[first..=i],
-                None => {
-                    scratch.clear();
-                    scratch.resize(i + 1 - first, 0.0);
-                    weights_row(&q[r * hd..(r + 1) * hd], &k_heads[h / group], hd, first, scale, &mut scratch);
-                    &scratch
+        let g = h / group;
+        let mut kept = keep.then(|| Matrix::zeros(rows, at.n));
+        for r0 in (0..rows).step_by(CHUNK) {
+            let weights = chunk_weights(c, queries, keys, scale, at, h, r0..(r0 + CHUNK).min(rows));
+            // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j, with the value columns of KV
+            // head g as the tiles' rows (tile row t of key j is v_j[e0 + t]); masked weights are exactly
+            // 0 and add nothing.
+            let head_values = |e0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
+                for j in 0..weights.cols() {
+                    let v_j = &values.data()[j * kv_dim + g * hd + e0..][..th];
+                    tile_t[j * stride..j * stride + th].copy_from_slice(v_j);
                 }
             };
-            // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j
-            let ctx = &mut context_vec.row_mut(r)[h * hd..(h + 1) * hd];
-            for (j, &w) in row.iter().enumerate() {
-                let j = first + j;
-                for (o, &vv) in ctx.iter_mut().zip(&v[j * hd..(j + 1) * hd]) {
-                    *o += w * vv;
+            let out = &mut context_vec.data_mut()[r0 * q_dim + h * hd..];
+            quant::matmul_t_tiled(&weights, hd, head_values, out, q_dim);
+            if let Some(kept) = kept.as_mut() {
+                for (r, row) in weights.iter_rows().enumerate() {
+                    kept.row_mut(r0 + r)[..row.len()].copy_from_slice(row);
                 }
             }
         }
+        all_weights.extend(kept);
     }
     (all_weights, context_vec)
 }
 
-/// One query row's attention weights over keys `first..first + row.len()` of `k` (`[n, head_dim]`):
-/// scaled dot products, then the softmax. The causal mask (and a sliding window) leave the other keys
-/// at exactly 0 weight, so they are not in the row.
-fn weights_row(qi: &[f32], k: &[f32], hd: usize, first: usize, scale: f32, row: &mut [f32]) {
-    for (j, s) in row.iter_mut().enumerate() {
-        let j = first + j;
-        *s = quant::dot(qi, &k[j * hd..(j + 1) * hd]) * scale;
+/// Head `h`'s attention weights of the query rows `rows` (tokens `first_row + rows`) over the keys up to
+/// the chunk's last token: `[rows, first_row + rows.end]`, each row's scaled scores through the softmax
+/// over the keys it sees (`i - window < j <= i`) and exactly 0 elsewhere. The scores come from the tile
+/// kernels with the keys of the head's KV group as the tiles' rows: a dot product per score spent as
+/// much on adding up its lanes as on the products. A score is the same sum in the same order whatever
+/// the chunk, so every split of a pass, and every recomputation, gives the same bits.
+fn chunk_weights(
+    c: &LlamaConfig,
+    queries: &Matrix,
+    keys: &Matrix,
+    scale: f32,
+    at: KeysOf,
+    h: usize,
+    rows: Range<usize>,
+) -> Matrix {
+    let (hd, kv_dim) = (c.head_dim, c.kv_dim());
+    let g = h / (c.num_heads / c.num_kv_heads);
+    let width = at.first_row + rows.end; // keys 0..=the chunk's last token
+                                         // [rows, head_dim]: this head's queries of the chunk.
+    let mut q = Vec::with_capacity(rows.len() * hd);
+    for r in rows.clone() {
+        q.extend_from_slice(&queries.row(r)[h * hd..(h + 1) * hd]);
     }
-    softmax_in_place(row);
+    let q = Matrix::from_parts(rows.len(), hd, q);
+    let head_keys = |j0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
+        for t in 0..th {
+            let k_j = &keys.data()[(j0 + t) * kv_dim + g * hd..][..hd];
+            for (e, &v) in k_j.iter().enumerate() {
+                tile_t[e * stride + t] = v;
+            }
+        }
+    };
+    let mut weights = Matrix::zeros(rows.len(), width);
+    quant::matmul_t_tiled(&q, width, head_keys, weights.data_mut(), width);
+    for (r, global) in rows.map(|r| at.first_row + r).enumerate() {
+        let first = at.window.map_or(0, |w| (global + 1).saturating_sub(w));
+        let row = weights.row_mut(r);
+        row[..first].fill(0.0);
+        row[global + 1..].fill(0.0);
+        let seen = &mut row[first..=global];
+        seen.iter_mut().for_each(|s| *s *= scale);
+        softmax_in_place(seen);
+    }
+    weights
 }
 
 /// The attention weights alone of [`causal_gqa_attention`] (`num_heads` x `[rows, n]`).
 fn causal_weights(c: &LlamaConfig, queries: &Matrix, keys: &Matrix, scale: f32, at: KeysOf) -> Vec<Matrix> {
-    let (hd, num_heads) = (c.head_dim, c.num_heads);
     let rows = queries.rows();
     debug_assert!(keys.rows() >= at.first_row + rows && at.first_row + rows <= at.n);
-    let group = num_heads / c.num_kv_heads; // query heads per KV head
-                                            // Per-KV-head contiguous copies, shared by the `group` query heads that read them.
-    let k_heads: Vec<Vec<f32>> = (0..c.num_kv_heads).map(|g| head_slice(keys, g, hd)).collect();
-    (0..num_heads)
+    (0..c.num_heads)
         .map(|h| {
-            let k = &k_heads[h / group];
-            let q = head_slice(queries, h, hd); // [rows, head_dim]
             let mut attn_weights = Matrix::zeros(rows, at.n);
-            for r in 0..rows {
-                let i = at.first_row + r;
-                let first = at.window.map_or(0, |w| (i + 1).saturating_sub(w));
-                weights_row(&q[r * hd..(r + 1) * hd], k, hd, first, scale, &mut attn_weights.row_mut(r)[first..=i]);
+            for r0 in (0..rows).step_by(CHUNK) {
+                let weights = chunk_weights(c, queries, keys, scale, at, h, r0..(r0 + CHUNK).min(rows));
+                for (r, row) in weights.iter_rows().enumerate() {
+                    attn_weights.row_mut(r0 + r)[..row.len()].copy_from_slice(row);
+                }
             }
             attn_weights
         })

@@ -1326,15 +1326,12 @@ impl Llama {
             matmul_t_rows(h, &self.output, &self.bytes, v0..v0 + width, &mut block); // [n, width]
             for i in 0..n {
                 let row = &block[i * width..(i + 1) * width];
-                let (mut cmax, mut carg) = (f32::NEG_INFINITY, 0);
-                for (c, &l) in row.iter().enumerate() {
-                    // Strict '>' keeps the first index on ties, like torch.argmax.
-                    if l > cmax {
-                        cmax = l;
-                        carg = c;
-                    }
-                }
+                // The chunk's largest logit in 8 lanes (NaNs skipped), then its first index: the index a
+                // strict '>' scan keeps, like torch.argmax on ties. One scan with an index to carry
+                // stayed scalar (with the top five's, 3 % of a SmolLM2 pass).
+                let cmax = max8(row);
                 if cmax > best[i].1 {
+                    let carg = row.iter().position(|&l| l == cmax).unwrap_or(0);
                     best[i] = ((v0 + carg) as u32, cmax);
                 }
                 if cmax > max[i] {
@@ -1350,11 +1347,17 @@ impl Llama {
                     }
                 }
                 let top = &mut top[i];
-                for (c, &l) in row.iter().enumerate() {
-                    if top.len() < 5 || l > top[top.len() - 1].0 {
-                        let at = top.iter().position(|&(t, _)| l > t).unwrap_or(top.len());
-                        top.insert(at, (l, (v0 + c) as u32));
-                        top.truncate(5);
+                for (c0, chunk) in row.chunks(8).enumerate().map(|(k, ch)| (k * 8, ch)) {
+                    // Once five are held, a chunk with nothing above the fifth is passed over whole.
+                    if top.len() == 5 && !chunk.iter().fold(false, |any, &l| any | (l > top[4].0)) {
+                        continue;
+                    }
+                    for (c, &l) in chunk.iter().enumerate() {
+                        if top.len() < 5 || l > top[top.len() - 1].0 {
+                            let at = top.iter().position(|&(t, _)| l > t).unwrap_or(top.len());
+                            top.insert(at, (l, (v0 + c0 + c) as u32));
+                            top.truncate(5);
+                        }
                     }
                 }
             }
@@ -1467,6 +1470,21 @@ fn gelu_tanh(x: f32) -> f32 {
 #[inline]
 fn silu(v: f32) -> f32 {
     v / (1.0 + crate::numeric::int_kernels::exp(-v))
+}
+
+/// The largest value of `row` (NaNs skipped; -inf if none), in 8 lanes so the loop vectorises.
+fn max8(row: &[f32]) -> f32 {
+    let mut lanes = [f32::NEG_INFINITY; 8];
+    let mut chunks = row.chunks_exact(8);
+    for c in &mut chunks {
+        for (m, &l) in lanes.iter_mut().zip(c) {
+            *m = if l > *m { l } else { *m };
+        }
+    }
+    for (m, &l) in lanes.iter_mut().zip(chunks.remainder()) {
+        *m = if l > *m { l } else { *m };
+    }
+    lanes.iter().fold(f32::NEG_INFINITY, |m, &l| if l > m { l } else { m })
 }
 
 /// The sum of `exp(l - m)` over `row`, in 8 lanes (lane `j` adds `row[j], row[j + 8], ...` in order,
@@ -1821,6 +1839,18 @@ mod tests {
         let want = [3.0 / r1, 2.0 * 4.0 / r1, 0.0, 2.0 * 2.0 / r2];
         for (got, want) in out.row(0).iter().zip(want) {
             assert!((got - want).abs() < 1e-6, "{got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn max8_skips_nans_and_finds_the_largest_in_any_lane_or_the_tail() {
+        assert_eq!(max8(&[]), f32::NEG_INFINITY);
+        assert_eq!(max8(&[f32::NAN; 11]), f32::NEG_INFINITY);
+        for at in 0..19 {
+            let mut row: Vec<f32> = (0..19).map(|i| -(i as f32)).collect();
+            row[(at + 3) % 19] = f32::NAN;
+            row[at] = 7.5;
+            assert_eq!(max8(&row), 7.5, "largest at {at}");
         }
     }
 

@@ -7,25 +7,13 @@
 // - Each model's multiply-adds per pass on bench/out/inputs.json's token ids, counted by the crates
 //   (`attention_pass_macs`, `pass_macs`; tests check them against the files' tensors).
 // Needs the simd build (build.sh simd). Writes bench/out/ceilings.json.
-import { chromium } from 'playwright';
-import http from 'node:http';
 import fs from 'node:fs';
-import path from 'node:path';
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-const server = http.createServer((req, res) => {
-  const u = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (u === '/') { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>ceilings</title>'); return; }
-  fs.readFile(path.join(process.cwd(), u), (err, data) => {
-    if (err) { res.statusCode = 404; res.end(); return; }
-    res.setHeader('content-type', types[path.extname(u)] || 'application/octet-stream');
-    res.end(data);
-  });
-}).listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+import { serveRepo, launchChromium } from './serve.mjs';
+const { server, base } = await serveRepo();
+const browser = await launchChromium();
 try {
   const page = await browser.newPage();
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(base);
   const haveSmol = fs.existsSync('models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf');
   // In a dedicated worker, as the app's and the peers' passes run.
   const out = await page.evaluate(async (haveSmol) => {

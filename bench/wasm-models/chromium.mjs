@@ -1,28 +1,15 @@
 // node bench/wasm-models/chromium.mjs VARIANT [--runs N] [--smollm2] [--json]: the same timings as run.mjs,
 // in headless Chromium (a dedicated worker of a page of its own, no app), for the wasm build
 // bench/out/wasm-models/VARIANT-web; --json adds them to bench/out/engine-chromium.json for the report.
-import { chromium } from 'playwright';
-import http from 'node:http';
 import fs from 'node:fs';
-import path from 'node:path';
+import { serveRepo, launchChromium } from './serve.mjs';
 const variant = process.argv[2] || 'simd';
 const RUNS = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 7;
 const model = process.argv.includes('--smollm2') ? 'smollm2' : 'minilm';
 // --profile: sample 32-word forward passes with Chromium's profiler and print self time per function.
 const profile = process.argv.includes('--profile');
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html' };
-const server = http.createServer((req, res) => {
-  const f = path.join(process.cwd(), decodeURIComponent(new URL(req.url, 'http://x').pathname));
-  if (req.url === '/') { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>bench</title>'); return; }
-  fs.readFile(f, (err, data) => {
-    if (err) { res.statusCode = 404; res.end(); return; }
-    res.setHeader('content-type', types[path.extname(f)] || 'application/octet-stream');
-    res.end(data);
-  });
-}).listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const base = `http://127.0.0.1:${server.address().port}/`;
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+const { server, base } = await serveRepo();
+const browser = await launchChromium(['--disable-dev-shm-usage']);
 try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(m.text()));

@@ -6,10 +6,8 @@
 // every part's keys and values by postMessage and hands each helper what its part needs. Needs the
 // simd build (build.sh simd) and its no-modules glue (this script makes it).
 // Writes bench/out/two-workers.json (MiniLM) and bench/out/workers-smollm2.json.
-import { chromium } from 'playwright';
-import http from 'node:http';
+import { serveRepo, launchChromium } from './serve.mjs';
 import fs from 'node:fs';
-import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 const WORKERS = Number(process.argv[process.argv.indexOf('--workers') + 1]) || 2;
 const out = 'bench/out/wasm-models/simd-nm';
@@ -85,24 +83,13 @@ async function splitPass(ids) {
   if (decoder) own.finish(net);
   await Promise.all(helpers.map((p) => next(p)));
 }`;
-const types = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
-const server = http.createServer((req, res) => {
-  const u = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (u === '/') { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><title>workers</title>'); return; }
-  if (u === '/w.js') { res.setHeader('content-type', 'text/javascript'); res.end(worker); return; }
-  fs.readFile(path.join(process.cwd(), u), (err, data) => {
-    if (err) { res.statusCode = 404; res.end(); return; }
-    res.setHeader('content-type', types[path.extname(u)] || 'application/octet-stream');
-    res.end(data);
-  });
-}).listen(0, '127.0.0.1');
-await new Promise((r) => server.once('listening', r));
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
+const { server, base } = await serveRepo({ '/w.js': worker });
+const browser = await launchChromium();
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 try {
   const page = await browser.newPage();
   page.on('console', (m) => console.log(m.text()));
-  await page.goto(`http://127.0.0.1:${server.address().port}/`);
+  await page.goto(base);
   const timeIt = (model, tokens, runs) => page.evaluate(async ({ model, tokens, runs, workers }) => {
     const w = Array.from({ length: workers }, () => new Worker('/w.js'));
     const ask = (x, msg, transfer = []) => new Promise((r) => { x.onmessage = (e) => r(e.data); x.postMessage(msg, transfer); });

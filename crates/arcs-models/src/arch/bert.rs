@@ -922,9 +922,9 @@ impl EncoderLayer {
         let mut attn_weights = Vec::with_capacity(c.num_heads);
         let (k_data, v_data) = (keys.data(), values.data());
         for h in 0..c.num_heads {
-            let q_h = queries.column_block(h * head_dim, head_dim); // rows x head_dim
-            let mut weights = Matrix::zeros(rows, n); // attn_scores: query rows x n_key
-                                                      // attn_scores[i][j] = q_i . k_j, with this head's keys as the tiles' rows.
+            // attn_scores[i][j] = q_i . k_j: this head's queries (rows x head_dim) against its keys as
+            // the tiles' rows.
+            let q_h = queries.column_block(h * head_dim, head_dim);
             let head_keys = |j0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
                 for t in 0..th {
                     let k_j = &k_data[(j0 + t) * d + h * head_dim..][..head_dim];
@@ -933,6 +933,7 @@ impl EncoderLayer {
                     }
                 }
             };
+            let mut weights = Matrix::zeros(rows, n); // attn_scores: query rows x n_key
             matmul_t_tiled(&q_h, n, head_keys, weights.data_mut(), n);
             for i in 0..rows {
                 let attn_scores = weights.row_mut(i);

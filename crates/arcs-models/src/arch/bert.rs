@@ -9,7 +9,7 @@ use crate::numeric::float_kernels::{
     axpy, gelu_in_place, layer_norm_in_place, matmul_t, matmul_t_quantized, quantize_for, softmax_in_place,
     WeightMatrix,
 };
-use crate::numeric::quant::matmul_t_tiled;
+use crate::numeric::quant::{columns_as_tile_rows, matmul_t_tiled, rows_as_tile_rows};
 use crate::tokenizer::encoder::EncoderTokenizer;
 use crate::tokenizer::wordpiece::WordPiece;
 use crate::{Matrix, ModelError};
@@ -920,19 +920,11 @@ impl EncoderLayer {
         let scale = 1.0 / (head_dim as f32).sqrt();
         let mut context_vec = Matrix::zeros(rows, d); // rows x d, heads concatenated back
         let mut attn_weights = Vec::with_capacity(c.num_heads);
-        let (k_data, v_data) = (keys.data(), values.data());
         for h in 0..c.num_heads {
             // attn_scores[i][j] = q_i . k_j: this head's queries (rows x head_dim) against its keys as
             // the tiles' rows.
             let q_h = queries.column_block(h * head_dim, head_dim);
-            let head_keys = |j0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
-                for t in 0..th {
-                    let k_j = &k_data[(j0 + t) * d + h * head_dim..][..head_dim];
-                    for (e, &v) in k_j.iter().enumerate() {
-                        tile_t[e * stride + t] = v;
-                    }
-                }
-            };
+            let head_keys = rows_as_tile_rows(keys.data(), d, h * head_dim, head_dim);
             let mut weights = Matrix::zeros(rows, n); // attn_scores: query rows x n_key
             matmul_t_tiled(&q_h, n, head_keys, weights.data_mut(), n);
             for i in 0..rows {
@@ -943,12 +935,7 @@ impl EncoderLayer {
             // context_vec[i][e] = sum_j attn_weights[i][j] * v_j[e], with the value columns as the
             // tiles' rows (tile row t of key j is v_j[e0 + t]): rows x head_dim, written straight
             // into this head's columns of context_vec.
-            let head_values = |e0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
-                for j in 0..n {
-                    let v_j = &v_data[j * d + h * head_dim + e0..][..th];
-                    tile_t[j * stride..j * stride + th].copy_from_slice(v_j);
-                }
-            };
+            let head_values = columns_as_tile_rows(values.data(), d, h * head_dim, n);
             matmul_t_tiled(&weights, head_dim, head_values, &mut context_vec.data_mut()[h * head_dim..], d);
             attn_weights.push(weights);
         }

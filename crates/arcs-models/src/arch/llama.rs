@@ -1648,12 +1648,7 @@ fn causal_gqa_attention(
             // context_vec[i, head h] = sum_j attn_weights[i, j] * v_j, with the value columns of KV
             // head g as the tiles' rows (tile row t of key j is v_j[e0 + t]); masked weights are exactly
             // 0 and add nothing.
-            let head_values = |e0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
-                for j in 0..weights.cols() {
-                    let v_j = &values.data()[j * kv_dim + g * hd + e0..][..th];
-                    tile_t[j * stride..j * stride + th].copy_from_slice(v_j);
-                }
-            };
+            let head_values = quant::columns_as_tile_rows(values.data(), kv_dim, g * hd, weights.cols());
             let out = &mut context_vec.data_mut()[r0 * q_dim + h * hd..];
             quant::matmul_t_tiled(&weights, hd, head_values, out, q_dim);
             if let Some(kept) = kept.as_mut() {
@@ -1691,14 +1686,7 @@ fn chunk_weights(
         q.extend_from_slice(&queries.row(r)[h * hd..(h + 1) * hd]);
     }
     let q = Matrix::from_parts(rows.len(), hd, q);
-    let head_keys = |j0: usize, th: usize, tile_t: &mut [f32], stride: usize| {
-        for t in 0..th {
-            let k_j = &keys.data()[(j0 + t) * kv_dim + g * hd..][..hd];
-            for (e, &v) in k_j.iter().enumerate() {
-                tile_t[e * stride + t] = v;
-            }
-        }
-    };
+    let head_keys = quant::rows_as_tile_rows(keys.data(), kv_dim, g * hd, hd);
     let mut weights = Matrix::zeros(rows.len(), width);
     quant::matmul_t_tiled(&q, width, head_keys, weights.data_mut(), width);
     for (r, global) in rows.map(|r| at.first_row + r).enumerate() {

@@ -393,6 +393,39 @@ pub(crate) fn matmul_t_tiled(
     }
 }
 
+/// A [`matmul_t_tiled`] fill whose tiles' rows are rows of `src` (row-major, `stride` wide), each cut to
+/// columns `col0..col0 + len`: attention's keys of one head, for the scores.
+pub(crate) fn rows_as_tile_rows(
+    src: &[f32],
+    stride: usize,
+    col0: usize,
+    len: usize,
+) -> impl Fn(usize, usize, &mut [f32], usize) + '_ {
+    move |o0, th, tile_t, tile| {
+        for t in 0..th {
+            let row = &src[(o0 + t) * stride + col0..][..len];
+            for (c, &v) in row.iter().enumerate() {
+                tile_t[c * tile + t] = v;
+            }
+        }
+    }
+}
+
+/// A [`matmul_t_tiled`] fill whose tiles' rows are columns `col0..` of `src`'s first `rows` rows
+/// (row-major, `stride` wide): attention's values of one head, for the context vectors.
+pub(crate) fn columns_as_tile_rows(
+    src: &[f32],
+    stride: usize,
+    col0: usize,
+    rows: usize,
+) -> impl Fn(usize, usize, &mut [f32], usize) + '_ {
+    move |o0, th, tile_t, tile| {
+        for j in 0..rows {
+            tile_t[j * tile..j * tile + th].copy_from_slice(&src[j * stride + col0 + o0..][..th]);
+        }
+    }
+}
+
 /// Rows `r0..r0 + th` of `w` into the transposed tile four at a time where wasm SIMD can transpose
 /// them (`rows4`: scratch for 4 rows); returns how many rows it filled (the rest go one by one).
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -166,56 +166,19 @@ pub(crate) fn matmul_t_quantized(x: &Matrix, xq: Option<&QuantizedInput>, w: &We
     }
 }
 
-/// Float path: `x @ W^T + bias` as a new `n x out` matrix (see [`matmul_rows`]).
-pub(crate) fn matmul_t_f32(x: &Matrix, w: &Matrix, bias: &[f32]) -> Matrix {
-    let mut out = Matrix::zeros(x.rows(), w.rows());
-    let out_dim = w.rows();
-    matmul_rows(Rows::all(x), Rows::all(w), Some(bias), out.data_mut(), out_dim);
-    out
-}
-
-/// `rows` rows of `k` floats inside a larger row-major buffer: row `i` is
-/// `data[i * stride..i * stride + k]`.
-#[derive(Clone, Copy)]
-pub(crate) struct Rows<'a> {
-    data: &'a [f32],
-    rows: usize,
-    k: usize,
-    stride: usize,
-}
-
-impl<'a> Rows<'a> {
-    pub(crate) fn all(m: &'a Matrix) -> Self {
-        Rows { data: m.data(), rows: m.rows(), k: m.cols(), stride: m.cols() }
-    }
-
-    /// Row `i`, or `zero` past the last row: blocks at the bottom edge are computed whole, with zero
-    /// rows whose results are dropped.
-    #[inline]
-    fn row_or<'b>(&self, i: usize, zero: &'b [f32]) -> &'b [f32]
-    where
-        'a: 'b,
-    {
-        if i < self.rows {
-            &self.data[i * self.stride..i * self.stride + self.k]
-        } else {
-            zero
-        }
-    }
-}
-
-/// `out[i * out_stride + o] = x[i] . w[o] + bias[o]`: register-blocked, [`f32_block`] computes a
-/// 3 x 3 block of outputs per pass over the inner dimension, each weight row read once per call.
-pub(crate) fn matmul_rows(x: Rows<'_>, w: Rows<'_>, bias: Option<&[f32]>, out: &mut [f32], out_stride: usize) {
-    let (n, k, out_dim) = (x.rows, x.k, w.rows);
-    assert_eq!(w.k, k, "matmul: inner dimensions differ");
-    assert!(out_stride >= out_dim && out.len() >= n.saturating_sub(1) * out_stride + out_dim, "matmul: short output");
+/// Float path: `x @ W^T + bias` as a new `n x out` matrix, register-blocked: [`f32_block`] computes a
+/// 3 x 3 block of outputs per pass over the inner dimension, each weight row read once per block.
+fn matmul_t_f32(x: &Matrix, w: &Matrix, bias: &[f32]) -> Matrix {
+    let (n, k, out_dim) = (x.rows(), x.cols(), w.rows());
+    assert_eq!(w.cols(), k, "matmul: inner dimensions differ");
+    let mut out = Matrix::zeros(n, out_dim);
+    let out_data = out.data_mut();
     let k4 = k / 4 * 4;
     let zero_row = vec![0.0f32; k];
     for o in (0..out_dim).step_by(WR) {
-        let w_rows: [&[f32]; WR] = std::array::from_fn(|c| w.row_or(o + c, &zero_row));
+        let w_rows: [&[f32]; WR] = std::array::from_fn(|c| row_or(w, o + c, &zero_row));
         for i in (0..n).step_by(XR) {
-            let x_rows: [&[f32]; XR] = std::array::from_fn(|r| x.row_or(i + r, &zero_row));
+            let x_rows: [&[f32]; XR] = std::array::from_fn(|r| row_or(x, i + r, &zero_row));
             let acc = f32_block(x_rows, w_rows, k4);
             for r in 0..XR.min(n - i) {
                 for c in 0..WR.min(out_dim - o) {
@@ -223,10 +186,22 @@ pub(crate) fn matmul_rows(x: Rows<'_>, w: Rows<'_>, bias: Option<&[f32]>, out: &
                     for (a, b) in x_rows[r][k4..].iter().zip(&w_rows[c][k4..]) {
                         sum += a * b;
                     }
-                    out[(i + r) * out_stride + o + c] = sum + bias.map_or(0.0, |b| b[o + c]);
+                    out_data[(i + r) * out_dim + o + c] = sum + bias[o + c];
                 }
             }
         }
+    }
+    out
+}
+
+/// Row `i` of `m`, or `zero` past its last row: blocks at the bottom edge are computed whole, with
+/// zero rows whose results are dropped.
+#[inline]
+fn row_or<'a>(m: &'a Matrix, i: usize, zero: &'a [f32]) -> &'a [f32] {
+    if i < m.rows() {
+        m.row(i)
+    } else {
+        zero
     }
 }
 

@@ -330,9 +330,41 @@ pub fn visible_rows(n: usize, focus: Option<usize>) -> Vec<Option<usize>> {
     out
 }
 
+/// Appends an SVG `path` element with `attrs` (name, value) to `out`. The arc view writes its focused
+/// token's arcs as one piece of markup that the browser parses at once: hundreds of elements whose
+/// attributes a hover would otherwise set one call at a time (at 1 000 tokens those calls, and their
+/// strings crossing from wasm, took most of a hover). Only numbers and colours ever reach it, never a
+/// token's text; every value is escaped all the same.
+pub fn push_path_markup(out: &mut String, attrs: &[(&str, &str)]) {
+    out.push_str("<path");
+    for (name, value) in attrs {
+        out.push(' ');
+        out.push_str(name);
+        out.push_str("=\"");
+        for c in value.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '"' => out.push_str("&quot;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push_str("/>");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn path_markup_escapes_every_value() {
+        let mut out = String::new();
+        push_path_markup(&mut out, &[("d", "M1 2C3 4"), ("data-head", "<g>\"&'")]);
+        assert_eq!(out, "<path d=\"M1 2C3 4\" data-head=\"&lt;g&gt;&quot;&amp;'\"/>");
+    }
 
     fn toks(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("t{i}")).collect()

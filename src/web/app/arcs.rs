@@ -66,13 +66,38 @@ struct ArcDraw {
     data_head: Option<AttrValue>,
 }
 
-fn arc_html(a: &ArcDraw, focused: bool, term: bool) -> Html {
+/// A base arc (not the focused token's: those are markup, see [`push_arc_markup`]).
+fn arc_html(a: &ArcDraw) -> Html {
     html! {
         <path key={a.key.as_str()} d={a.d.clone()} fill="none" stroke={a.stroke} stroke-width={a.width.clone()}
               stroke-opacity={a.opacity.clone()} stroke-linecap="round"
               data-from={a.data_from.clone()} data-to={a.data_to.clone()} data-weight={a.data_weight.clone()}
-              data-head={a.data_head.clone()} data-focused={focused.then_some("true")} data-term={term.then_some("true")} />
+              data-head={a.data_head.clone()} />
     }
+}
+
+/// A focused arc as markup: a base arc's attributes and `data-focused` (and `data-term` while the steps
+/// panel reads its term), the test hooks' contract.
+fn push_arc_markup(out: &mut String, a: &ArcDraw, term: bool) {
+    // `fill` and `stroke-linecap` come from the focus layer's group: two attributes fewer to parse and
+    // style per arc.
+    let mut attrs = vec![
+        ("d", a.d.as_str()),
+        ("stroke", a.stroke),
+        ("stroke-width", a.width.as_str()),
+        ("stroke-opacity", a.opacity.as_str()),
+        ("data-from", a.data_from.as_str()),
+        ("data-to", a.data_to.as_str()),
+        ("data-weight", a.data_weight.as_str()),
+    ];
+    if let Some(head) = &a.data_head {
+        attrs.push(("data-head", head.as_str()));
+    }
+    attrs.push(("data-focused", "true"));
+    if term {
+        attrs.push(("data-term", "true"));
+    }
+    layout::push_path_markup(out, &attrs);
 }
 
 #[derive(Properties, PartialEq)]
@@ -104,7 +129,7 @@ fn BaseArcs(props: &BaseArcsProps) -> Html {
 /// changed, and a hover none.
 #[component]
 fn ArcRow(props: &ArcRowProps) -> Html {
-    props.arcs[props.start..props.end].iter().map(|a| arc_html(a, false, false)).collect()
+    props.arcs[props.start..props.end].iter().map(arc_html).collect()
 }
 
 #[component]
@@ -206,21 +231,21 @@ pub fn Visual(props: &VisualProps) -> Html {
     // The base stays as it is while a token is focused (the veil dims it, the focused arcs are drawn over
     // it): one component whose props a hover does not change.
     let base_nodes = html! { <BaseArcs arcs={base_draw.0.clone()} rows={base_draw.1.clone()} /> };
-    // The focused token's arcs are drawn whole (never pruned) on top of the rest.
-    let focus_nodes: Html = match focus {
+    // The focused token's arcs are drawn whole (never pruned) on top of the rest, written as one piece
+    // of markup (see `layout::push_path_markup`); not while the heatmap hides the arcs.
+    let focus_nodes: Html = match focus.filter(|_| v.display.view == View::Arcs) {
         Some(i) => {
             let refs: Vec<(Option<usize>, &Mat)> = weights.iter().map(|(h, m)| (*h, m.as_ref())).collect();
             let arcs =
                 layout::focus_arcs(&refs, i, v.display.threshold, |h| layout::focus_limit(lead, h, n, refs.len()));
-            arcs.iter()
-                .map(|arc| {
-                    // Keyed by key token and head only: moving the focus re-uses the path to each key
-                    // (a few attributes change) instead of replacing every path.
-                    let mut draw = draw(arc, true);
-                    draw.key = AttrValue::from(format!("{}-{}", arc.to, arc.head.map_or(-1, |h| h as i64)));
-                    arc_html(&draw, true, props.term == Some(arc.to))
-                })
-                .collect()
+            // One group around them: a hover then removes and inserts one node, not hundreds.
+            let mut markup = String::with_capacity(arcs.len() * 200 + 7);
+            markup.push_str("<g>");
+            for arc in &arcs {
+                push_arc_markup(&mut markup, &draw(arc, true), props.term == Some(arc.to));
+            }
+            markup.push_str("</g>");
+            Html::from_html_unchecked(AttrValue::from(markup))
         }
         None => Html::default(),
     };
@@ -373,7 +398,7 @@ pub fn Visual(props: &VisualProps) -> Html {
                     if focus.is_some() {
                         <rect x="0" y="0" width={format!("{width:.0}")} height={format!("{BASELINE:.0}")} fill={bg} fill-opacity="0.6" />
                     }
-                    <g class="focus">{ focus_nodes }</g>
+                    <g class="focus" fill="none" stroke-linecap="round">{ focus_nodes }</g>
                     <g>{ labels }</g>
                 </svg>
                 </div>

@@ -1,10 +1,11 @@
 // node bench/hover_profile.mjs [lead|every|heatmap] [--tokens N]: where a hover's time goes in the app at
-// N tokens of SmolLM2 (default 1 000; needs `./x build` with the models). The same 40 hovers as
-// bench/browser.mjs's hover figures, under Chromium's sampling profiler: prints the medians and the self
-// time per function per hover. "(anonymous) :0" is this script's own evaluate, i.e. the forced layout.
+// N tokens of SmolLM2 (default 1 000; needs `./x build` with the models). The same hovers as
+// bench/browser.mjs's hover figures (bench/hovers.mjs), under Chromium's sampling profiler: prints the
+// medians and the self time per function per hover; `hoverInPage`'s own time is the layout it forces.
 // Not part of `./x bench`: a tool for finding what to change, as chromium.mjs --profile is for the models.
 import { chromium } from 'playwright';
 import { spawn } from 'node:child_process';
+import { hoverInPage } from './hovers.mjs';
 
 const view = ['lead', 'every', 'heatmap'].find((v) => process.argv.includes(v)) || 'lead';
 const N = Number(process.argv[process.argv.indexOf('--tokens') + 1]) || 1000;
@@ -34,24 +35,7 @@ try {
   await cdp.send('Profiler.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 50 });
   await cdp.send('Profiler.start');
-  const xs = await page.evaluate(async ({ n, hovers }) => {
-    const frame = () => new Promise((res) => requestAnimationFrame(() => res()));
-    const out = [];
-    for (let i = 0; i < hovers; i++) {
-      const el = document.querySelector(`[data-token-index="${(i * 37 + Math.floor(n / 2)) % n}"]`);
-      await frame();
-      const t = performance.now();
-      el.dispatchEvent(new MouseEvent('mouseover', { bubbles: true }));
-      el.dispatchEvent(new MouseEvent('mouseenter'));
-      for (let k = 0; k < 4; k++) await Promise.resolve();
-      const script = performance.now() - t;
-      void document.body.offsetHeight;
-      const layout = performance.now() - t;
-      await frame();
-      out.push({ script, layout, frame: performance.now() - t });
-    }
-    return out;
-  }, { n, hovers: HOVERS });
+  const { xs } = await page.evaluate(hoverInPage, { n, runs: HOVERS });
   const { profile } = await cdp.send('Profiler.stop');
   const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1].toFixed(1);
   console.log(`${view}, ${n} tokens: script ${median(xs.map((x) => x.script))} ms, script+layout ${median(xs.map((x) => x.layout))} ms, to the next frame ${median(xs.map((x) => x.frame))} ms`);
